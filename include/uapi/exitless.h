@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * exitless host-guest ABI.
+ *
+ * The one header that holds every number and shared structure of the ABI
+ * between exitless_host.ko (KVM host) and exitless_guest.ko (guest).  Host,
+ * guest, KUnit suites and selftests include it; nothing redefines a number.
+ * Documentation/abi.rst describes it in prose; change both together.
+ *
+ * Calling convention (x86-64 only): the guest kernel (CPL 0, 64-bit mode)
+ * executes VMCALL/VMMCALL with
+ *	RAX = call number, RBX/RCX/RDX/RSI = arguments 0..3
+ * and gets back
+ *	RAX = 0 or a negative EXITLESS_E* code,
+ *	RBX/RCX/RDX = call-specific outputs (documented per call).
+ *
+ * Without exitless_host.ko, KVM answers every number here with -KVM_ENOSYS
+ * (-1000), and with -KVM_EPERM (-1) for callers outside CPL 0, whatever the
+ * number; those are KVM's codes, not ours.
+ */
+#ifndef _UAPI_EXITLESS_H
+#define _UAPI_EXITLESS_H
+
+#include <linux/types.h>
+
+/* ABI version the host answers with in PROBE; bumped on any change. */
+#define EXITLESS_ABI_VERSION		1
+
+/*
+ * Private hypercall range: 256 numbers from 0x45584c00 ("EXL\0"), far from
+ * KVM's own numbers (1..12) and from the Xen and Hyper-V conventions.
+ */
+#define EXITLESS_HC_BASE		0x45584c00UL
+#define EXITLESS_HC_COUNT		256
+#define EXITLESS_HC_LAST		(EXITLESS_HC_BASE + EXITLESS_HC_COUNT - 1)
+
+/*
+ * PROBE: a0 = highest ABI version the guest speaks (0 = don't care).
+ * Out: RAX = 0, RBX = host ABI version, RCX = feature mask the host offers,
+ *      RDX = host instance epoch (changes whenever the host module is
+ *      reloaded, or the VM lands on another host: every registration is
+ *      then gone and the guest must register again).
+ */
+#define EXITLESS_HC_PROBE		(EXITLESS_HC_BASE + 0)
+/*
+ * REGISTER: register the calling vCPU's shared area.
+ *	a0 = guest-physical address (EXITLESS_AREA_ALIGN aligned, RAM)
+ *	a1 = size in bytes (EXITLESS_AREA_MIN_SIZE..EXITLESS_AREA_MAX_SIZE,
+ *	     and the area must not cross a 4 KiB page)
+ *	a2 = layout version (1..EXITLESS_LAYOUT_VERSION)
+ *	a3 = flags, must be 0
+ * The guest fills the area's header first (magic, version = a2, size =
+ * a1); a header that doesn't match gets -EXITLESS_EINVAL.  The area must
+ * be in guest RAM the host may write: no memslot (MMIO) or a read-only
+ * memslot gets -EXITLESS_EFAULT.  Registering an already registered vCPU
+ * gets -EXITLESS_EBUSY.
+ * Out: RAX = 0; RBX = host epoch the registration belongs to.
+ * The host then writes the area's host-owned fields (see below).  It
+ * drops the registration itself when the vCPU gets INIT or is reset, and
+ * when the VM is destroyed or the host module unloaded.
+ */
+#define EXITLESS_HC_REGISTER		(EXITLESS_HC_BASE + 1)
+/*
+ * UNREGISTER: a0 = flags, must be 0.  After RAX = 0 the host never writes
+ * the calling vCPU's area again.
+ */
+#define EXITLESS_HC_UNREGISTER		(EXITLESS_HC_BASE + 2)
+
+/* Error codes, returned negated in RAX: our own, not KVM's nor errno. */
+#define EXITLESS_EINVAL			2001	/* bad flags, size, version, alignment */
+#define EXITLESS_EFAULT			2002	/* address not backed by writable RAM */
+#define EXITLESS_EBUSY			2003	/* already registered */
+#define EXITLESS_ENOENT			2004	/* not registered */
+#define EXITLESS_ENOSYS			2005	/* unknown number in our range */
+#define EXITLESS_ENOMEM			2006	/* host could not allocate state */
+#define EXITLESS_EOPNOTSUPP		2007	/* feature not offered by the host */
+
+/* Feature bits, in PROBE's mask and the guest's negotiated mask. */
+#define EXITLESS_F_AREA			(1ULL << 0)	/* per-vCPU shared area */
+#define EXITLESS_F_PVIPI		(1ULL << 1)
+#define EXITLESS_F_PVTIMER		(1ULL << 2)
+#define EXITLESS_F_DYNIDLE		(1ULL << 3)
+#define EXITLESS_F_ALL			(EXITLESS_F_AREA | EXITLESS_F_PVIPI | \
+					 EXITLESS_F_PVTIMER | EXITLESS_F_DYNIDLE)
+
+/* Shared-area layout. */
+#define EXITLESS_LAYOUT_VERSION		1
+#define EXITLESS_AREA_ALIGN		64
+#define EXITLESS_AREA_MIN_SIZE		64
+#define EXITLESS_AREA_MAX_SIZE		4096
+#define EXITLESS_AREA_MAGIC		0x4c584578U	/* "xEXL" little-endian */
+
+/* host_flags bits */
+#define EXITLESS_HOST_ATTACHED		(1U << 0)
+
+/*
+ * Header of every per-vCPU area, 64 bytes.  "guest" fields are written by
+ * the guest before REGISTER and never by the host; "host" fields are
+ * written by the host only while the area is registered.
+ */
+struct exitless_area_hdr {
+	__u32 magic;		/* guest: EXITLESS_AREA_MAGIC */
+	__u16 version;		/* guest: layout version, as in REGISTER a2 */
+	__u16 size;		/* guest: bytes registered, as in REGISTER a1 */
+	__u32 host_flags;	/* host: EXITLESS_HOST_* */
+	__u32 vcpu_id;		/* host: KVM's vCPU index of this area */
+	__u64 host_epoch;	/* host: epoch of this registration */
+	__u64 reserved[5];	/* zero */
+};
+
+#define EXITLESS_AREA_HDR_SIZE		64
+
+#endif /* _UAPI_EXITLESS_H */
