@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# exitless: build, test, demonstrate.
+#
+#   make                     build both modules for the running kernel
+#   make KDIR=/usr/src/linux-headers-6.1.0-56-amd64
+#                            ... or for any other kernel build tree
+#   make kernels             build for every Debian 6.1/6.12 headers tree
+#                            installed, each in .build/<kernel release>/
+#   make deps                install the Debian packages everything needs
+#   make check               every test: KUnit + nested QEMU suite, both
+#                            kernels (what CI runs)
+#   make style               checkpatch --strict and sparse on the sources
+
+KDIR ?= /lib/modules/$(shell uname -r)/build
+TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+BUILD := $(TOP)/.build
+# Debian headers trees we target (6.1 LTS and 6.12 LTS)
+HDR_TREES = $(sort $(wildcard /usr/src/linux-headers-6.1.*-amd64 \
+			       /usr/src/linux-headers-6.12.*-amd64))
+KRELS = $(patsubst /usr/src/linux-headers-%,%,$(HDR_TREES))
+
+.PHONY: all modules clean kernels deps check kunit nested style help
+
+all: modules
+
+modules:
+	@test -d $(KDIR) || { echo "error: no kernel build tree at $(KDIR);" \
+	  "install linux-headers or pass KDIR= (see README.md)" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(TOP) W=1 modules
+
+clean:
+	@test ! -d $(KDIR) || $(MAKE) -C $(KDIR) M=$(TOP) clean
+	rm -rf $(BUILD)
+
+# Out-of-tree builds write next to the sources; give each kernel its own
+# copy so 6.1 and 6.12 objects never mix.
+kernels:
+	@test -n "$(KRELS)" || { echo "error: no linux-headers-6.1/6.12 installed; run 'make deps'" >&2; exit 1; }
+	@set -e; for r in $(KRELS); do \
+	  echo "== building for $$r"; \
+	  $(TOP)/scripts/build-for-kernel.sh $$r; \
+	done
+
+deps:
+	$(TOP)/scripts/install-deps.sh
+
+check:
+	$(TOP)/selftests/run-all.sh
+
+kunit:
+	$(TOP)/selftests/kunit/run.sh
+
+nested:
+	$(TOP)/selftests/qemu/run.sh
+
+style:
+	$(TOP)/scripts/style.sh
+
+help:
+	@sed -n '3,14p' $(TOP)/Makefile

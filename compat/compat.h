@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Every kernel-version difference between the kernels exitless supports
+ * (Linux 6.1 LTS and 6.12 LTS, as Debian ships them) lives here.  Each
+ * block names the version and the upstream change it papers over, and
+ * gives feature code a capability macro or helper; feature code never
+ * tests LINUX_VERSION_CODE itself.
+ */
+#ifndef EXITLESS_COMPAT_H
+#define EXITLESS_COMPAT_H
+
+#include <linux/version.h>
+#include <linux/ftrace.h>
+
+/*
+ * ftrace: setting the resume address of a traced function.
+ * 6.1:  ftrace_instruction_pointer_set(fregs, ip)
+ * 6.7+: renamed ftrace_regs_set_instruction_pointer(fregs, ip) by the
+ *       ftrace_regs accessor rework ("ftrace: Rename
+ *       ftrace_instruction_pointer_set()").
+ * Both are macros on x86, so their presence is the capability test.
+ */
+#if defined(ftrace_regs_set_instruction_pointer)
+#define exitless_ftrace_set_ip(fregs, ip) \
+	ftrace_regs_set_instruction_pointer(fregs, ip)
+#elif defined(ftrace_instruction_pointer_set)
+#define exitless_ftrace_set_ip(fregs, ip) \
+	ftrace_instruction_pointer_set(fregs, ip)
+#else
+#error "exitless: no way to redirect an ftrace'd function on this kernel"
+#endif
+
+/*
+ * syscore callbacks take a context pointer.
+ *
+ * Upstream "syscore: Pass context data to callbacks" (v6.19) replaced
+ * register_syscore_ops(struct syscore_ops *) and callbacks taking no
+ * argument with register_syscore(struct syscore *) and callbacks taking
+ * (void *data); it was backported to 6.12.114 (Debian 6.12.117+deb12 has
+ * it), not to 6.1.  Other stable series that picked it up need their
+ * range added here.
+ *
+ * Use:
+ *	static int foo_suspend(EXITLESS_SYSCORE_ARGS);
+ *	static void foo_resume(EXITLESS_SYSCORE_ARGS);
+ *	EXITLESS_DEFINE_SYSCORE(foo_syscore, foo_suspend, foo_resume);
+ *	exitless_register_syscore(&foo_syscore);
+ *	exitless_unregister_syscore(&foo_syscore);
+ */
+#include <linux/syscore_ops.h>
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 19, 0) || \
+	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 114) && \
+	 LINUX_VERSION_CODE < KERNEL_VERSION(6, 13, 0))
+#define EXITLESS_HAVE_SYSCORE_DATA 1
+#endif
+
+#ifdef EXITLESS_HAVE_SYSCORE_DATA
+#define EXITLESS_SYSCORE_ARGS	void *data
+#define EXITLESS_DEFINE_SYSCORE(name, suspend_fn, resume_fn)		\
+	static const struct syscore_ops name##_ops = {			\
+		.suspend = suspend_fn,					\
+		.resume = resume_fn,					\
+	};								\
+	static struct syscore name = { .ops = &name##_ops }
+#define exitless_register_syscore(s)	register_syscore(s)
+#define exitless_unregister_syscore(s)	unregister_syscore(s)
+#else
+#define EXITLESS_SYSCORE_ARGS	void
+#define EXITLESS_DEFINE_SYSCORE(name, suspend_fn, resume_fn)		\
+	static struct syscore_ops name = {				\
+		.suspend = suspend_fn,					\
+		.resume = resume_fn,					\
+	}
+#define exitless_register_syscore(s)	register_syscore_ops(s)
+#define exitless_unregister_syscore(s)	unregister_syscore_ops(s)
+#endif
+
+#endif /* EXITLESS_COMPAT_H */
