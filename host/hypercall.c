@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The calls of exitless's private hypercall range (include/uapi/exitless.h,
+ * Documentation/abi.rst).  Runs in the calling vCPU's thread, after KVM
+ * itself has checked that the caller is 64-bit guest kernel mode (see
+ * kvm_attach.c), with kvm->srcu held by KVM's run loop.  Every argument is
+ * guest-controlled and checked before use.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kvm_host.h>
+
+#include "internal.h"
+#include "abi_policy.h"
+
+static long exitless_hc_probe(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
+{
+	atomic64_inc(&exitless_stats.hc_probe);
+	/* a0 (the guest's highest version) is informational in version 1 */
+	hc->out[0] = EXITLESS_ABI_VERSION;
+	hc->out[1] = exitless_features;
+	hc->out[2] = exitless_epoch;
+	hc->out_regs = 3;
+	return 0;
+}
+
+/* Does @gpa..+@size lie in a writable RAM memslot of this VM? */
+static bool exitless_gpa_writable(struct kvm *kvm, u64 gpa)
+{
+	gfn_t gfn = gpa >> PAGE_SHIFT;
+	struct kvm_memory_slot *slot;
+
+	/* also refuses KVM's internal slots (APIC access page etc.) */
+	if (!kvm_is_visible_gfn(kvm, gfn))
+		return false;
+	slot = gfn_to_memslot(kvm, gfn);
+	return slot && !(slot->flags & KVM_MEM_READONLY);
+}
+
+static long exitless_hc_register(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
+{
+	u64 gpa = hc->a0, size = hc->a1, version = hc->a2, flags = hc->a3;
+	struct exitless_area_hdr hdr;
+	struct exitless_vcpu *xv;
+	long r;
+
+	atomic64_inc(&exitless_stats.hc_register);
+
+	r = exitless_check_register_args(gpa, size, version, flags);
+	if (r)
+		return r;
+	if (!exitless_gpa_writable(vcpu->kvm, gpa))
+		return -EXITLESS_EFAULT;
+
+	xv = exitless_vcpu_get_or_create(vcpu);
+	if (!xv)
+		return -EXITLESS_ENOMEM;
+	if (xv->registered)
+		return -EXITLESS_EBUSY;
+
+	if (kvm_gfn_to_hva_cache_init(vcpu->kvm, &xv->ghc, gpa, size))
+		return -EXITLESS_EFAULT;
+	if (kvm_read_guest_cached(vcpu->kvm, &xv->ghc, &hdr, sizeof(hdr)))
+		return -EXITLESS_EFAULT;
+	if (hdr.magic != EXITLESS_AREA_MAGIC || hdr.version != version ||
+	    hdr.size != size)
+		return -EXITLESS_EINVAL;
+
+	hdr.host_flags = EXITLESS_HOST_ATTACHED;
+	hdr.vcpu_id = vcpu->vcpu_idx;
+	hdr.host_epoch = exitless_epoch;
+	/* the host-owned fields are contiguous: host_flags..host_epoch */
+	if (kvm_write_guest_offset_cached(vcpu->kvm, &xv->ghc, &hdr.host_flags,
+				offsetof(struct exitless_area_hdr, host_flags),
+				offsetofend(struct exitless_area_hdr, host_epoch) -
+				offsetof(struct exitless_area_hdr, host_flags)))
+		return -EXITLESS_EFAULT;
+
+	xv->gpa = gpa;
+	xv->size = size;
+	xv->version = version;
+	xv->registered = true;
+	atomic_inc(&exitless_stats.vcpus_registered);
+
+	hc->out[0] = exitless_epoch;
+	hc->out_regs = 1;
+	return 0;
+}
+
+static long exitless_hc_unregister(struct kvm_vcpu *vcpu,
+				   struct exitless_hc *hc)
+{
+	struct exitless_vcpu *xv;
+
+	atomic64_inc(&exitless_stats.hc_unregister);
+	if (hc->a0)
+		return -EXITLESS_EINVAL;
+	xv = exitless_vcpu_find(vcpu);
+	if (!xv || !xv->registered)
+		return -EXITLESS_ENOENT;
+	exitless_vcpu_drop_registration(xv);
+	return 0;
+}
+
+long exitless_dispatch(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
+{
+	long r;
+
+	switch (hc->nr) {
+	case EXITLESS_HC_PROBE:
+		r = exitless_hc_probe(vcpu, hc);
+		break;
+	case EXITLESS_HC_REGISTER:
+		r = exitless_hc_register(vcpu, hc);
+		break;
+	case EXITLESS_HC_UNREGISTER:
+		r = exitless_hc_unregister(vcpu, hc);
+		break;
+	default:
+		atomic64_inc(&exitless_stats.hc_unknown);
+		r = -EXITLESS_ENOSYS;
+		break;
+	}
+	if (r)
+		atomic64_inc(&exitless_stats.hc_errors);
+	return r;
+}

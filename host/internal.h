@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * exitless_host.ko internals shared by host/ and the features' host halves.
+ */
+#ifndef EXITLESS_HOST_INTERNAL_H
+#define EXITLESS_HOST_INTERNAL_H
+
+#include <linux/kvm_host.h>
+#include <linux/atomic.h>
+#include "uapi/exitless.h"
+
+/* Features this build of the host module implements. */
+#define EXITLESS_HOST_SUPPORTED		EXITLESS_F_AREA
+
+/* Module-wide counters, shown in debugfs (exitless/stats). */
+struct exitless_host_stats {
+	atomic_t vms;			/* VMs with exitless state */
+	atomic_t vcpus_registered;	/* areas registered now */
+	atomic64_t hc_probe;
+	atomic64_t hc_register;
+	atomic64_t hc_unregister;
+	atomic64_t hc_unknown;		/* numbers in our range we don't know */
+	atomic64_t hc_errors;		/* calls answered with an error */
+	atomic64_t vcpu_resets;		/* registrations dropped by INIT/reset */
+};
+
+extern struct exitless_host_stats exitless_stats;
+extern u64 exitless_epoch;
+extern u64 exitless_features;	/* offered: module param & supported */
+
+/* Per-vCPU state; lives as long as its VM (or the module). */
+struct exitless_vcpu {
+	struct gfn_to_hva_cache ghc;	/* the registered area */
+	u64 gpa;
+	u32 size;
+	u16 version;
+	bool registered;
+};
+
+/* Per-VM state, created on the first call that needs it. */
+struct exitless_vm {
+	struct hlist_node node;		/* in the VM table, keyed by kvm */
+	struct kvm *kvm;
+	struct xarray vcpus;		/* vcpu_idx -> struct exitless_vcpu */
+	struct rcu_head rcu;
+};
+
+/* host/vm.c */
+int exitless_vm_init(void);
+void exitless_vm_exit(void);
+struct exitless_vm *exitless_vm_find(struct kvm *kvm);
+struct exitless_vm *exitless_vm_get_or_create(struct kvm *kvm);
+struct exitless_vcpu *exitless_vcpu_find(struct kvm_vcpu *vcpu);
+struct exitless_vcpu *exitless_vcpu_get_or_create(struct kvm_vcpu *vcpu);
+void exitless_vcpu_drop_registration(struct exitless_vcpu *xv);
+void exitless_vm_destroy(struct kvm *kvm);
+void exitless_vcpu_reset(struct kvm_vcpu *vcpu);
+
+/* host/hypercall.c: called from the KVM hypercall hook, vCPU context */
+struct exitless_hc {
+	unsigned long nr, a0, a1, a2, a3;
+	/* outputs, written to RBX/RCX/RDX when out_regs says so */
+	unsigned long out[3];
+	int out_regs;
+};
+
+long exitless_dispatch(struct kvm_vcpu *vcpu, struct exitless_hc *hc);
+
+/* host/kvm_attach.c */
+int exitless_attach(void);
+void exitless_detach(void);
+
+#endif

@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Every place exitless_host.ko attaches to KVM, and only here.
+ *
+ * KVM has no API for out-of-tree hypercalls or VM lifetime events, so the
+ * module attaches with ftrace_ops, the way livepatch does: no kernel text
+ * or read-only data is written and no symbol address is guessed (exported
+ * symbols are referenced directly; a non-exported one is matched by name
+ * through ftrace's own filter).
+ *
+ * | attachment               | how                  | why                          | verified on      |
+ * |--------------------------|----------------------|------------------------------|------------------|
+ * | kvm_emulate_hypercall()  | ftrace IPMODIFY,     | serve our hypercall range;   | 6.1.0-56-amd64,  |
+ * |   (exported)             | redirect to a wrapper| every other call goes to KVM | 6.12.117+deb12   |
+ * |                          | that calls KVM first | untouched                    |                  |
+ * | kvm_vcpu_reset()         | ftrace, entry only   | INIT/reset: the guest that   | same             |
+ * |   (exported)             |                      | registered is gone, stop     |                  |
+ * |                          |                      | writing its memory           |                  |
+ * | kvm_arch_destroy_vm()    | ftrace by name,      | free per-VM state exactly    | same             |
+ * |   (not exported)         | entry only           | when the VM dies             |                  |
+ *
+ * How a call in our range is served: the wrapper first runs KVM's own
+ * kvm_emulate_hypercall().  KVM refuses callers outside CPL 0 with
+ * -KVM_EPERM (the CPL is not readable from a module: kvm_x86_ops and
+ * kvm_require_cpl() are not exported on 6.12), truncates 32-bit callers'
+ * result to 32 bits, and answers a 64-bit CPL-0 caller of a number it
+ * doesn't know with exactly -KVM_ENOSYS, after skipping the instruction
+ * and counting the hypercall in its stats and kvm:kvm_hypercall.  Only in
+ * that last case does exitless run the call and replace RAX (and the
+ * documented output registers).  So user mode and 32-bit callers see KVM's
+ * answer, and stock KVM behaviour is preserved for everything else.
+ *
+ * Unload while vCPUs run: the ftrace callback (preemption disabled)
+ * counts each redirected call in exitless_inflight before the vCPU enters
+ * our wrapper; unload unregisters the ftrace_ops (no new redirects), waits
+ * for the count to drain, then for an RCU-tasks grace period so that no
+ * task is still on the last instructions of the wrapper.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/ftrace.h>
+#include <linux/kvm_host.h>
+#include <linux/module.h>
+#include <linux/rcupdate.h>
+#include <linux/wait.h>
+#include <uapi/linux/kvm_para.h>
+
+#include "compat/compat.h"
+#include "internal.h"
+#include "abi_policy.h"
+#include "exitless_trace.h"
+
+static atomic_t exitless_inflight = ATOMIC_INIT(0);
+static DECLARE_WAIT_QUEUE_HEAD(exitless_drain_wq);
+
+static unsigned long exitless_arg0(struct ftrace_regs *fregs)
+{
+	return ftrace_get_regs(fregs)->di;
+}
+
+/* The replacement for kvm_emulate_hypercall(); see the comment on top. */
+static noinline int exitless_emulate_hypercall(struct kvm_vcpu *vcpu)
+{
+	unsigned long *regs = vcpu->arch.regs;
+	struct exitless_hc hc = {
+		.nr = regs[VCPU_REGS_RAX],
+		.a0 = regs[VCPU_REGS_RBX],
+		.a1 = regs[VCPU_REGS_RCX],
+		.a2 = regs[VCPU_REGS_RDX],
+		.a3 = regs[VCPU_REGS_RSI],
+	};
+	long ret;
+	int r;
+
+	/* not a tail call: the hook must see this module as the caller */
+	r = kvm_emulate_hypercall(vcpu);
+
+	if (!vcpu->arch.guest_state_protected &&
+	    regs[VCPU_REGS_RAX] == (unsigned long)-KVM_ENOSYS) {
+		ret = exitless_dispatch(vcpu, &hc);
+		regs[VCPU_REGS_RAX] = ret;
+		if (hc.out_regs > 0)
+			regs[VCPU_REGS_RBX] = hc.out[0];
+		if (hc.out_regs > 1)
+			regs[VCPU_REGS_RCX] = hc.out[1];
+		if (hc.out_regs > 2)
+			regs[VCPU_REGS_RDX] = hc.out[2];
+		trace_exitless_hypercall(vcpu->vcpu_id, hc.nr, hc.a0, hc.a1,
+					 hc.a2, hc.a3, ret);
+	}
+
+	if (atomic_dec_and_test(&exitless_inflight))
+		wake_up(&exitless_drain_wq);
+	return r;
+}
+
+static void notrace exitless_hypercall_hook(unsigned long ip,
+					    unsigned long parent_ip,
+					    struct ftrace_ops *ops,
+					    struct ftrace_regs *fregs)
+{
+	struct kvm_vcpu *vcpu = (struct kvm_vcpu *)exitless_arg0(fregs);
+
+	/* our own call to KVM's handler, or not our number: leave it */
+	if (within_module(parent_ip, THIS_MODULE))
+		return;
+	if (!exitless_hc_in_range(vcpu->arch.regs[VCPU_REGS_RAX]))
+		return;
+	atomic_inc(&exitless_inflight);
+	exitless_ftrace_set_ip(fregs, (unsigned long)exitless_emulate_hypercall);
+}
+
+static void notrace exitless_reset_hook(unsigned long ip,
+					unsigned long parent_ip,
+					struct ftrace_ops *ops,
+					struct ftrace_regs *fregs)
+{
+	exitless_vcpu_reset((struct kvm_vcpu *)exitless_arg0(fregs));
+}
+
+static void notrace exitless_destroy_hook(unsigned long ip,
+					  unsigned long parent_ip,
+					  struct ftrace_ops *ops,
+					  struct ftrace_regs *fregs)
+{
+	exitless_vm_destroy((struct kvm *)exitless_arg0(fregs));
+}
+
+static struct ftrace_ops exitless_hypercall_ops = {
+	.func = exitless_hypercall_hook,
+	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY |
+		 FTRACE_OPS_FL_RECURSION,
+};
+
+static struct ftrace_ops exitless_reset_ops = {
+	.func = exitless_reset_hook,
+	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_RECURSION,
+};
+
+static struct ftrace_ops exitless_destroy_ops = {
+	.func = exitless_destroy_hook,
+	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_RECURSION,
+};
+
+static char exitless_destroy_fn[] = "kvm_arch_destroy_vm";
+
+static int exitless_hook_ip(struct ftrace_ops *ops, unsigned long ip,
+			    const char *name)
+{
+	int r = ftrace_set_filter_ip(ops, ip, 0, 0);
+
+	if (!r)
+		r = register_ftrace_function(ops);
+	if (r)
+		pr_err("cannot attach to %s: %d\n", name, r);
+	return r;
+}
+
+static void exitless_free_filters(void)
+{
+	ftrace_free_filter(&exitless_hypercall_ops);
+	ftrace_free_filter(&exitless_reset_ops);
+	ftrace_free_filter(&exitless_destroy_ops);
+}
+
+int exitless_attach(void)
+{
+	int r;
+
+	/* state hooks first: once hypercalls are served, state must die right */
+	r = ftrace_set_filter(&exitless_destroy_ops, exitless_destroy_fn,
+			      strlen(exitless_destroy_fn), 0);
+	if (!r)
+		r = register_ftrace_function(&exitless_destroy_ops);
+	if (r) {
+		pr_err("cannot attach to %s: %d\n", exitless_destroy_fn, r);
+		goto out_free_filters;
+	}
+	r = exitless_hook_ip(&exitless_reset_ops,
+			     (unsigned long)kvm_vcpu_reset, "kvm_vcpu_reset");
+	if (r)
+		goto out_unregister_destroy;
+	r = exitless_hook_ip(&exitless_hypercall_ops,
+			     (unsigned long)kvm_emulate_hypercall,
+			     "kvm_emulate_hypercall");
+	if (r)
+		goto out_unregister_reset;
+	return 0;
+
+out_unregister_reset:
+	unregister_ftrace_function(&exitless_reset_ops);
+out_unregister_destroy:
+	unregister_ftrace_function(&exitless_destroy_ops);
+out_free_filters:
+	exitless_free_filters();
+	return r;
+}
+
+void exitless_detach(void)
+{
+	/* no new redirect after this; ftrace waits for running callbacks */
+	unregister_ftrace_function(&exitless_hypercall_ops);
+	wait_event(exitless_drain_wq, !atomic_read(&exitless_inflight));
+	/* a vCPU may still be on the wrapper's last instructions */
+	synchronize_rcu_tasks();
+	/* VM state is still hooked until all vCPUs have left our code */
+	unregister_ftrace_function(&exitless_reset_ops);
+	unregister_ftrace_function(&exitless_destroy_ops);
+	exitless_free_filters();
+}

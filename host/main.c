@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * exitless_host.ko: paravirtual features that remove VM exits from KVM
+ * guests.  Core: module parameters, the host instance epoch, counters in
+ * debugfs, tracepoints; kvm_attach.c attaches to KVM, hypercall.c serves
+ * the ABI, vm.c keeps per-VM state.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/debugfs.h>
+#include <linux/module.h>
+#include <linux/random.h>
+#include <linux/seq_file.h>
+
+#include "internal.h"
+
+#define CREATE_TRACE_POINTS
+#include "exitless_trace.h"
+
+struct exitless_host_stats exitless_stats;
+u64 exitless_epoch;
+u64 exitless_features;
+
+static unsigned long long features = EXITLESS_HOST_SUPPORTED;
+module_param(features, ullong, 0444);
+MODULE_PARM_DESC(features,
+		 "Mask of features offered to guests (default: all this build supports); bits the build lacks are ignored");
+
+static struct dentry *exitless_debugfs;
+
+static int exitless_stats_show(struct seq_file *m, void *unused)
+{
+	seq_printf(m, "abi_version %u\n", EXITLESS_ABI_VERSION);
+	seq_printf(m, "features 0x%llx\n", exitless_features);
+	seq_printf(m, "epoch 0x%llx\n", exitless_epoch);
+	seq_printf(m, "vms %d\n", atomic_read(&exitless_stats.vms));
+	seq_printf(m, "vcpus_registered %d\n",
+		   atomic_read(&exitless_stats.vcpus_registered));
+	seq_printf(m, "hc_probe %lld\n", atomic64_read(&exitless_stats.hc_probe));
+	seq_printf(m, "hc_register %lld\n",
+		   atomic64_read(&exitless_stats.hc_register));
+	seq_printf(m, "hc_unregister %lld\n",
+		   atomic64_read(&exitless_stats.hc_unregister));
+	seq_printf(m, "hc_unknown %lld\n",
+		   atomic64_read(&exitless_stats.hc_unknown));
+	seq_printf(m, "hc_errors %lld\n",
+		   atomic64_read(&exitless_stats.hc_errors));
+	seq_printf(m, "vcpu_resets %lld\n",
+		   atomic64_read(&exitless_stats.vcpu_resets));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(exitless_stats);
+
+static int __init exitless_host_init(void)
+{
+	int r;
+
+	exitless_features = features & EXITLESS_HOST_SUPPORTED;
+	/* never 0, so a guest can tell "no registration" from an epoch */
+	exitless_epoch = get_random_u64() | 1;
+
+	r = exitless_vm_init();
+	if (r)
+		return r;
+
+	/* debugfs is optional: failures are ignored by design */
+	exitless_debugfs = debugfs_create_dir("exitless", NULL);
+	debugfs_create_file("stats", 0444, exitless_debugfs, NULL,
+			    &exitless_stats_fops);
+
+	r = exitless_attach();
+	if (r)
+		goto out_remove_debugfs;
+
+	pr_info("ABI %u ready, features 0x%llx, epoch 0x%llx\n",
+		EXITLESS_ABI_VERSION, exitless_features, exitless_epoch);
+	return 0;
+
+out_remove_debugfs:
+	debugfs_remove_recursive(exitless_debugfs);
+	exitless_vm_exit();
+	return r;
+}
+
+static void __exit exitless_host_exit(void)
+{
+	exitless_detach();
+	exitless_vm_exit();
+	debugfs_remove_recursive(exitless_debugfs);
+	pr_info("unloaded; guests fall back to native paths\n");
+}
+
+module_init(exitless_host_init);
+module_exit(exitless_host_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("exitless developers");
+MODULE_DESCRIPTION("exitless host: paravirtual features that remove KVM VM exits");

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-VM and per-vCPU state of exitless_host.ko.
+ *
+ * State is created on the first call that needs it and lives exactly as
+ * long as the VM: kvm_attach.c calls exitless_vm_destroy() when KVM
+ * destroys the VM, and exitless_vm_exit() frees whatever is left when the
+ * module unloads while VMs still run.
+ *
+ * Locking: the VM table is an RCU hash keyed by struct kvm *, written
+ * under exitless_vms_lock.  Lookups run in the context of one of the VM's
+ * own vCPUs, so the entry they find cannot be destroyed under them (KVM
+ * destroys a VM only after its last vCPU fd is gone, and unload first
+ * drains every vCPU inside our hypercall path).  A vCPU's state is only
+ * touched by that vCPU's thread, by VM destroy and by unload.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/hashtable.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/xarray.h>
+
+#include "internal.h"
+#include "exitless_trace.h"
+
+static DEFINE_HASHTABLE(exitless_vms, 6);
+static DEFINE_SPINLOCK(exitless_vms_lock);
+
+struct exitless_vm *exitless_vm_find(struct kvm *kvm)
+{
+	struct exitless_vm *vm;
+
+	rcu_read_lock();
+	hash_for_each_possible_rcu(exitless_vms, vm, node, (unsigned long)kvm) {
+		if (vm->kvm == kvm) {
+			rcu_read_unlock();
+			return vm;
+		}
+	}
+	rcu_read_unlock();
+	return NULL;
+}
+
+struct exitless_vm *exitless_vm_get_or_create(struct kvm *kvm)
+{
+	struct exitless_vm *vm, *old;
+
+	vm = exitless_vm_find(kvm);
+	if (vm)
+		return vm;
+
+	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
+	if (!vm)
+		return NULL;
+	vm->kvm = kvm;
+	xa_init(&vm->vcpus);
+
+	spin_lock(&exitless_vms_lock);
+	/* two vCPUs of one VM may race to create it */
+	hash_for_each_possible(exitless_vms, old, node, (unsigned long)kvm) {
+		if (old->kvm == kvm) {
+			spin_unlock(&exitless_vms_lock);
+			kfree(vm);
+			return old;
+		}
+	}
+	hash_add_rcu(exitless_vms, &vm->node, (unsigned long)kvm);
+	atomic_inc(&exitless_stats.vms);
+	spin_unlock(&exitless_vms_lock);
+	return vm;
+}
+
+struct exitless_vcpu *exitless_vcpu_find(struct kvm_vcpu *vcpu)
+{
+	struct exitless_vm *vm = exitless_vm_find(vcpu->kvm);
+
+	return vm ? xa_load(&vm->vcpus, vcpu->vcpu_idx) : NULL;
+}
+
+struct exitless_vcpu *exitless_vcpu_get_or_create(struct kvm_vcpu *vcpu)
+{
+	struct exitless_vm *vm;
+	struct exitless_vcpu *xv;
+	int r;
+
+	vm = exitless_vm_get_or_create(vcpu->kvm);
+	if (!vm)
+		return NULL;
+	xv = xa_load(&vm->vcpus, vcpu->vcpu_idx);
+	if (xv)
+		return xv;
+
+	xv = kzalloc(sizeof(*xv), GFP_KERNEL_ACCOUNT);
+	if (!xv)
+		return NULL;
+	/* only this vCPU's thread inserts at its index */
+	r = xa_insert(&vm->vcpus, vcpu->vcpu_idx, xv, GFP_KERNEL_ACCOUNT);
+	if (r) {
+		kfree(xv);
+		return NULL;
+	}
+	return xv;
+}
+
+void exitless_vcpu_drop_registration(struct exitless_vcpu *xv)
+{
+	if (!xv->registered)
+		return;
+	xv->registered = false;
+	atomic_dec(&exitless_stats.vcpus_registered);
+}
+
+/* A vCPU got INIT or was reset: the guest that registered is gone. */
+void exitless_vcpu_reset(struct kvm_vcpu *vcpu)
+{
+	struct exitless_vcpu *xv = exitless_vcpu_find(vcpu);
+
+	if (!xv)
+		return;
+	trace_exitless_vcpu_reset(vcpu->vcpu_id, xv->registered);
+	if (xv->registered)
+		atomic64_inc(&exitless_stats.vcpu_resets);
+	exitless_vcpu_drop_registration(xv);
+}
+
+/* Called with exitless_vms_lock dropped and @vm unhashed. */
+static void exitless_vm_free(struct exitless_vm *vm, bool unload)
+{
+	struct exitless_vcpu *xv;
+	unsigned long idx;
+	unsigned int nr = 0;
+
+	xa_for_each(&vm->vcpus, idx, xv) {
+		nr += xv->registered;
+		exitless_vcpu_drop_registration(xv);
+		kfree(xv);
+	}
+	xa_destroy(&vm->vcpus);
+	trace_exitless_vm_release(nr, unload);
+	atomic_dec(&exitless_stats.vms);
+	/* other VMs' vCPUs may be walking the hash chain through @vm */
+	kfree_rcu(vm, rcu);
+}
+
+void exitless_vm_destroy(struct kvm *kvm)
+{
+	struct exitless_vm *vm;
+
+	spin_lock(&exitless_vms_lock);
+	hash_for_each_possible(exitless_vms, vm, node, (unsigned long)kvm) {
+		if (vm->kvm == kvm) {
+			hash_del_rcu(&vm->node);
+			spin_unlock(&exitless_vms_lock);
+			exitless_vm_free(vm, false);
+			return;
+		}
+	}
+	spin_unlock(&exitless_vms_lock);
+}
+
+int exitless_vm_init(void)
+{
+	return 0;
+}
+
+static struct exitless_vm *exitless_vm_pop_any(void)
+{
+	struct exitless_vm *vm;
+	int bkt;
+
+	spin_lock(&exitless_vms_lock);
+	hash_for_each(exitless_vms, bkt, vm, node) {
+		hash_del_rcu(&vm->node);
+		spin_unlock(&exitless_vms_lock);
+		return vm;
+	}
+	spin_unlock(&exitless_vms_lock);
+	return NULL;
+}
+
+/* Module unload: no vCPU is inside our code any more (see kvm_attach.c). */
+void exitless_vm_exit(void)
+{
+	struct exitless_vm *vm;
+
+	while ((vm = exitless_vm_pop_any()))
+		exitless_vm_free(vm, true);
+	rcu_barrier();	/* every kfree_rcu() above has run */
+}
