@@ -1,0 +1,112 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The L1 stage: runs inside the first-level VM (real KVM, in a chroot of the
+# build machine's root).  Loads kvm_amd, runs the host ABI selftests (they
+# insmod exitless_host), then boots a Linux L2 guest with exitless_guest.ko
+# and plays the host's part of its tests (module removal and reload on the
+# guest's request).  Results: TAP lines in /tmp/out/results.tap.
+set -u
+rel=${1:?kernel release}
+top=${EXITLESS_TOP:?}
+out=/tmp/out
+results=$out/results.tap
+ko=$top/.build/$rel/exitless_host.ko
+. "$top/selftests/qemu/lib.sh"
+cd /tmp
+
+tap() { echo "$*" | tee -a "$results"; }
+
+# Collect the result lines of a stage's output (stdin), pass the rest on.
+collect() {
+	local line
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		case "$line" in
+		"ok "* | "not ok "*) tap "$line" ;;
+		*) printf '%s\n' "$line" ;;
+		esac
+	done
+}
+
+stage_start() { stage_t0=$(date +%s); log "stage $1 start"; }
+stage_end() { log "stage $1 took $(($(date +%s) - stage_t0)) s"; }
+
+log "L1 $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ {print $2}' /proc/meminfo) kB"
+if modprobe kvm_amd && [ -c /dev/kvm ]; then
+	tap "ok - l1/kvm_amd nested=$(cat /sys/module/kvm_amd/parameters/nested) npt=$(cat /sys/module/kvm_amd/parameters/npt)"
+else
+	tap "not ok - l1/kvm_amd # no /dev/kvm in L1; nothing else can run"
+	exit 1
+fi
+
+# --- host ABI selftests (raw guests) --------------------------------------
+stage_start host
+if [ -x "$top/selftests/host/run.sh" ]; then
+	EXITLESS_HOST_KO=$ko \
+	EXITLESS_SELFTESTS=$top/.build/selftests/host \
+	EXITLESS_KVM_SELFTESTS=$EXITLESS_CACHE/kvm-selftests-6.1 \
+		"$top/selftests/host/run.sh" 2>&1 | collect
+fi
+stage_end host
+
+# the guest stage needs the host module, whatever the host stage left
+if ! grep -q '^exitless_host ' /proc/modules; then
+	if insmod "$ko"; then
+		tap "ok - l1/insmod exitless_host"
+	else
+		tap "not ok - l1/insmod exitless_host"
+	fi
+fi
+
+# --- L2 Linux guest --------------------------------------------------------
+# The guest asks for host-side actions with "EXITLESS-SYNC: <action>" lines
+# on its console; each is done here and answered in the L1 log.
+l2_action() {
+	case "$1" in
+	rmmod-host) rmmod exitless_host ;;
+	insmod-host) insmod "$ko" ;;
+	*) echo "unknown action $1"; return 1 ;;
+	esac
+}
+
+run_l2() {
+	local name=$1 smp=$2 append=$3 l2log=$out/l2-$1.log qpid rc line
+	: > "$l2log"
+	log "booting L2 ($name, $smp vCPUs)"
+	timeout 900 qemu-system-x86_64 -enable-kvm -cpu host -smp "$smp" -m 768M \
+		-kernel "/boot/vmlinuz-$rel" -initrd "$out/l2.cpio.gz" \
+		-append "console=ttyS0 loglevel=4 panic=-1 $append" \
+		-nodefaults -display none -serial "file:$l2log" -monitor none \
+		-no-reboot </dev/null &
+	qpid=$!
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		printf '#   L2| %s\n' "$line"
+		case "$line" in
+		"EXITLESS-SYNC: "*)
+			if l2_action "${line#EXITLESS-SYNC: }" 2>&1 | sed 's/^/#   L1> /'; then
+				log "done: ${line#EXITLESS-SYNC: }"
+			fi ;;
+		esac
+	done < <(tail -n +1 -F --pid=$qpid "$l2log" 2>/dev/null)
+	wait $qpid
+	rc=$?
+	tr -d '\r' < "$l2log" | grep -aE '^(not )?ok ' | while IFS= read -r line; do
+		tap "$line"
+	done
+	if grep -aq '^EXITLESS-L2: done' "$l2log"; then
+		tap "ok - l2/$name completed"
+	else
+		tap "not ok - l2/$name completed # qemu rc=$rc (124 = timeout)"
+	fi
+	scan_klog "$l2log" "l2/$name kernel log clean" | collect
+}
+
+stage_start guest
+run_l2 guest 2 "exitless.stage=guest"
+stage_end guest
+
+# --- L1's own kernel log ---------------------------------------------------
+dmesg > "$out/l1-dmesg.txt"
+scan_klog "$out/l1-dmesg.txt" "l1/kernel log clean" | collect
+exit 0

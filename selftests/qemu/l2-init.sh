@@ -1,0 +1,29 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0
+# /init of the L2 guest's initramfs: run the guest-side stage and power
+# off.  Everything it says goes to the serial console, which L1 reads.
+/bin/busybox mkdir -p /usr/bin /usr/sbin
+/bin/busybox --install -s
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tmpfs tmpfs /tmp
+
+stage=guest
+for x in $(cat /proc/cmdline); do
+	case "$x" in
+	exitless.stage=*) stage=${x#*=} ;;
+	esac
+done
+
+echo "EXITLESS-L2: booted $(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo)"
+if [ -f "/selftests/$stage/run.sh" ]; then
+	EXITLESS_GUEST_KO=/exitless_guest.ko sh "/selftests/$stage/run.sh"
+	rc=$?
+else
+	echo "not ok - $stage/run.sh missing from the L2 initramfs"
+	rc=1
+fi
+echo "EXITLESS-L2: done rc=$rc"
+poweroff -f

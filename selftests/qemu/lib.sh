@@ -1,0 +1,110 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Shared helpers of the nested QEMU harness (sourced, not run).
+
+EXITLESS_TOP=${EXITLESS_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+EXITLESS_CACHE=${EXITLESS_CACHE:-/var/cache/exitless}
+
+log() { printf '# [%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+die() { printf '# error: %s\n' "$*" >&2; exit 1; }
+
+# "6.1" or "6.12" (or a full release) -> newest installed Debian release
+kernel_release() {
+	local want=$1 r
+	if [ -e "/boot/vmlinuz-$want" ]; then
+		echo "$want"
+		return
+	fi
+	r=$(ls /boot/vmlinuz-"$want".*-amd64 2>/dev/null | sed 's|/boot/vmlinuz-||' |
+		grep -E "^$want\.[0-9]" | sort -V | tail -n 1)
+	[ -n "$r" ] || die "no Debian $want kernel in /boot (run: make deps)"
+	echo "$r"
+}
+
+# Print the modules (paths relative to /lib/modules/$rel) needed to load
+# each named module, dependencies first, once each.  Built-ins print nothing.
+module_closure() {
+	local rel=$1; shift
+	local dir=/lib/modules/$rel
+	declare -A seen=()
+	_mc_add() {
+		local name=${1//-/_} line path dep
+		line=$(awk -F: -v n="$name" '{ b=$1; sub(/.*\//, "", b); sub(/\.ko(\.xz|\.zst|\.gz)?$/, "", b); gsub(/-/, "_", b); if (b == n) { print; exit } }' "$dir/modules.dep")
+		if [ -z "$line" ]; then
+			grep -qE "/${1}\.ko$|/${name}\.ko$" "$dir/modules.builtin" ||
+				die "module $1 not found for $rel"
+			return 0
+		fi
+		path=${line%%:*}
+		[ -z "${seen[$path]:-}" ] || return 0
+		seen[$path]=1
+		for dep in ${line#*:}; do
+			dep=${dep##*/}
+			dep=${dep%%.ko*}
+			_mc_add "$dep"
+		done
+		echo "$path"
+	}
+	local m
+	for m in "$@"; do
+		_mc_add "$m"
+	done
+}
+
+# Copy a module into an initramfs tree, decompressed (busybox insmod
+# cannot read .ko.xz, which 6.12 ships).
+install_module() {
+	local rel=$1 path=$2 dest=$3 base
+	base=${path##*/}
+	case "$base" in
+	*.ko.xz) xz -dc "/lib/modules/$rel/$path" > "$dest/${base%.xz}" ;;
+	*.ko.zst) zstd -qdc "/lib/modules/$rel/$path" > "$dest/${base%.zst}" ;;
+	*.ko) cp "/lib/modules/$rel/$path" "$dest/$base" ;;
+	esac
+	echo "${base%.ko*}.ko"
+}
+
+# mkinitramfs <rel> <out.cpio.gz> <init script> <modules...> -- <src:dst>...
+# Busybox initramfs: /init, /bin/busybox, /modules/* with /modules/order.
+mkinitramfs() {
+	local rel=$1 out=$2 init=$3; shift 3
+	local tree mods=() extra=() p
+	while [ $# -gt 0 ] && [ "$1" != "--" ]; do mods+=("$1"); shift; done
+	[ $# -gt 0 ] && shift
+	extra=("$@")
+	tree=$(mktemp -d)
+	mkdir -p "$tree"/{bin,sbin,proc,sys,dev,tmp,modules,host,out,etc}
+	cp /bin/busybox "$tree/bin/busybox"
+	cp "$init" "$tree/init"
+	chmod +x "$tree/init"
+	: > "$tree/modules/order"
+	if [ ${#mods[@]} -gt 0 ]; then
+		for p in $(module_closure "$rel" "${mods[@]}"); do
+			install_module "$rel" "$p" "$tree/modules" >> "$tree/modules/order"
+		done
+	fi
+	for p in "${extra[@]}"; do
+		mkdir -p "$tree/$(dirname "${p#*:}")"
+		cp -r "${p%%:*}" "$tree/${p#*:}" || { rm -rf "$tree"; return 1; }
+	done
+	(cd "$tree" && find . | cpio -o -H newc --quiet | gzip -1) > "$out"
+	rm -rf "$tree"
+}
+
+# Kernel-log problems that fail a run, wherever they show up.
+KLOG_BAD='WARNING:|BUG:|Oops|Kernel panic|general protection fault|possible circular locking|possible recursive locking|inconsistent lock state|KASAN|UBSAN|kmemleak|soft lockup|hard LOCKUP|hung_task|blocked for more than|RCU stall|rcu_sched detected stalls|Call Trace:'
+
+# scan_klog <file> <label>: TAP line for a kernel log, problems quoted
+scan_klog() {
+	local f=$1 label=$2
+	if [ ! -s "$f" ]; then
+		echo "not ok - $label # no kernel log captured"
+		return 1
+	fi
+	if grep -aEq "$KLOG_BAD" "$f"; then
+		echo "not ok - $label"
+		grep -aEn -m 20 -B2 -A8 "$KLOG_BAD" "$f" | sed 's/^/#   /'
+		return 1
+	fi
+	echo "ok - $label"
+}

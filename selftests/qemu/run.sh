@@ -1,0 +1,82 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The nested QEMU suite, driven from the build machine (L0):
+#   L0  qemu-system-x86_64 -accel tcg -cpu max  (software-emulated AMD SVM)
+#   L1  Debian kernel, real KVM: host ABI selftests, then
+#   L2  a Debian kernel guest with exitless_guest.ko
+# usage: selftests/qemu/run.sh [6.1|6.12|<release>]...   (default: both)
+# Prints TAP lines ("ok - <kernel>/<test>"); exits 1 if any failed.
+# Env: EXITLESS_L1_TIMEOUT (s, default 1500), EXITLESS_CACHE.
+set -eu -o pipefail
+. "$(dirname "$0")/lib.sh"
+top=$EXITLESS_TOP
+kernels=${*:-${EXITLESS_KERNELS:-6.1 6.12}}
+failed=0
+
+for tool in qemu-system-x86_64 busybox cpio xz rsync; do
+	command -v "$tool" >/dev/null || [ -x "/bin/$tool" ] ||
+		die "$tool missing: run 'make deps' (scripts/install-deps.sh)"
+done
+
+run_one() {
+	local k=$1 rel out t0 qpid rc
+	rel=$(kernel_release "$k")
+	out=$top/.build/nested-$rel
+	t0=$(date +%s)
+	log "== kernel $rel"
+	# (errexit does not apply here: the caller tests our status)
+	"$top/scripts/build-for-kernel.sh" "$rel" 2>&1 | sed 's/^/#   /' ||
+		{ echo "not ok - $k/build"; return 1; }
+	echo "ok - $k/build W=1 clean"
+	if [ -f "$top/selftests/host/Makefile" ]; then
+		log "building host selftests"
+		make -s -C "$top/selftests/host" O="$top/.build/selftests/host" 2>&1 |
+			sed 's/^/#   /' ||
+			{ echo "not ok - $k/host selftests build"; return 1; }
+	fi
+	rm -rf "$out"
+	mkdir -p "$out"
+	: > "$out/results.tap"
+	log "building initramfs for L1 and L2"
+	mkinitramfs "$rel" "$out/l1.cpio.gz" "$top/selftests/qemu/l1-init.sh" \
+		virtio_pci 9pnet_virtio 9p || return 1
+	mkinitramfs "$rel" "$out/l2.cpio.gz" "$top/selftests/qemu/l2-init.sh" -- \
+		"$top/.build/$rel/exitless_guest.ko:/exitless_guest.ko" \
+		"$top/selftests/guest:/selftests/guest" || return 1
+	log "booting L1 (TCG, this is slow); console: $out/l1-console.log"
+	timeout "${EXITLESS_L1_TIMEOUT:-1500}" qemu-system-x86_64 \
+		-accel tcg,thread=multi -cpu max -smp 2 -m 4G \
+		-kernel "/boot/vmlinuz-$rel" -initrd "$out/l1.cpio.gz" \
+		-append "console=ttyS0 loglevel=4 panic=-1 exitless.top=$top exitless.rel=$rel" \
+		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+		-virtfs "local,path=$top,mount_tag=repo,security_model=none,readonly=on,multidevs=remap" \
+		-virtfs "local,path=$out,mount_tag=out,security_model=none" \
+		-nodefaults -display none -serial "file:$out/l1-console.log" \
+		-monitor none -no-reboot </dev/null &
+	qpid=$!
+	# show progress as it happens (indented: not result lines)
+	tail -n +1 -F --pid=$qpid "$out/l1-console.log" 2>/dev/null |
+		tr -d '\r' | grep -av '^\(not \)\?ok ' | sed -u 's/^/#   L1| /' || true
+	rc=0
+	wait $qpid || rc=$?
+	# result lines, named by kernel
+	sed -E "s@^(not ok|ok)( [0-9]+)? - @\\1 - $k/@" "$out/results.tap"
+	if grep -aq '^EXITLESS-L1: done' "$out/l1-console.log"; then
+		echo "ok - $k/l1 completed"
+	else
+		echo "not ok - $k/l1 completed # qemu rc=$rc (124 = timeout)"
+	fi
+	scan_klog "$out/l1-console.log" "$k/l1 console clean" || true
+	log "kernel $rel took $(($(date +%s) - t0)) s"
+}
+
+for k in $kernels; do
+	st=0
+	run_one "$k" | tee "$top/.build/nested-$k.tap" || st=$?
+	if [ "$st" != 0 ]; then
+		echo "not ok - $k/harness # a stage failed to run (exit $st)" |
+			tee -a "$top/.build/nested-$k.tap"
+	fi
+	grep -q '^not ok' "$top/.build/nested-$k.tap" && failed=1
+done
+exit $failed
