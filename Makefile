@@ -8,8 +8,10 @@
 #   make kernels             build for every Debian 6.1/6.12 headers tree
 #                            installed, each in .build/<kernel release>/
 #   make deps                install the Debian packages everything needs
+#   make demo                boot the nested stack, show the guest
+#                            negotiating with the host and the counters
 #   make check               every test: KUnit + nested QEMU suite, both
-#                            kernels (what CI runs)
+#                            kernels (what CI runs); installs deps first
 #   make style               checkpatch --strict and sparse on the sources
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -20,7 +22,7 @@ HDR_TREES = $(sort $(wildcard /usr/src/linux-headers-6.1.*-amd64 \
 			       /usr/src/linux-headers-6.12.*-amd64))
 KRELS = $(patsubst /usr/src/linux-headers-%,%,$(HDR_TREES))
 
-.PHONY: all modules clean kernels deps check kunit nested style help
+.PHONY: all modules clean kernels deps check kunit nested demo style help
 
 all: modules
 
@@ -45,14 +47,17 @@ kernels:
 deps:
 	$(TOP)/scripts/install-deps.sh
 
-check:
+check: deps
 	$(TOP)/selftests/run-all.sh
 
-kunit:
+kunit: deps
 	$(TOP)/selftests/kunit/run.sh
 
-nested:
+nested: deps
 	$(TOP)/selftests/qemu/run.sh
+
+demo: deps
+	$(TOP)/selftests/qemu/run.sh --demo
 
 style:
 	$(TOP)/scripts/style.sh

@@ -10,6 +10,13 @@
 set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
 top=$EXITLESS_TOP
+main=selftests/qemu/l1-main.sh
+if [ "${1:-}" = --demo ]; then
+	# the demonstration: one kernel, its own L1 script
+	shift
+	main=selftests/qemu/l1-demo.sh
+	set -- "${@:-6.1}"
+fi
 kernels=${*:-${EXITLESS_KERNELS:-6.1 6.12}}
 failed=0
 
@@ -42,12 +49,13 @@ run_one() {
 		virtio_pci 9pnet_virtio 9p || return 1
 	mkinitramfs "$rel" "$out/l2.cpio.gz" "$top/selftests/qemu/l2-init.sh" -- \
 		"$top/.build/$rel/exitless_guest.ko:/exitless_guest.ko" \
-		"$top/selftests/guest:/selftests/guest" || return 1
+		"$top/selftests/guest:/selftests/guest" \
+		"$top/selftests/demo:/selftests/demo" || return 1
 	log "booting L1 (TCG, this is slow); console: $out/l1-console.log"
 	timeout "${EXITLESS_L1_TIMEOUT:-1500}" qemu-system-x86_64 \
 		-accel tcg,thread=multi -cpu max -smp 2 -m 4G \
 		-kernel "/boot/vmlinuz-$rel" -initrd "$out/l1.cpio.gz" \
-		-append "console=ttyS0 loglevel=4 panic=-1 exitless.top=$top exitless.rel=$rel" \
+		-append "console=ttyS0 loglevel=4 panic=-1 exitless.top=$top exitless.rel=$rel exitless.main=$main" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=$top,mount_tag=repo,security_model=none,readonly=on,multidevs=remap" \
 		-virtfs "local,path=$out,mount_tag=out,security_model=none" \
@@ -55,8 +63,13 @@ run_one() {
 		-monitor none -no-reboot </dev/null &
 	qpid=$!
 	# show progress as it happens (indented: not result lines)
-	tail -n +1 -F --pid=$qpid "$out/l1-console.log" 2>/dev/null |
-		tr -d '\r' | grep -av '^\(not \)\?ok ' | sed -u 's/^/#   L1| /' || true
+	if [ "$main" = selftests/qemu/l1-demo.sh ]; then
+		tail -n +1 -F --pid=$qpid "$out/l1-console.log" 2>/dev/null |
+			tr -d '\r' | grep -a --line-buffered '^DEMO:' | sed -u 's/^DEMO: /  /' || true
+	else
+		tail -n +1 -F --pid=$qpid "$out/l1-console.log" 2>/dev/null |
+			tr -d '\r' | grep -av '^\(not \)\?ok ' | sed -u 's/^/#   L1| /' || true
+	fi
 	rc=0
 	wait $qpid || rc=$?
 	# result lines, named by kernel
