@@ -42,6 +42,7 @@ static long exitless_hc_register(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 	u64 gpa = hc->a0, size = hc->a1, version = hc->a2, flags = hc->a3;
 	struct exitless_area_hdr hdr;
 	struct exitless_vcpu *xv;
+	unsigned int host_off, host_len;
 	long r;
 
 	atomic64_inc(&exitless_stats.hc_register);
@@ -70,10 +71,10 @@ static long exitless_hc_register(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 	hdr.vcpu_id = vcpu->vcpu_idx;
 	hdr.host_epoch = exitless_epoch;
 	/* the host-owned fields are contiguous: host_flags..host_epoch */
+	host_off = offsetof(struct exitless_area_hdr, host_flags);
+	host_len = offsetofend(struct exitless_area_hdr, host_epoch) - host_off;
 	if (kvm_write_guest_offset_cached(vcpu->kvm, &xv->ghc, &hdr.host_flags,
-				offsetof(struct exitless_area_hdr, host_flags),
-				offsetofend(struct exitless_area_hdr, host_epoch) -
-				offsetof(struct exitless_area_hdr, host_flags)))
+					  host_off, host_len))
 		return -EXITLESS_EFAULT;
 
 	xv->gpa = gpa;

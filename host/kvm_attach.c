@@ -8,16 +8,16 @@
  * symbols are referenced directly; a non-exported one is matched by name
  * through ftrace's own filter).
  *
- * | attachment               | how                  | why                          | verified on      |
- * |--------------------------|----------------------|------------------------------|------------------|
- * | kvm_emulate_hypercall()  | ftrace IPMODIFY,     | serve our hypercall range;   | 6.1.0-56-amd64,  |
- * |   (exported)             | redirect to a wrapper| every other call goes to KVM | 6.12.117+deb12   |
- * |                          | that calls KVM first | untouched                    |                  |
- * | kvm_vcpu_reset()         | ftrace, entry only   | INIT/reset: the guest that   | same             |
- * |   (exported)             |                      | registered is gone, stop     |                  |
- * |                          |                      | writing its memory           |                  |
- * | kvm_arch_destroy_vm()    | ftrace by name,      | free per-VM state exactly    | same             |
- * |   (not exported)         | entry only           | when the VM dies             |                  |
+ * kvm_emulate_hypercall() (exported)
+ *	ftrace IPMODIFY: redirected to a wrapper that calls KVM first and
+ *	then serves our hypercall range; every other call goes to KVM
+ *	untouched.  Verified: 6.1.0-56-amd64, 6.12.117+deb12-amd64.
+ * kvm_vcpu_reset() (exported)
+ *	ftrace, entry only: on INIT/reset the guest that registered is
+ *	gone, so stop writing its memory.  Verified: same kernels.
+ * kvm_arch_destroy_vm() (not exported; matched by name)
+ *	ftrace, entry only: free per-VM state exactly when the VM dies
+ *	(no vCPU runs any more at that point).  Verified: same kernels.
  *
  * How a call in our range is served: the wrapper first runs KVM's own
  * kvm_emulate_hypercall().  KVM refuses callers outside CPL 0 with
@@ -142,8 +142,6 @@ static struct ftrace_ops exitless_destroy_ops = {
 	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_RECURSION,
 };
 
-static char exitless_destroy_fn[] = "kvm_arch_destroy_vm";
-
 static int exitless_hook_ip(struct ftrace_ops *ops, unsigned long ip,
 			    const char *name)
 {
@@ -165,6 +163,7 @@ static void exitless_free_filters(void)
 
 int exitless_attach(void)
 {
+	char exitless_destroy_fn[] = "kvm_arch_destroy_vm";
 	int r;
 
 	/* state hooks first: once hypercalls are served, state must die right */
