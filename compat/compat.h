@@ -37,8 +37,9 @@
  * register_syscore_ops(struct syscore_ops *) and callbacks taking no
  * argument with register_syscore(struct syscore *) and callbacks taking
  * (void *data); it was backported to 6.12.114 (Debian 6.12.117+deb12 has
- * it), not to 6.1.  Other stable series that picked it up need their
- * range added here.
+ * it), not to 6.1.  Since backports make the version number useless, Kbuild
+ * probes the header and defines EXITLESS_HAVE_SYSCORE_DATA when
+ * register_syscore() exists.
  *
  * Use:
  *	static int foo_suspend(EXITLESS_SYSCORE_ARGS);
@@ -48,12 +49,6 @@
  *	exitless_unregister_syscore(&foo_syscore);
  */
 #include <linux/syscore_ops.h>
-
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 19, 0) || \
-	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 114) && \
-	 LINUX_VERSION_CODE < KERNEL_VERSION(6, 13, 0))
-#define EXITLESS_HAVE_SYSCORE_DATA 1
-#endif
 
 #ifdef EXITLESS_HAVE_SYSCORE_DATA
 #define EXITLESS_SYSCORE_ARGS	void *data

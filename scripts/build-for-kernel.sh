@@ -3,7 +3,7 @@
 # Build both modules for one kernel release, in .build/<release>/, so that
 # builds for different kernels never share objects.
 # usage: scripts/build-for-kernel.sh <kernel release, e.g. 6.1.0-56-amd64>
-set -eu
+set -eu -o pipefail
 rel=${1:?usage: $0 <kernel release>}
 top=$(cd "$(dirname "$0")/.." && pwd)
 kdir=/usr/src/linux-headers-$rel
@@ -15,8 +15,9 @@ rsync -a --delete --exclude=.git --exclude=.build --exclude='*.o' --exclude='*.k
 	--exclude='*.mod*' --exclude='.*.cmd' --exclude=Module.symvers \
 	--exclude=modules.order --exclude=selftests --exclude=Documentation \
 	"$top/" "$out/"
+rm -f "$out"/*.ko
 make -s -C "$kdir" M="$out" W=1 modules 2>&1 | tee "$out/build.log"
-if grep -qE 'warning:|error:' "$out/build.log"; then
+if grep -qiE 'warning:|error:' "$out/build.log"; then
 	echo "error: build for $rel has warnings or errors (W=1 must be clean)" >&2
 	exit 1
 fi
