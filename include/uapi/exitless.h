@@ -66,6 +66,19 @@
  */
 #define EXITLESS_HC_UNREGISTER		(EXITLESS_HC_BASE + 2)
 
+/*
+ * Sub-ranges reserved for the features' own calls (each feature documents
+ * its calls in Documentation/<feature>.rst and defines them here, inside
+ * its sub-range):
+ *	EXITLESS_HC_BASE + 0x10 .. 0x1f	pvipi
+ *	EXITLESS_HC_BASE + 0x20 .. 0x2f	pvtimer
+ *	EXITLESS_HC_BASE + 0x30 .. 0x3f	dynidle
+ */
+#define EXITLESS_HC_PVIPI_BASE		(EXITLESS_HC_BASE + 0x10)
+#define EXITLESS_HC_PVTIMER_BASE	(EXITLESS_HC_BASE + 0x20)
+#define EXITLESS_HC_DYNIDLE_BASE	(EXITLESS_HC_BASE + 0x30)
+#define EXITLESS_HC_FEATURE_SPAN	0x10
+
 /* Error codes, returned negated in RAX: our own, not KVM's nor errno. */
 #define EXITLESS_EINVAL			2001	/* bad flags, size, version, alignment */
 #define EXITLESS_EFAULT			2002	/* address not backed by writable RAM */
@@ -109,5 +122,16 @@ struct exitless_area_hdr {
 };
 
 #define EXITLESS_AREA_HDR_SIZE		64
+
+/*
+ * Feature sections of the area, 64 bytes each at fixed offsets after the
+ * header.  A feature may be used on a vCPU only if it was negotiated and
+ * the size registered covers its section; the section's layout is defined
+ * here by the feature that owns it.
+ */
+#define EXITLESS_AREA_OFF_PVTIMER	64
+#define EXITLESS_AREA_OFF_DYNIDLE	128
+#define EXITLESS_AREA_OFF_PVIPI		192
+#define EXITLESS_AREA_SECTION_SIZE	64
 
 #endif /* _UAPI_EXITLESS_H */
