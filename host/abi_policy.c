@@ -24,7 +24,7 @@ long exitless_check_register_args(u64 gpa, u64 size, u64 version, u64 flags)
 		return -EXITLESS_EINVAL;
 	if (gpa & (EXITLESS_AREA_ALIGN - 1))
 		return -EXITLESS_EINVAL;
-	/* size <= 4096 and gpa is aligned, so this cannot overflow usefully */
+	/* the area must not wrap around the end of the address space */
 	if (gpa > U64_MAX - size)
 		return -EXITLESS_EINVAL;
 	if ((gpa / EXITLESS_PAGE_SIZE) != ((gpa + size - 1) / EXITLESS_PAGE_SIZE))
