@@ -106,6 +106,14 @@ stage_start guest
 run_l2 guest 2 "exitless.stage=guest"
 stage_end guest
 
+# pvipi: its own boot, 4 vCPUs (multicast IPIs need 3+ targets)
+stage_start pvipi
+if ! grep -q '^exitless_host ' /proc/modules; then
+	insmod "$ko" || tap "not ok - l1/insmod exitless_host for pvipi"
+fi
+run_l2 pvipi 4 "exitless.stage=pvipi"
+stage_end pvipi
+
 # --- L1's own kernel log ---------------------------------------------------
 dmesg > "$out/l1-dmesg.txt"
 scan_klog "$out/l1-dmesg.txt" "l1/kernel log clean" | collect
