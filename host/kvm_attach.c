@@ -13,8 +13,11 @@
  *	then serves our hypercall range; every other call goes to KVM
  *	untouched.  Verified: 6.1.0-56-amd64, 6.12.117+deb12-amd64.
  * kvm_vcpu_reset() (exported)
- *	ftrace, entry only: on INIT/reset the guest that registered is
- *	gone, so stop writing its memory.  Verified: same kernels.
+ *	ftrace, entry only: on INIT (and SVM's reset after a shutdown
+ *	intercept), init_event = true, the guest that registered is gone,
+ *	so stop writing its memory.  The init_event = false call comes from
+ *	kvm_arch_vcpu_create(), before the vCPU has its index: ignored.
+ *	Verified: same kernels.
  * kvm_arch_destroy_vm() (not exported; matched by name)
  *	ftrace, entry only: free per-VM state exactly when the VM dies
  *	(no vCPU runs any more at that point).  Verified: same kernels.
@@ -56,6 +59,11 @@ static DECLARE_WAIT_QUEUE_HEAD(exitless_drain_wq);
 static unsigned long exitless_arg0(struct ftrace_regs *fregs)
 {
 	return ftrace_get_regs(fregs)->di;
+}
+
+static unsigned long exitless_arg1(struct ftrace_regs *fregs)
+{
+	return ftrace_get_regs(fregs)->si;
 }
 
 /* The replacement for kvm_emulate_hypercall(); see the comment on top. */
@@ -115,7 +123,9 @@ static void notrace exitless_reset_hook(unsigned long ip,
 					struct ftrace_ops *ops,
 					struct ftrace_regs *fregs)
 {
-	exitless_vcpu_reset((struct kvm_vcpu *)exitless_arg0(fregs));
+	/* kvm_vcpu_reset(vcpu, init_event): see the list on top */
+	if (exitless_arg1(fregs) & 0xff)
+		exitless_vcpu_reset((struct kvm_vcpu *)exitless_arg0(fregs));
 }
 
 static void notrace exitless_destroy_hook(unsigned long ip,

@@ -84,10 +84,12 @@ run_one() {
 	# show progress as it happens (indented: not result lines)
 	if [ "$main" = selftests/qemu/l1-demo.sh ]; then
 		tail -n +1 -F --pid=$qpid "$out/l1-console.log" 2>/dev/null |
-			tr -d '\r' | grep -a --line-buffered '^DEMO:' | sed -u 's/^DEMO: /  /' || true
+			stdbuf -oL tr -d '\r' | grep -a --line-buffered '^DEMO:' |
+			sed -u 's/^DEMO: /  /' || true
 	else
 		tail -n +1 -F --pid=$qpid "$out/l1-console.log" 2>/dev/null |
-			tr -d '\r' | grep -av '^\(not \)\?ok ' | sed -u 's/^/#   L1| /' || true
+			stdbuf -oL tr -d '\r' | grep -av --line-buffered '^\(not \)\?ok ' |
+			sed -u 's/^/#   L1| /' || true
 	fi
 	rc=0
 	wait $qpid || rc=$?
