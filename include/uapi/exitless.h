@@ -16,7 +16,11 @@
  *
  * Without exitless_host.ko, KVM answers every number here with -KVM_ENOSYS
  * (-1000), and with -KVM_EPERM (-1) for callers outside CPL 0, whatever the
- * number; those are KVM's codes, not ours.
+ * number; those are KVM's codes, not ours.  Callers outside 64-bit mode are
+ * never served: they get KVM's -KVM_ENOSYS truncated to 32 bits.
+ *
+ * Arguments are checked in the order the calls list them; the first
+ * failing check decides the error.
  */
 #ifndef _UAPI_EXITLESS_H
 #define _UAPI_EXITLESS_H
@@ -138,7 +142,9 @@
 /*
  * Header of every per-vCPU area, 64 bytes.  "guest" fields are written by
  * the guest before REGISTER and never by the host; "host" fields are
- * written by the host only while the area is registered.
+ * written by the host only while the area is registered.  The host does
+ * not clear them on UNREGISTER or unload: whether a registration is live
+ * is decided by PROBE's epoch, never by these fields.
  */
 struct exitless_area_hdr {
 	__u32 magic;		/* guest: EXITLESS_AREA_MAGIC */
