@@ -198,7 +198,7 @@ void exitless_pvipi_set(bool on)
 			   exitless_pvipi_call_func_single_ipi);
 		WRITE_ONCE(smp_ops.smp_send_reschedule,
 			   exitless_pvipi_send_reschedule);
-		pr_info("pvipi: IPIs sent by hypercall\n");
+		pr_debug("pvipi: IPIs sent by hypercall\n");
 		return;
 	}
 	/* give back only what is still ours */
@@ -219,7 +219,7 @@ void exitless_pvipi_set(bool on)
 	 * grace period none is left in this module's code.
 	 */
 	synchronize_rcu();
-	pr_info("pvipi: native IPIs\n");
+	pr_debug("pvipi: native IPIs\n");
 }
 
 ssize_t exitless_pvipi_show(char *buf)
