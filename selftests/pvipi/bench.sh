@@ -13,7 +13,7 @@
 set -eu
 KO=${EXITLESS_GUEST_KO:-/exitless_guest.ko}
 LOAD=/selftests/pvipi/ipi_load
-CALLS=${EXITLESS_BENCH_CALLS:-5000}
+CALLS=${EXITLESS_BENCH_CALLS:-500}
 cpus=$(grep -c ^processor /proc/cpuinfo)
 spinners=$((cpus - 1))
 label=${1:-run}

@@ -13,6 +13,7 @@
  * itself the proof that every IPI arrived.
  *
  * usage: ipi_load <spinners> <calls> [marker]
+ *	calls < 0: call for -calls seconds instead
  *	marker: write "1" to /dev/port 0x80 before and "2" after the loop
  *	(a kvm:kvm_pio event in L1, to delimit the measurement)
  * Prints: "ipi_load: <calls> calls to <spinners> CPUs in <s> s, <ns>/call"
@@ -67,7 +68,7 @@ static void mark(int fd, char c)
 int main(int argc, char *argv[])
 {
 	int spinners, fd = -1, i;
-	long calls, c;
+	long calls, c, secs = 0;
 	pthread_t *t;
 	struct timespec t0, t1;
 	double s;
@@ -78,6 +79,10 @@ int main(int argc, char *argv[])
 	}
 	spinners = atoi(argv[1]);
 	calls = atol(argv[2]);
+	if (calls < 0) {
+		secs = -calls;
+		calls = -1;
+	}
 	if (argc > 3)
 		fd = open("/dev/port", O_WRONLY);
 	if (pin(0)) {
@@ -101,11 +106,20 @@ int main(int argc, char *argv[])
 
 	mark(fd, 1);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (c = 0; c < calls; c++)
+	for (c = 0; calls < 0 || c < calls; c++) {
 		if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)) {
 			perror("membarrier");
 			return 1;
 		}
+		if (secs && !(c & 63)) {
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			if ((t1.tv_sec - t0.tv_sec) * 1000000000L +
+			    (t1.tv_nsec - t0.tv_nsec) >= secs * 1000000000L)
+				break;
+		}
+	}
+	if (calls < 0)
+		calls = c + 1;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	mark(fd, 2);
 

@@ -127,31 +127,33 @@ check targets_took_them [ $((cal1 - cal0)) -ge $((CALLS * spinners + CALLS)) ]
 dump
 
 # --- host module removed and loaded again under load ---------------------
-"$LOAD" "$spinners" $((CALLS * 4)) > /tmp/load.out 2>&1 &
+# 10 s of calls: the host module goes away in the middle of them
+"$LOAD" "$spinners" -10 > /tmp/load.out 2>&1 &
 lpid=$!
 sleep 1
 echo "EXITLESS-SYNC: rmmod-host"
 check host_removed_native_ipis wait_until pvipi_off
-h2=$(pv hypercalls)
-cal2=$(irqs CAL)
-echo "EXITLESS-SYNC: insmod-host"
-check host_back_pvipi_in_use wait_until pvipi_in_use
 if wait "$lpid"; then
-	ok load_across_rmmod_insmod_completed
+	ok load_across_rmmod_completed
 else
-	not_ok load_across_rmmod_insmod_completed
+	not_ok load_across_rmmod_completed
 fi
 sed 's/^/# /' /tmp/load.out
-echo "# hypercalls at rmmod $h2, CAL at rmmod $cal2, fallbacks $(pv fallbacks)"
-# IPIs went on while dormant (native) ...
-check native_while_dormant run_load "$spinners" 200
+# dormant: the native senders, no hypercall
+h2=$(pv hypercalls)
+check native_while_dormant run_load "$spinners" "$CALLS"
+check no_hypercall_while_dormant [ "$(pv hypercalls)" -eq "$h2" ]
+echo "# fallbacks (IPIs sent natively while the host was leaving): $(pv fallbacks)"
+
+echo "EXITLESS-SYNC: insmod-host"
+check host_back_pvipi_in_use wait_until pvipi_in_use
 h3=$(pv hypercalls)
 check pvipi_again_after_insmod run_load "$spinners" "$CALLS"
 check hypercalls_resumed [ $(($(pv hypercalls) - h3)) -ge "$CALLS" ]
 dump
 
 # --- guest module unloaded under load ------------------------------------
-"$LOAD" "$spinners" $((CALLS * 2)) > /tmp/load.out 2>&1 &
+"$LOAD" "$spinners" -6 > /tmp/load.out 2>&1 &
 lpid=$!
 sleep 1
 if rmmod exitless_guest; then ok unload_under_load; else not_ok unload_under_load; fi
@@ -168,8 +170,10 @@ else
 	not_ok reload_in_use
 fi
 
+# the module's own errors (the loader's "module verification failed ...
+# tainting" notice shares the prefix)
 no_errors() {
-	! dmesg | grep -E 'exitless_guest: .*(failed|never freed|not freed)'
+	! dmesg | grep -v taint | grep -E 'exitless_guest: .*(failed|never freed|not freed)'
 }
 check no_errors_logged no_errors
 dmesg | grep 'exitless' | sed 's/^/#   /' || true
