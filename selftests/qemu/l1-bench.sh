@@ -17,7 +17,7 @@ ko=$top/.build/$rel/exitless_host.ko
 T=/sys/kernel/tracing
 bench=$out/bench.txt
 : > "$bench"
-cd /tmp
+cd /tmp || exit 1
 
 say() { echo "BENCH: $*" | tee -a "$bench"; }
 
