@@ -17,7 +17,7 @@ modprobe kvm_amd || { echo "not ok - demo/kvm_amd"; exit 1; }
 insmod "$ko" || { echo "not ok - demo/insmod exitless_host" | tee -a $out/results.tap; exit 1; }
 say "$(dmesg | grep 'exitless_host: ABI' | tail -1 | sed 's/^\[[^]]*\] //')"
 say "booting the L2 guest under perf stat (about a minute)..."
-perf stat -x, -o $out/perf.csv -e 'exitless:*' -e kvm:kvm_hypercall -e kvm:kvm_exit -- \
+perf stat -a -x, -o $out/perf.csv -e 'exitless:*' -e kvm:kvm_hypercall -e kvm:kvm_exit -- \
 	timeout 600 qemu-system-x86_64 -enable-kvm -cpu host -smp 2 -m 512M \
 	-kernel "/boot/vmlinuz-$rel" -initrd "$out/l2.cpio.gz" \
 	-append "console=ttyS0 loglevel=4 panic=-1 exitless.stage=demo" \
@@ -27,7 +27,7 @@ tr -d '\r' < $out/l2-demo.log | grep -a '^DEMO:'
 tr -d '\r' < $out/l2-demo.log | grep -aE '^(not )?ok ' >> $out/results.tap
 say "host counters (/sys/kernel/debug/exitless/stats):"
 sed 's/^/DEMO:   /' /sys/kernel/debug/exitless/stats
-say "events counted by perf over the guest's whole life:"
+say "events counted by perf (system-wide) over the guest's whole life:"
 grep -v '^#' $out/perf.csv | grep -v '^$' |
 	awk -F, '{ printf "DEMO:   %-32s %s\n", $3, $1 }'
 rmmod exitless_host && say "rmmod exitless_host: done"

@@ -17,6 +17,8 @@ for x in $(cat /proc/cmdline); do
 	exitless.top=*) TOP=${x#*=} ;;
 	exitless.rel=*) REL=${x#*=} ;;
 	exitless.main=*) MAIN=${x#*=} ;;
+	exitless.stages=*) STAGES=${x#*=} ;;
+	exitless.cache=*) CACHE=${x#*=} ;;
 	esac
 done
 MAIN=${MAIN:-selftests/qemu/l1-main.sh}
@@ -47,6 +49,8 @@ mount -t tracefs tracefs /host/sys/kernel/tracing 2>/dev/null
 echo "EXITLESS-L1: booted $(uname -r)"
 chroot /host /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp \
 	TERM=dumb LANG=C EXITLESS_TOP="$TOP" EXITLESS_IN_L1=1 \
+	EXITLESS_STAGES="${STAGES:-host,guest}" \
+	EXITLESS_CACHE="${CACHE:-/var/cache/exitless}" \
 	/bin/bash "$TOP/$MAIN" "$REL"
 rc=$?
 echo "EXITLESS-L1: done rc=$rc"
