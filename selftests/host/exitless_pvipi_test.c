@@ -109,13 +109,26 @@ static void sender_code(u64 idx)
 	}
 }
 
+/* Is IPI_VECTOR pending in this vCPU's IRR? */
+static bool ipi_pending(void)
+{
+	return x2apic_read_reg(APIC_IRR + (IPI_VECTOR / 32) * 0x10) &
+	       (1U << (IPI_VECTOR % 32));
+}
+
 static void target_code(u64 idx)
 {
 	x2apic_enable();
 	GUEST_SYNC(SYNC_READY);
 	for (;;) {
-		/* take whatever is pending, then report */
+		/*
+		 * Take whatever is pending, then report.  TCG may run
+		 * "sti; nop; nop; cli" as one block with no interrupt window:
+		 * halt (sti's shadow covers hlt) while the IRR still holds it.
+		 */
 		asm volatile("sti; nop; nop; cli" ::: "memory");
+		while (ipi_pending())
+			asm volatile("sti; hlt; cli" ::: "memory");
 		GUEST_SYNC(SYNC_WAIT);
 	}
 }
