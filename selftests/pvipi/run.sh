@@ -120,10 +120,13 @@ h1=$(pv hypercalls)
 f1=$(pv fallbacks)
 cal1=$(irqs CAL)
 echo "# hypercalls $h0 -> $h1, fallbacks $f0 -> $f1, CAL interrupts $cal0 -> $cal1"
-# each call sends one IPI (multicast: one hypercall for all targets)
-check sent_by_hypercall [ $((h1 - h0)) -ge $((2 * CALLS)) ]
+# Each call IPIs the CPUs on which a spinner runs at that moment (one
+# hypercall for all of them); membarrier() skips a CPU whose spinner L1
+# or L2 preempted, so the counts are lower bounds, not exact: that every
+# IPI sent arrived is shown by the loads completing.
+check sent_by_hypercall [ $((h1 - h0)) -ge "$CALLS" ]
 check no_fallback_while_attached [ "$f1" -eq "$f0" ]
-check targets_took_them [ $((cal1 - cal0)) -ge $((CALLS * spinners + CALLS)) ]
+check targets_took_them [ $((cal1 - cal0)) -ge "$CALLS" ]
 dump
 
 # --- host module removed and loaded again under load ---------------------
