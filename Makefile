@@ -12,6 +12,8 @@
 #                            negotiating with the host and the counters
 #   make check               every test: KUnit + nested QEMU suite, both
 #                            kernels (what CI runs); installs deps first
+#   make bench               the long measurements (pvipi: raw 256-vCPU
+#                            guest, L2 IPI loads counted from tracepoints)
 #   make style               checkpatch --strict and sparse on the sources
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -22,7 +24,7 @@ HDR_TREES = $(sort $(wildcard /usr/src/linux-headers-6.1.*-amd64 \
 			       /usr/src/linux-headers-6.12.*-amd64))
 KRELS = $(patsubst /usr/src/linux-headers-%,%,$(HDR_TREES))
 
-.PHONY: all modules clean kernels deps check kunit nested demo style help
+.PHONY: all modules clean kernels deps check kunit nested demo bench style help
 
 all: modules
 
@@ -59,8 +61,11 @@ nested: deps
 demo: deps
 	$(TOP)/selftests/qemu/run.sh --demo
 
+bench: deps
+	$(TOP)/selftests/qemu/run.sh --bench
+
 style:
 	$(TOP)/scripts/style.sh
 
 help:
-	@sed -n '3,14p' $(TOP)/Makefile
+	@sed -n '3,16p' $(TOP)/Makefile

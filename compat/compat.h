@@ -71,4 +71,15 @@
 #define exitless_unregister_syscore(s)	unregister_syscore_ops(s)
 #endif
 
+/*
+ * kvm_apic_send_ipi() is exported by kvm.ko (EXPORT_SYMBOL_GPL, 6.1 and
+ * 6.12, checked in both headers packages' Module.symvers) but declared
+ * only in arch/x86/kvm/lapic.h, which the headers packages do not ship.
+ * Same prototype in 6.1 and 6.12: "Send an IPI as the local APIC @apic
+ * would for an ICR write of @icr_low/@icr_high"; in x2APIC mode
+ * @icr_high is the 32-bit destination ID.
+ */
+struct kvm_lapic;
+void kvm_apic_send_ipi(struct kvm_lapic *apic, u32 icr_low, u32 icr_high);
+
 #endif /* EXITLESS_COMPAT_H */

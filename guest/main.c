@@ -49,10 +49,11 @@
 #include "compat/compat.h"
 #include "guest.h"
 #include "hypercall.h"
+#include "pvipi/guest.h"
 #include "uapi/exitless.h"
 
 /* Features this guest implements; each feature adds its bit here. */
-#define EXITLESS_GUEST_FEATURES		EXITLESS_F_AREA
+#define EXITLESS_GUEST_FEATURES		(EXITLESS_F_AREA | EXITLESS_F_PVIPI)
 
 /* Bytes of the area the guest lays out and registers. */
 #define EXITLESS_GUEST_AREA_SIZE	EXITLESS_AREA_HDR_SIZE
@@ -181,6 +182,8 @@ static long exitless_cpu_register(void)
 	if (!ret) {
 		ec->epoch = epoch;
 		cpumask_set_cpu(cpu, &exitless_guest.registered);
+		/* the host wrote the header before answering */
+		exitless_pvipi_learn_idx(cpu, READ_ONCE(hdr->vcpu_id));
 	}
 	return ret;
 }
@@ -306,6 +309,7 @@ static void exitless_activate(const struct exitless_probe *p)
 	if (enabled & EXITLESS_F_AREA)
 		exitless_register_all();
 	eg->features_enabled = enabled;
+	exitless_pvipi_set(enabled & EXITLESS_F_PVIPI);
 
 	/* The host changed again between PROBE and REGISTER. */
 	if (exitless_epoch_mismatch())
@@ -318,6 +322,7 @@ static void exitless_deactivate(void)
 	struct exitless_guest *eg = &exitless_guest;
 
 	/* Features off first, then tell the host to stop writing. */
+	exitless_pvipi_set(false);
 	eg->features_enabled = 0;
 	exitless_unregister_all();
 	eg->state = EXITLESS_GUEST_DORMANT;
@@ -589,6 +594,8 @@ static void exitless_guest_uninit(void)
 {
 	mutex_lock(&exitless_guest.lock);
 	exitless_guest.stopping = true;	/* no registering, no re-arming */
+	/* IPIs back to the native senders, after a grace period */
+	exitless_pvipi_set(false);
 	mutex_unlock(&exitless_guest.lock);
 	cancel_delayed_work_sync(&exitless_probe_work);
 
@@ -607,6 +614,7 @@ static void exitless_guest_uninit(void)
 	}
 	exitless_guest_sysfs_exit();
 	exitless_free_areas();
+	exitless_pvipi_exit();
 }
 
 static int __init exitless_guest_init(void)
@@ -627,6 +635,9 @@ static int __init exitless_guest_init(void)
 	}
 
 	ret = exitless_alloc_areas();
+	if (ret)
+		goto out_uninit;
+	ret = exitless_pvipi_init();
 	if (ret)
 		goto out_uninit;
 

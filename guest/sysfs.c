@@ -9,6 +9,7 @@
 #include <linux/sysfs.h>
 
 #include "guest.h"
+#include "pvipi/guest.h"
 
 static struct kobject *exitless_kobj;
 
@@ -88,6 +89,12 @@ static ssize_t probe_count_show(struct kobject *kobj,
 			  exitless_read(&exitless_guest.probe_count));
 }
 
+static ssize_t pvipi_show(struct kobject *kobj, struct kobj_attribute *attr,
+			  char *buf)
+{
+	return exitless_pvipi_show(buf);
+}
+
 static struct kobj_attribute state_attr = __ATTR_RO(state);
 static struct kobj_attribute host_abi_version_attr = __ATTR_RO(host_abi_version);
 static struct kobj_attribute host_epoch_attr = __ATTR_RO(host_epoch);
@@ -96,6 +103,7 @@ static struct kobj_attribute features_enabled_attr = __ATTR_RO(features_enabled)
 static struct kobj_attribute registered_cpus_attr = __ATTR_RO(registered_cpus);
 static struct kobj_attribute host_changes_attr = __ATTR_RO(host_changes);
 static struct kobj_attribute probe_count_attr = __ATTR_RO(probe_count);
+static struct kobj_attribute pvipi_attr = __ATTR_RO(pvipi);
 
 static struct attribute *exitless_attrs[] = {
 	&state_attr.attr,
@@ -106,6 +114,7 @@ static struct attribute *exitless_attrs[] = {
 	&registered_cpus_attr.attr,
 	&host_changes_attr.attr,
 	&probe_count_attr.attr,
+	&pvipi_attr.attr,
 	NULL,
 };
 

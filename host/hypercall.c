@@ -12,6 +12,7 @@
 
 #include "internal.h"
 #include "abi_policy.h"
+#include "pvipi/host.h"
 
 static long exitless_hc_probe(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 {
@@ -116,6 +117,10 @@ long exitless_dispatch(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 		break;
 	case EXITLESS_HC_UNREGISTER:
 		r = exitless_hc_unregister(vcpu, hc);
+		break;
+	case EXITLESS_HC_PVIPI_BASE ...
+	     EXITLESS_HC_PVIPI_BASE + EXITLESS_HC_FEATURE_SPAN - 1:
+		r = exitless_pvipi_hypercall(vcpu, hc);
 		break;
 	default:
 		atomic64_inc(&exitless_stats.hc_unknown);

@@ -10,7 +10,7 @@
 #include "uapi/exitless.h"
 
 /* Features this build of the host module implements. */
-#define EXITLESS_HOST_SUPPORTED		EXITLESS_F_AREA
+#define EXITLESS_HOST_SUPPORTED		(EXITLESS_F_AREA | EXITLESS_F_PVIPI)
 
 /* Module-wide counters, shown in debugfs (exitless/stats). */
 struct exitless_host_stats {
@@ -22,6 +22,8 @@ struct exitless_host_stats {
 	atomic64_t hc_unknown;		/* numbers in our range we don't know */
 	atomic64_t hc_errors;		/* calls answered with an error */
 	atomic64_t vcpu_resets;		/* registrations dropped by INIT/reset */
+	atomic64_t hc_pvipi;		/* pvipi sub-range calls */
+	atomic64_t pvipi_targets;	/* vCPUs PVIPI_SEND delivered to */
 };
 
 extern struct exitless_host_stats exitless_stats;

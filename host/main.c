@@ -47,6 +47,9 @@ static int exitless_stats_show(struct seq_file *m, void *unused)
 		   atomic64_read(&exitless_stats.hc_errors));
 	seq_printf(m, "vcpu_resets %lld\n",
 		   atomic64_read(&exitless_stats.vcpu_resets));
+	seq_printf(m, "hc_pvipi %lld\n", atomic64_read(&exitless_stats.hc_pvipi));
+	seq_printf(m, "pvipi_targets %lld\n",
+		   atomic64_read(&exitless_stats.pvipi_targets));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(exitless_stats);

@@ -83,6 +83,35 @@
 #define EXITLESS_HC_DYNIDLE_BASE	(EXITLESS_HC_BASE + 0x30)
 #define EXITLESS_HC_FEATURE_SPAN	0x10
 
+/*
+ * pvipi (Documentation/pvipi.rst).
+ *
+ * PVIPI_SEND: deliver one interrupt to a set of vCPUs of the caller's VM.
+ *	a0 = guest-physical address of the destination bitmap: bit i (of
+ *	     little-endian 64-bit words) names KVM's vCPU index i, as the host
+ *	     writes it in each area's header (vcpu_id); 8-byte aligned, in
+ *	     guest RAM (it may cross pages)
+ *	a1 = bits in the bitmap, 1..number of vCPUs of the VM
+ *	a2 = EXITLESS_PVIPI_MODE_FIXED | vector (16..255), or
+ *	     EXITLESS_PVIPI_MODE_NMI (vector 0); no other bit
+ *	a3 = flags, must be 0
+ * All or nothing: every argument and every named vCPU is checked before
+ * anything is delivered.  The caller and every target must have their
+ * local APIC in x2APIC mode (the host addresses a vCPU by its x2APIC ID,
+ * which KVM fixes to the vCPU id); otherwise -EXITLESS_EOPNOTSUPP and
+ * nothing is delivered.
+ * Out: RAX = number of vCPUs the interrupt was delivered to (>= 0, the
+ *	number of bits set), or a negative EXITLESS_E* code.
+ */
+#define EXITLESS_HC_PVIPI_SEND		(EXITLESS_HC_PVIPI_BASE + 0)
+
+/* PVIPI_SEND a2: vector in bits 0..7, delivery mode in bits 8..10 (ICR). */
+#define EXITLESS_PVIPI_VECTOR_MASK	0xffULL
+#define EXITLESS_PVIPI_MODE_MASK	0x700ULL
+#define EXITLESS_PVIPI_MODE_FIXED	0x000ULL
+#define EXITLESS_PVIPI_MODE_NMI		0x400ULL
+#define EXITLESS_PVIPI_VECTOR_MIN	16
+
 /* Error codes, returned negated in RAX: our own, not KVM's nor errno. */
 #define EXITLESS_EINVAL			2001	/* bad flags, size, version, alignment */
 #define EXITLESS_EFAULT			2002	/* address not backed by writable RAM */

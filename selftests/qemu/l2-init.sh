@@ -11,18 +11,23 @@ mount -t debugfs debugfs /sys/kernel/debug
 mount -t tmpfs tmpfs /tmp
 
 stage=guest
+script=run.sh
+arg=
 for x in $(cat /proc/cmdline); do
 	case "$x" in
 	exitless.stage=*) stage=${x#*=} ;;
+	exitless.script=*) script=${x#*=} ;;
+	exitless.arg=*) arg=${x#*=} ;;
 	esac
 done
 
 echo "EXITLESS-L2: booted $(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo)"
-if [ -f "/selftests/$stage/run.sh" ]; then
-	EXITLESS_GUEST_KO=/exitless_guest.ko sh "/selftests/$stage/run.sh"
+if [ -f "/selftests/$stage/$script" ]; then
+	# shellcheck disable=SC2086 # no argument when $arg is empty
+	EXITLESS_GUEST_KO=/exitless_guest.ko sh "/selftests/$stage/$script" $arg
 	rc=$?
 else
-	echo "not ok - $stage/run.sh missing from the L2 initramfs"
+	echo "not ok - $stage/$script missing from the L2 initramfs"
 	rc=1
 fi
 echo "EXITLESS-L2: done rc=$rc"

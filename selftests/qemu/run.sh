@@ -18,6 +18,10 @@ if [ "${1:-}" = --demo ]; then
 	shift
 	main=selftests/qemu/l1-demo.sh
 	set -- "${@:-6.1}"
+elif [ "${1:-}" = --bench ]; then
+	# the benchmarks (make bench): their own L1 script
+	shift
+	main=selftests/qemu/l1-bench.sh
 fi
 kernels=${*:-${EXITLESS_KERNELS:-6.1 6.12}}
 failed=0
@@ -90,9 +94,15 @@ run_one() {
 	log "building initramfs for L1 and L2"
 	mkinitramfs "$rel" "$out/l1.cpio.gz" "$top/selftests/qemu/l1-init.sh" \
 		virtio_pci 9pnet_virtio 9p || return 1
+	# the pvipi stage's IPI load: a static binary for the busybox L2
+	gcc -O2 -Wall -static -pthread -o "$top/.build/ipi_load" \
+		"$top/selftests/pvipi/ipi_load.c" ||
+		{ echo "not ok - $k/ipi_load build"; return 1; }
 	mkinitramfs "$rel" "$out/l2.cpio.gz" "$top/selftests/qemu/l2-init.sh" -- \
 		"$top/.build/$rel/exitless_guest.ko:/exitless_guest.ko" \
 		"$top/selftests/guest:/selftests/guest" \
+		"$top/selftests/pvipi:/selftests/pvipi" \
+		"$top/.build/ipi_load:/selftests/pvipi/ipi_load" \
 		"$top/selftests/demo:/selftests/demo" || return 1
 	# Two L1 boots, each with the TCG mode its stage needs:
 	#  - host: raw guests loop on hypercalls while exitless_host.ko is
@@ -108,6 +118,9 @@ run_one() {
 	#    one hypercall a second there, far from the loop above.
 	if [ "$main" = selftests/qemu/l1-demo.sh ]; then
 		boot_l1 "$k" "$rel" "$out" demo multi demo || return 1
+	elif [ "$main" = selftests/qemu/l1-bench.sh ]; then
+		# raw guests without module reloads, then L2 guests
+		boot_l1 "$k" "$rel" "$out" bench multi bench || return 1
 	else
 		boot_l1 "$k" "$rel" "$out" host single host || return 1
 		boot_l1 "$k" "$rel" "$out" guest multi guest || return 1

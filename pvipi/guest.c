@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvipi, guest half: send call-function, call-function-single and
+ * reschedule IPIs with one PVIPI_SEND hypercall (Documentation/pvipi.rst).
+ *
+ * When pvipi is negotiated, guest/main.c calls exitless_pvipi_set(true)
+ * and the three IPI senders of smp_ops (exported and writable on 6.1 and
+ * 6.12) are replaced; the functions found there (native, or the upstream
+ * KVM guest's) are kept and called for an IPI whenever the hypercall does
+ * not deliver it: the host module is gone (-KVM_ENOSYS), refuses the call,
+ * or a target's vCPU index is unknown.  The host is all-or-nothing, and a
+ * duplicate call-function or reschedule IPI is harmless, so falling back
+ * for the whole set never loses an IPI.
+ *
+ * Each CPU packs the destination set into its own bitmap (indexed by the
+ * vCPU index the host wrote in each area header at REGISTER) with
+ * interrupts off, so that an IPI sent from an interrupt handler cannot
+ * scribble on a bitmap being sent.
+ *
+ * Targets polling in idle: see policy.h and exitless_pvipi_poll_begin().
+ */
+#define pr_fmt(fmt) "exitless_guest: " fmt
+
+#include <linux/atomic.h>
+#include <linux/cpumask.h>
+#include <linux/io.h>
+#include <linux/irqflags.h>
+#include <linux/percpu.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/smp.h>
+#include <linux/sysfs.h>
+#include <asm/irq_vectors.h>
+#include <asm/smp.h>
+
+#include "guest/hypercall.h"
+#include "policy.h"
+#include "guest.h"
+
+/* Largest vCPU index the guest can name: KVM_MAX_VCPUS on 6.12. */
+#define EXITLESS_PVIPI_MAP_BITS		4096
+#define EXITLESS_PVIPI_MAP_WORDS	(EXITLESS_PVIPI_MAP_BITS / 64)
+
+struct exitless_pvipi_cpu {
+	u64 *map;		/* destination bitmap, kmalloc'd (RAM) */
+	u32 dirty_words;	/* words of @map that may be nonzero */
+	u64 hypercalls;		/* PVIPI_SEND that delivered */
+	u64 targets;		/* targets they delivered to */
+	u64 fallbacks;		/* IPIs sent through the saved senders */
+	u64 poll_wakes;		/* targets woken through memory */
+};
+
+static DEFINE_PER_CPU(struct exitless_pvipi_cpu, exitless_pvipi_cpu);
+static DEFINE_PER_CPU(atomic_t, exitless_pvipi_poll);
+/* cpu -> vCPU index, EXITLESS_PVIPI_IDX_NONE until REGISTER told it */
+static u32 *exitless_pvipi_idx;
+static bool exitless_pvipi_on;
+
+static void (*exitless_saved_call_func_ipi)(const struct cpumask *mask);
+static void (*exitless_saved_call_func_single_ipi)(int cpu);
+static void (*exitless_saved_send_reschedule)(int cpu);
+
+void exitless_pvipi_learn_idx(unsigned int cpu, u32 vcpu_idx)
+{
+	if (exitless_pvipi_idx && cpu < nr_cpu_ids)
+		WRITE_ONCE(exitless_pvipi_idx[cpu], vcpu_idx);
+}
+
+/* A sender's side of the polling protocol: true = woken, no IPI needed. */
+static bool exitless_pvipi_wake_polling(unsigned int cpu, void *unused)
+{
+	atomic_t *st = per_cpu_ptr(&exitless_pvipi_poll, cpu);
+	int old = atomic_read(st);
+
+	do {
+		if (!exitless_pvipi_poll_wakeable(old))
+			return false;
+	} while (!atomic_try_cmpxchg(st, &old,
+				     exitless_pvipi_poll_woken(old)));
+	this_cpu_inc(exitless_pvipi_cpu.poll_wakes);
+	return true;
+}
+
+void exitless_pvipi_poll_begin(void)
+{
+	atomic_set(this_cpu_ptr(&exitless_pvipi_poll),
+		   EXITLESS_PVIPI_POLL_POLLING);
+	/* the state is visible before the loop's first need_resched() check */
+	smp_mb__after_atomic();
+}
+
+bool exitless_pvipi_poll_woken_up(void)
+{
+	return exitless_pvipi_poll_must_exit(atomic_read(this_cpu_ptr(&exitless_pvipi_poll)));
+}
+
+void exitless_pvipi_poll_end(void)
+{
+	int old = atomic_xchg(this_cpu_ptr(&exitless_pvipi_poll),
+			      EXITLESS_PVIPI_POLL_OFF);
+
+	/*
+	 * A sender woke us instead of sending: leave idle through the
+	 * scheduler, whose idle loop runs the queued call-function work
+	 * (flush_smp_call_function_queue()) and reschedules.
+	 */
+	if (exitless_pvipi_poll_must_exit(old)) {
+		set_tsk_need_resched(current);
+		set_preempt_need_resched();
+	}
+}
+
+/*
+ * One PVIPI_SEND for @cpus (a bitmap of nr_cpu_ids bits).  0 when every
+ * target got the IPI or was woken through memory; otherwise nonzero and
+ * the caller sends natively.  Interrupts are off.
+ */
+static long exitless_pvipi_send(const unsigned long *cpus, u64 vector)
+{
+	struct exitless_pvipi_cpu *pc = this_cpu_ptr(&exitless_pvipi_cpu);
+	u32 nbits = 0;
+	long ret;
+	int n;
+
+	if (!READ_ONCE(exitless_pvipi_on))
+		return -EXITLESS_EOPNOTSUPP;
+	memset(pc->map, 0, pc->dirty_words * sizeof(u64));
+	n = exitless_pvipi_pack(pc->map, EXITLESS_PVIPI_MAP_BITS,
+				exitless_pvipi_idx, cpus, nr_cpu_ids,
+				exitless_pvipi_wake_polling, NULL, &nbits);
+	pc->dirty_words = DIV_ROUND_UP(nbits, 64);
+	if (n < 0)
+		return -EXITLESS_EINVAL;
+	if (!n)
+		return 0;	/* every target polled: woken through memory */
+	ret = exitless_hypercall(EXITLESS_HC_PVIPI_SEND, virt_to_phys(pc->map),
+				 nbits, EXITLESS_PVIPI_MODE_FIXED | vector, 0,
+				 NULL);
+	if (ret != n)
+		return ret < 0 ? ret : -EXITLESS_EINVAL;
+	pc->hypercalls++;
+	pc->targets += n;
+	return 0;
+}
+
+static void exitless_pvipi_call_func_ipi(const struct cpumask *mask)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	if (exitless_pvipi_send(cpumask_bits(mask), CALL_FUNCTION_VECTOR)) {
+		this_cpu_inc(exitless_pvipi_cpu.fallbacks);
+		exitless_saved_call_func_ipi(mask);
+	}
+	local_irq_restore(flags);
+}
+
+static void exitless_pvipi_one(int cpu, u64 vector, void (*saved)(int cpu))
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	if (exitless_pvipi_send(cpumask_bits(cpumask_of(cpu)), vector)) {
+		this_cpu_inc(exitless_pvipi_cpu.fallbacks);
+		saved(cpu);
+	}
+	local_irq_restore(flags);
+}
+
+static void exitless_pvipi_call_func_single_ipi(int cpu)
+{
+	exitless_pvipi_one(cpu, CALL_FUNCTION_SINGLE_VECTOR,
+			   exitless_saved_call_func_single_ipi);
+}
+
+static void exitless_pvipi_send_reschedule(int cpu)
+{
+	exitless_pvipi_one(cpu, RESCHEDULE_VECTOR,
+			   exitless_saved_send_reschedule);
+}
+
+void exitless_pvipi_set(bool on)
+{
+	if (on == exitless_pvipi_on || !exitless_pvipi_idx)
+		return;
+	if (on) {
+		exitless_saved_call_func_ipi = smp_ops.send_call_func_ipi;
+		exitless_saved_call_func_single_ipi =
+			smp_ops.send_call_func_single_ipi;
+		exitless_saved_send_reschedule = smp_ops.smp_send_reschedule;
+		WRITE_ONCE(exitless_pvipi_on, true);
+		/* the saved senders are set before anyone can call ours */
+		smp_wmb();
+		WRITE_ONCE(smp_ops.send_call_func_ipi,
+			   exitless_pvipi_call_func_ipi);
+		WRITE_ONCE(smp_ops.send_call_func_single_ipi,
+			   exitless_pvipi_call_func_single_ipi);
+		WRITE_ONCE(smp_ops.smp_send_reschedule,
+			   exitless_pvipi_send_reschedule);
+		pr_debug("pvipi: IPIs sent by hypercall\n");
+		return;
+	}
+	/* give back only what is still ours */
+	if (smp_ops.send_call_func_ipi == exitless_pvipi_call_func_ipi)
+		WRITE_ONCE(smp_ops.send_call_func_ipi,
+			   exitless_saved_call_func_ipi);
+	if (smp_ops.send_call_func_single_ipi ==
+	    exitless_pvipi_call_func_single_ipi)
+		WRITE_ONCE(smp_ops.send_call_func_single_ipi,
+			   exitless_saved_call_func_single_ipi);
+	if (smp_ops.smp_send_reschedule == exitless_pvipi_send_reschedule)
+		WRITE_ONCE(smp_ops.smp_send_reschedule,
+			   exitless_saved_send_reschedule);
+	/* callers still inside ours fall back from now on */
+	WRITE_ONCE(exitless_pvipi_on, false);
+	/*
+	 * Every sender runs with preemption (and interrupts) off: after a
+	 * grace period none is left in this module's code.
+	 */
+	synchronize_rcu();
+	pr_debug("pvipi: native IPIs\n");
+}
+
+ssize_t exitless_pvipi_show(char *buf)
+{
+	u64 hc = 0, targets = 0, fallbacks = 0, wakes = 0;
+	unsigned int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct exitless_pvipi_cpu *pc = per_cpu_ptr(&exitless_pvipi_cpu, cpu);
+
+		hc += READ_ONCE(pc->hypercalls);
+		targets += READ_ONCE(pc->targets);
+		fallbacks += READ_ONCE(pc->fallbacks);
+		wakes += READ_ONCE(pc->poll_wakes);
+	}
+	return sysfs_emit(buf,
+			  "in_use %d\nhypercalls %llu\ntargets %llu\nfallbacks %llu\npoll_wakes %llu\n",
+			  READ_ONCE(exitless_pvipi_on), hc, targets, fallbacks,
+			  wakes);
+}
+
+int exitless_pvipi_init(void)
+{
+	unsigned int cpu;
+
+	exitless_pvipi_idx = kmalloc_array(nr_cpu_ids, sizeof(u32), GFP_KERNEL);
+	if (!exitless_pvipi_idx)
+		return -ENOMEM;
+	memset(exitless_pvipi_idx, 0xff, nr_cpu_ids * sizeof(u32));
+	for_each_possible_cpu(cpu) {
+		u64 *map = kzalloc(EXITLESS_PVIPI_MAP_WORDS * sizeof(u64),
+				   GFP_KERNEL);
+
+		if (!map) {
+			exitless_pvipi_exit();
+			return -ENOMEM;
+		}
+		per_cpu_ptr(&exitless_pvipi_cpu, cpu)->map = map;
+	}
+	return 0;
+}
+
+void exitless_pvipi_exit(void)
+{
+	unsigned int cpu;
+
+	WARN_ON_ONCE(exitless_pvipi_on);
+	for_each_possible_cpu(cpu) {
+		struct exitless_pvipi_cpu *pc = per_cpu_ptr(&exitless_pvipi_cpu, cpu);
+
+		kfree(pc->map);
+		pc->map = NULL;
+	}
+	kfree(exitless_pvipi_idx);
+	exitless_pvipi_idx = NULL;
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * pvipi policy: pure functions, no kernel objects and no locks, so the
+ * KUnit suite exitless_pvipi (policy_kunit.c) covers them.
+ *
+ * Host side: the shape check of PVIPI_SEND's arguments and the ICR it
+ * turns into.  Guest side: packing a set of CPUs into the vCPU-index
+ * bitmap the host reads, and the polling-target protocol (a target CPU
+ * that polls in idle is woken through memory, without an IPI).
+ */
+#ifndef EXITLESS_PVIPI_POLICY_H
+#define EXITLESS_PVIPI_POLICY_H
+
+#include <linux/types.h>
+
+/* A CPU whose vCPU index the guest does not know (not registered yet). */
+#define EXITLESS_PVIPI_IDX_NONE		U32_MAX
+
+/*
+ * Check PVIPI_SEND's arguments for shape: bitmap alignment, bit count
+ * against the VM's @nr_vcpus, mode, vector, flags.  Whether @gpa is
+ * backed by RAM is for the caller to find out.  Returns 0 or
+ * -EXITLESS_EINVAL.
+ */
+long exitless_pvipi_check_send(u64 gpa, u64 nbits, u64 mode_vector, u64 flags,
+			       u32 nr_vcpus);
+
+/* Bytes of a destination bitmap of @nbits bits (whole 64-bit words). */
+u32 exitless_pvipi_bitmap_bytes(u64 nbits);
+
+/* ICR low word (physical destination, no shorthand) for a checked a2. */
+u32 exitless_pvipi_icr_low(u64 mode_vector);
+
+/*
+ * Guest: pack the CPUs set in @cpus (a bitmap of @nr_cpus bits) into
+ * @map, a bitmap of @map_bits bits indexed by vCPU index, where
+ * @cpu_idx[cpu] is the vCPU index of each CPU.  @skip, if not NULL, is
+ * asked about each CPU first: true means "handled without an IPI" (a
+ * polling target woken through memory) and leaves it out.
+ *
+ * @map must be zero on entry.  On success returns the number of targets
+ * packed and sets *@nbits to the bits the host must read (highest index
+ * + 1, 0 if no target is left).  Returns -1 if a target has no known
+ * index or one beyond @map_bits: the caller then sends natively (@map is
+ * left dirty up to *@nbits, which is set in every case).
+ */
+int exitless_pvipi_pack(u64 *map, u32 map_bits, const u32 *cpu_idx,
+			const unsigned long *cpus, u32 nr_cpus,
+			bool (*skip)(unsigned int cpu, void *ctx), void *ctx,
+			u32 *nbits);
+
+/*
+ * The polling-state word of a guest CPU (not ABI: guest memory only).
+ * An idle poll loop (dynidle) sets POLLING while it polls and clears the
+ * word when it stops; a sender that finds POLLING sets WAKE instead of
+ * sending an IPI, and the loop, seeing WAKE, leaves idle through the
+ * scheduler (need_resched on itself), which runs the pending
+ * smp_call_function work and the reschedule.
+ */
+#define EXITLESS_PVIPI_POLL_OFF		0U
+#define EXITLESS_PVIPI_POLL_POLLING	1U
+#define EXITLESS_PVIPI_POLL_WAKE	2U
+
+/* May a sender that read @state wake the CPU through memory? */
+bool exitless_pvipi_poll_wakeable(u32 state);
+
+/* The state a sender installs (compare-and-exchange from @state). */
+u32 exitless_pvipi_poll_woken(u32 state);
+
+/* Does the loop that ends with @state have to leave idle for a wake? */
+bool exitless_pvipi_poll_must_exit(u32 state);
+
+#endif

@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit suite exitless_pvipi for pvipi/policy.c: PVIPI_SEND's argument
+ * checks and ICR, packing a CPU set into the vCPU-index bitmap, and the
+ * polling-target protocol.
+ */
+#include <kunit/test.h>
+#include <linux/bitmap.h>
+#include <linux/kernel.h>
+#include <linux/limits.h>
+#include <linux/module.h>
+
+#include "uapi/exitless.h"
+#include "policy.h"
+
+#define GPA		0x1000ULL
+#define FIXED(v)	(EXITLESS_PVIPI_MODE_FIXED | (v))
+#define NMI		EXITLESS_PVIPI_MODE_NMI
+#define EINVAL_RET	(-EXITLESS_EINVAL)
+
+/* --- host: argument checks ------------------------------------------- */
+
+static void check_accepts_valid(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_check_send(GPA, 1, FIXED(0xfd), 0, 1), 0L);
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_check_send(GPA, 256, FIXED(16), 0, 256), 0L);
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_check_send(GPA + 8, 4096, FIXED(255), 0, 4096), 0L);
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_check_send(GPA, 3, NMI, 0, 4), 0L);
+}
+
+static void check_vector(struct kunit *test)
+{
+	u64 v;
+
+	for (v = 0; v < EXITLESS_PVIPI_VECTOR_MIN; v++)
+		KUNIT_EXPECT_EQ_MSG(test, exitless_pvipi_check_send(GPA, 1, FIXED(v), 0, 1),
+				    EINVAL_RET, "vector %llu", v);
+	/* NMI takes no vector */
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_check_send(GPA, 1, NMI | 0x20, 0, 1), EINVAL_RET);
+}
+
+static void check_modes(struct kunit *test)
+{
+	u64 mode;
+
+	/* SMI, reserved, INIT, SIPI, ExtINT and the rest: only fixed and NMI */
+	for (mode = 0; mode <= EXITLESS_PVIPI_MODE_MASK; mode += 0x100) {
+		long want = (mode == EXITLESS_PVIPI_MODE_FIXED) ? 0 :
+			    (mode == EXITLESS_PVIPI_MODE_NMI) ? 0 : EINVAL_RET;
+		u64 vec = mode == EXITLESS_PVIPI_MODE_NMI ? 0 : 0x40;
+
+		KUNIT_EXPECT_EQ_MSG(test, exitless_pvipi_check_send(GPA, 1, mode | vec, 0, 1),
+				    want, "mode %#llx", mode);
+	}
+}
+
+static void check_reserved_bits(struct kunit *test)
+{
+	unsigned int bit;
+
+	/* logical destination, level, trigger, shorthand, high bits */
+	for (bit = 11; bit < 64; bit++)
+		KUNIT_EXPECT_EQ_MSG(test,
+				    exitless_pvipi_check_send(GPA, 1,
+							      FIXED(0x40) | (1ULL << bit),
+							      0, 1),
+				    EINVAL_RET, "bit %u", bit);
+	for (bit = 0; bit < 64; bit++)
+		KUNIT_EXPECT_EQ_MSG(test,
+				    exitless_pvipi_check_send(GPA, 1, FIXED(0x40), 1ULL << bit, 1),
+				    EINVAL_RET, "flag bit %u", bit);
+}
+
+static void check_lengths(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_check_send(GPA, 0, FIXED(0x40), 0, 8), EINVAL_RET);
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_check_send(GPA, 9, FIXED(0x40), 0, 8), EINVAL_RET);
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_check_send(GPA, 8, FIXED(0x40), 0, 8), 0L);
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_check_send(GPA, U64_MAX, FIXED(0x40), 0, U32_MAX),
+			EINVAL_RET);
+	/* truncated to 32 bits this would be 1 */
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_check_send(GPA, (1ULL << 32) + 1, FIXED(0x40), 0, 8),
+			EINVAL_RET);
+	/* a VM with no vCPU online (cannot call, but the check must hold) */
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_check_send(GPA, 1, FIXED(0x40), 0, 0), EINVAL_RET);
+}
+
+static void check_addresses(struct kunit *test)
+{
+	u64 off;
+
+	for (off = 1; off < 8; off++)
+		KUNIT_EXPECT_EQ_MSG(test,
+				    exitless_pvipi_check_send(GPA + off, 1, FIXED(0x40), 0, 1),
+				    EINVAL_RET, "gpa + %llu", off);
+	/* the bitmap would wrap around the address space */
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_check_send(U64_MAX - 7, 64, FIXED(0x40), 0, 64),
+			EINVAL_RET);
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_check_send(U64_MAX - 15, 64, FIXED(0x40), 0, 64), 0L);
+}
+
+static void bitmap_bytes(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_bitmap_bytes(1), 8U);
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_bitmap_bytes(64), 8U);
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_bitmap_bytes(65), 16U);
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_bitmap_bytes(4096), 512U);
+}
+
+static void icr_low(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_icr_low(FIXED(0xfd)), 0xfdU);
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_icr_low(NMI), 0x400U);
+}
+
+/* --- guest: packing ---------------------------------------------------- */
+
+#define NCPUS	300
+
+struct pack_ctx {
+	u64 map[NCPUS / 64 + 1];
+	u32 idx[NCPUS];
+	DECLARE_BITMAP(cpus, NCPUS);
+};
+
+static struct pack_ctx *pack_ctx_new(struct kunit *test)
+{
+	struct pack_ctx *c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	/* sparse, reversed vCPU indices: cpu i is vCPU NCPUS - 1 - i */
+	for (i = 0; i < NCPUS; i++)
+		c->idx[i] = NCPUS - 1 - i;
+	return c;
+}
+
+static void pack_sparse_set(struct kunit *test)
+{
+	struct pack_ctx *c = pack_ctx_new(test);
+	u32 nbits = 0;
+	int n;
+
+	__set_bit(0, c->cpus);
+	__set_bit(150, c->cpus);
+	__set_bit(299, c->cpus);
+	n = exitless_pvipi_pack(c->map, NCPUS, c->idx, c->cpus, NCPUS,
+				NULL, NULL, &nbits);
+	KUNIT_EXPECT_EQ(test, n, 3);
+	KUNIT_EXPECT_EQ(test, nbits, (u32)NCPUS);	/* cpu 0 is vCPU 299 */
+	KUNIT_EXPECT_TRUE(test, test_bit(299, (unsigned long *)c->map));
+	KUNIT_EXPECT_TRUE(test, test_bit(149, (unsigned long *)c->map));
+	KUNIT_EXPECT_TRUE(test, test_bit(0, (unsigned long *)c->map));
+	KUNIT_EXPECT_EQ(test, bitmap_weight((unsigned long *)c->map, NCPUS), 3U);
+}
+
+static void pack_all(struct kunit *test)
+{
+	struct pack_ctx *c = pack_ctx_new(test);
+	u32 nbits = 0;
+
+	bitmap_fill(c->cpus, NCPUS);
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_pack(c->map, NCPUS, c->idx, c->cpus,
+						  NCPUS, NULL, NULL, &nbits),
+			NCPUS);
+	KUNIT_EXPECT_EQ(test, nbits, (u32)NCPUS);
+	KUNIT_EXPECT_TRUE(test, bitmap_full((unsigned long *)c->map, NCPUS));
+}
+
+static void pack_nbits_is_highest_plus_one(struct kunit *test)
+{
+	struct pack_ctx *c = pack_ctx_new(test);
+	u32 nbits = 0;
+
+	__set_bit(NCPUS - 1, c->cpus);	/* vCPU 0 */
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_pack(c->map, NCPUS, c->idx, c->cpus,
+						  NCPUS, NULL, NULL, &nbits), 1);
+	KUNIT_EXPECT_EQ(test, nbits, 1U);
+	KUNIT_EXPECT_EQ(test, c->map[0], 1ULL);
+}
+
+static void pack_empty(struct kunit *test)
+{
+	struct pack_ctx *c = pack_ctx_new(test);
+	u32 nbits = 123;
+
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_pack(c->map, NCPUS, c->idx, c->cpus,
+						  NCPUS, NULL, NULL, &nbits), 0);
+	KUNIT_EXPECT_EQ(test, nbits, 0U);
+}
+
+static void pack_unknown_index_fails(struct kunit *test)
+{
+	struct pack_ctx *c = pack_ctx_new(test);
+	u32 nbits = 0;
+
+	c->idx[7] = EXITLESS_PVIPI_IDX_NONE;
+	__set_bit(3, c->cpus);
+	__set_bit(7, c->cpus);
+	KUNIT_EXPECT_LT(test, exitless_pvipi_pack(c->map, NCPUS, c->idx, c->cpus,
+						  NCPUS, NULL, NULL, &nbits), 0);
+	/* what was packed so far is reported, for the caller to clear */
+	KUNIT_EXPECT_EQ(test, nbits, (u32)(NCPUS - 3));
+}
+
+static void pack_index_beyond_map_fails(struct kunit *test)
+{
+	struct pack_ctx *c = pack_ctx_new(test);
+	u32 nbits = 0;
+
+	__set_bit(0, c->cpus);	/* vCPU 299 */
+	KUNIT_EXPECT_LT(test, exitless_pvipi_pack(c->map, 299, c->idx, c->cpus,
+						  NCPUS, NULL, NULL, &nbits), 0);
+	KUNIT_EXPECT_EQ(test, c->map[4], 0ULL);
+}
+
+/* CPUs that are a multiple of 3 "poll" and are woken through memory */
+static bool skip_mult3(unsigned int cpu, void *ctx)
+{
+	unsigned int *calls = ctx;
+
+	(*calls)++;
+	return cpu % 3 == 0;
+}
+
+static void pack_skips_polling(struct kunit *test)
+{
+	struct pack_ctx *c = pack_ctx_new(test);
+	unsigned int calls = 0, i;
+	u32 nbits = 0;
+	int n;
+
+	for (i = 0; i < 12; i++)
+		__set_bit(i, c->cpus);
+	n = exitless_pvipi_pack(c->map, NCPUS, c->idx, c->cpus, NCPUS,
+				skip_mult3, &calls, &nbits);
+	KUNIT_EXPECT_EQ(test, n, 8);
+	KUNIT_EXPECT_EQ(test, calls, 12U);
+	for (i = 0; i < 12; i++)
+		KUNIT_EXPECT_EQ_MSG(test, test_bit(NCPUS - 1 - i, (unsigned long *)c->map),
+				    i % 3 != 0, "cpu %u", i);
+}
+
+static bool skip_all(unsigned int cpu, void *ctx)
+{
+	return true;
+}
+
+static void pack_all_polling_needs_no_call(struct kunit *test)
+{
+	struct pack_ctx *c = pack_ctx_new(test);
+	u32 nbits = 77;
+
+	bitmap_fill(c->cpus, NCPUS);
+	c->idx[5] = EXITLESS_PVIPI_IDX_NONE;	/* never asked: skipped */
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_pack(c->map, NCPUS, c->idx, c->cpus,
+						  NCPUS, skip_all, NULL, &nbits), 0);
+	KUNIT_EXPECT_EQ(test, nbits, 0U);
+}
+
+/* --- guest: polling-target protocol ------------------------------------ */
+
+static void poll_protocol(struct kunit *test)
+{
+	u32 s = EXITLESS_PVIPI_POLL_OFF;
+
+	/* not polling: the sender must send an IPI */
+	KUNIT_EXPECT_FALSE(test, exitless_pvipi_poll_wakeable(s));
+	KUNIT_EXPECT_FALSE(test, exitless_pvipi_poll_must_exit(s));
+
+	/* polling: woken through memory, and the loop must then leave idle */
+	s = EXITLESS_PVIPI_POLL_POLLING;
+	KUNIT_EXPECT_TRUE(test, exitless_pvipi_poll_wakeable(s));
+	KUNIT_EXPECT_FALSE(test, exitless_pvipi_poll_must_exit(s));
+	s = exitless_pvipi_poll_woken(s);
+	KUNIT_EXPECT_TRUE(test, exitless_pvipi_poll_must_exit(s));
+
+	/* a second sender finds it still polling: no IPI, same state */
+	KUNIT_EXPECT_TRUE(test, exitless_pvipi_poll_wakeable(s));
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_poll_woken(s), s);
+}
+
+static struct kunit_case exitless_pvipi_cases[] = {
+	KUNIT_CASE(check_accepts_valid),
+	KUNIT_CASE(check_vector),
+	KUNIT_CASE(check_modes),
+	KUNIT_CASE(check_reserved_bits),
+	KUNIT_CASE(check_lengths),
+	KUNIT_CASE(check_addresses),
+	KUNIT_CASE(bitmap_bytes),
+	KUNIT_CASE(icr_low),
+	KUNIT_CASE(pack_sparse_set),
+	KUNIT_CASE(pack_all),
+	KUNIT_CASE(pack_nbits_is_highest_plus_one),
+	KUNIT_CASE(pack_empty),
+	KUNIT_CASE(pack_unknown_index_fails),
+	KUNIT_CASE(pack_index_beyond_map_fails),
+	KUNIT_CASE(pack_skips_polling),
+	KUNIT_CASE(pack_all_polling_needs_no_call),
+	KUNIT_CASE(poll_protocol),
+	{}
+};
+
+static struct kunit_suite exitless_pvipi_suite = {
+	.name = "exitless_pvipi",
+	.test_cases = exitless_pvipi_cases,
+};
+
+kunit_test_suite(exitless_pvipi_suite);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("KUnit tests for the exitless pvipi policy");
+MODULE_INFO(test, "Y");

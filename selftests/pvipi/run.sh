@@ -1,0 +1,185 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# pvipi in an L2 Linux guest (busybox sh, 3 vCPUs), L1 running
+# exitless_host: pvipi negotiated and in use, IPIs still arrive (every
+# membarrier() below waits for an IPI to each target CPU: a lost IPI
+# hangs it), the host module removed under an IPI load (the guest falls
+# back to the native senders, nothing lost) and loaded again (pvipi back
+# in use), guest module unloaded under load (smp_ops given back).
+#
+# Talks to L1 through the console: "EXITLESS-SYNC: rmmod-host" and
+# "EXITLESS-SYNC: insmod-host" (see selftests/qemu/l1-main.sh).
+# Output: "ok N - pvipi/<name>" / "not ok N - pvipi/<name>" lines; exit 1
+# on any failure.
+# shellcheck disable=SC2317 # predicates are called through check and wait_until
+set -eu
+
+KO=${EXITLESS_GUEST_KO:-/exitless_guest.ko}
+LOAD=${EXITLESS_IPI_LOAD:-/selftests/pvipi/ipi_load}
+SYS=/sys/kernel/exitless
+TIMEOUT=${EXITLESS_TIMEOUT:-30}
+CALLS=${EXITLESS_PVIPI_CALLS:-200}
+
+n=0
+failed=0
+
+ok() {
+	n=$((n + 1))
+	echo "ok $n - pvipi/$1${2:+ # $2}"
+}
+
+not_ok() {
+	n=$((n + 1))
+	echo "not ok $n - pvipi/$1"
+	failed=1
+}
+
+check() {
+	name=$1
+	shift
+	if "$@"; then
+		ok "$name"
+	else
+		not_ok "$name"
+		dump
+	fi
+}
+
+wait_until() {
+	t=0
+	while ! "$@"; do
+		if [ "$t" -ge "$TIMEOUT" ]; then
+			echo "# timed out after ${TIMEOUT}s waiting for: $*"
+			return 1
+		fi
+		sleep 1
+		t=$((t + 1))
+	done
+	echo "# after ${t}s: $*"
+}
+
+rd() {
+	cat "$SYS/$1" 2>/dev/null || echo "?"
+}
+
+# pv <field>: a counter of /sys/kernel/exitless/pvipi
+pv() {
+	awk -v k="$1" '$1 == k { print $2 }' "$SYS/pvipi" 2>/dev/null || echo 0
+}
+
+dump() {
+	echo "# state=$(rd state) features_enabled=$(rd features_enabled) registered=$(rd registered_cpus)"
+	sed 's/^/# pvipi: /' "$SYS/pvipi" 2>/dev/null || true
+	grep -E '^ *(CAL|RES):' /proc/interrupts | sed 's/^/# /' || true
+}
+
+pvipi_in_use() {
+	[ "$(rd state)" = active ] || return 1
+	ef=$(rd features_enabled)
+	[ $((ef & 3)) -eq 3 ] && [ "$(pv in_use)" = 1 ] &&
+		[ "$(rd registered_cpus)" = "$(cat /sys/devices/system/cpu/online)" ]
+}
+
+pvipi_off() {
+	[ "$(rd state)" = dormant ] && [ "$(pv in_use)" = 0 ]
+}
+
+# sum of the per-CPU counts of one /proc/interrupts line (CAL, RES)
+irqs() {
+	awk -v k="$1:" '$1 == k { s = 0; for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+$/) s += $i; print s }' /proc/interrupts
+}
+
+# run_load <spinners> <calls>: ipi_load in the foreground, its verdict
+run_load() {
+	out=$("$LOAD" "$1" "$2" 2>&1) || { echo "# $out"; return 1; }
+	echo "# $out"
+}
+
+cpus=$(grep -c ^processor /proc/cpuinfo)
+spinners=$((cpus - 1))
+echo "# pvipi stage: $cpus CPUs, $CALLS calls per load"
+if [ "$spinners" -lt 1 ] || [ ! -x "$LOAD" ]; then
+	echo "# SKIP: needs 2+ CPUs and $LOAD"
+	ok all "SKIP needs 2+ CPUs and ipi_load"
+	exit 0
+fi
+
+# --- negotiated, in use -------------------------------------------------
+if insmod "$KO"; then ok load; else not_ok load; exit 1; fi
+check negotiated wait_until pvipi_in_use
+dump
+
+# multicast: every other CPU; then unicast: one target (call-func-single)
+h0=$(pv hypercalls)
+f0=$(pv fallbacks)
+cal0=$(irqs CAL)
+check multicast_ipis_arrive run_load "$spinners" "$CALLS"
+check unicast_ipis_arrive run_load 1 "$CALLS"
+h1=$(pv hypercalls)
+f1=$(pv fallbacks)
+cal1=$(irqs CAL)
+echo "# hypercalls $h0 -> $h1, fallbacks $f0 -> $f1, CAL interrupts $cal0 -> $cal1"
+# Each call IPIs the CPUs on which a spinner runs at that moment (one
+# hypercall for all of them); membarrier() skips a CPU whose spinner L1
+# or L2 preempted, so the counts are lower bounds, not exact: that every
+# IPI sent arrived is shown by the loads completing.
+check sent_by_hypercall [ $((h1 - h0)) -ge "$CALLS" ]
+check no_fallback_while_attached [ "$f1" -eq "$f0" ]
+check targets_took_them [ $((cal1 - cal0)) -ge "$CALLS" ]
+dump
+
+# --- host module removed and loaded again under load ---------------------
+# 10 s of calls: the host module goes away in the middle of them
+"$LOAD" "$spinners" -10 > /tmp/load.out 2>&1 &
+lpid=$!
+sleep 1
+echo "EXITLESS-SYNC: rmmod-host"
+check host_removed_native_ipis wait_until pvipi_off
+if wait "$lpid"; then
+	ok load_across_rmmod_completed
+else
+	not_ok load_across_rmmod_completed
+fi
+sed 's/^/# /' /tmp/load.out
+# dormant: the native senders, no hypercall
+h2=$(pv hypercalls)
+check native_while_dormant run_load "$spinners" "$CALLS"
+check no_hypercall_while_dormant [ "$(pv hypercalls)" -eq "$h2" ]
+echo "# fallbacks (IPIs sent natively while the host was leaving): $(pv fallbacks)"
+
+echo "EXITLESS-SYNC: insmod-host"
+check host_back_pvipi_in_use wait_until pvipi_in_use
+h3=$(pv hypercalls)
+check pvipi_again_after_insmod run_load "$spinners" "$CALLS"
+check hypercalls_resumed [ $(($(pv hypercalls) - h3)) -ge "$CALLS" ]
+dump
+
+# --- guest module unloaded under load ------------------------------------
+"$LOAD" "$spinners" -6 > /tmp/load.out 2>&1 &
+lpid=$!
+sleep 1
+if rmmod exitless_guest; then ok unload_under_load; else not_ok unload_under_load; fi
+if wait "$lpid"; then
+	ok load_across_guest_unload_completed
+else
+	not_ok load_across_guest_unload_completed
+fi
+sed 's/^/# /' /tmp/load.out
+check native_after_unload run_load "$spinners" 200
+if insmod "$KO"; then
+	check reload_in_use wait_until pvipi_in_use
+else
+	not_ok reload_in_use
+fi
+
+# the module's own errors (the loader's "module verification failed ...
+# tainting" notice shares the prefix)
+no_errors() {
+	! dmesg | grep -v taint | grep -E 'exitless_guest: .*(failed|never freed|not freed)'
+}
+check no_errors_logged no_errors
+dmesg | grep 'exitless' | sed 's/^/#   /' || true
+
+echo "# $n checks, $([ "$failed" -eq 0 ] && echo "all passed" || echo "some failed")"
+exit "$failed"
