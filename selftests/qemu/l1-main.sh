@@ -39,7 +39,11 @@ else
 	exit 1
 fi
 
-stages=",${EXITLESS_STAGES:-host,guest},"
+# L1's text symbols, for a hang report from L0 (both boot with nokaslr, so
+# they name L2's core kernel addresses too)
+grep -i ' t ' /proc/kallsyms > "$out/kallsyms" 2>/dev/null || true
+
+stages=",${EXITLESS_STAGES:-host,guest,pvipi},"
 
 # --- host ABI selftests (raw guests) --------------------------------------
 if [ "${stages#*,host,}" != "$stages" ]; then
@@ -74,15 +78,20 @@ l2_action() {
 }
 
 run_l2() {
-	local name=$1 smp=$2 append=$3 l2log=$out/l2-$1.log qpid rc line
+	local name=$1 smp=$2 append=$3 l2log=$out/l2-$1.log qpid wpid rc line
 	: > "$l2log"
 	log "booting L2 ($name, $smp vCPUs)"
+	rm -f "/tmp/l2-$name.mon"
 	timeout 900 qemu-system-x86_64 -enable-kvm -cpu host -smp "$smp" -m 768M \
 		-kernel "/boot/vmlinuz-$rel" -initrd "$out/l2.cpio.gz" \
-		-append "console=ttyS0 loglevel=4 panic=-1 $append" \
-		-nodefaults -display none -serial "file:$l2log" -monitor none \
+		-append "console=ttyS0 loglevel=4 panic=-1 nokaslr $append" \
+		-nodefaults -display none -serial "file:$l2log" \
+		-monitor "unix:/tmp/l2-$name.mon,server,nowait" \
 		-no-reboot </dev/null &
 	qpid=$!
+	quiet_watchdog $qpid "$l2log" "${EXITLESS_L2_QUIET:-150}" \
+		"/tmp/l2-$name.mon" /proc/kallsyms "$smp" kvm &
+	wpid=$!
 	while IFS= read -r line; do
 		line=${line%$'\r'}
 		printf '#   L2| %s\n' "$line"
@@ -95,6 +104,8 @@ run_l2() {
 	done < <(tail -n +1 -F --pid=$qpid "$l2log" 2>/dev/null)
 	wait $qpid
 	rc=$?
+	kill $wpid 2>/dev/null
+	wait $wpid
 	tr -d '\r' < "$l2log" | grep -aE '^(not )?ok ' | while IFS= read -r line; do
 		tap "$line"
 	done
@@ -114,7 +125,7 @@ fi
 
 # pvipi: its own L2 boot in the guest stage's L1 (one L1 CPU), 3 vCPUs
 # (CPU 0 sends, a multicast needs 2 targets)
-if [ "${stages#*,guest,}" != "$stages" ]; then
+if [ "${stages#*,pvipi,}" != "$stages" ]; then
 	stage_start pvipi
 	if ! grep -q '^exitless_host ' /proc/modules; then
 		insmod "$ko" || tap "not ok - l1/insmod exitless_host for pvipi"

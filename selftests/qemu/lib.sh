@@ -108,3 +108,73 @@ scan_klog() {
 	fi
 	echo "ok - $label"
 }
+
+# quiet_watchdog <qemu pid> <console log> <seconds> <monitor socket>
+#                <kallsyms> <vCPUs> [kvm]   (run in the background)
+# When the console has not grown for <seconds>, print what the guest's
+# vCPUs are doing (hang-report.sh) and kill its QEMU: a hung guest fails
+# its stage in minutes, with a report, not at the stage's timeout.
+quiet_watchdog() {
+	local qpid=$1 log=$2 quiet=$3 sock=$4 map=$5 ncpu=$6 kvm=${7:-}
+	local size last=-1 still=0
+	while kill -0 "$qpid" 2>/dev/null; do
+		sleep 10
+		size=$(stat -c %s "$log" 2>/dev/null || echo 0)
+		if [ "$size" != "$last" ]; then
+			last=$size
+			still=0
+			continue
+		fi
+		still=$((still + 10))
+		[ "$still" -ge "$quiet" ] || continue
+		echo "# hang: $log silent for ${still}s; killing the guest after this report"
+		"$EXITLESS_TOP/selftests/qemu/hang-report.sh" "$sock" "$map" "$ncpu" ${kvm:+"$kvm"}
+		kill "$qpid" 2>/dev/null
+		return 0
+	done
+}
+
+# --- VM exits counted from KVM's tracepoints (in L1, as root) -------------
+KTRACE=/sys/kernel/tracing
+KTRACE_EVENTS="kvm_exit kvm_msr kvm_hypercall"
+
+ktrace_on() {
+	local e
+	echo 0 > $KTRACE/tracing_on
+	echo > $KTRACE/trace
+	echo 8192 > $KTRACE/buffer_size_kb
+	for e in $KTRACE_EVENTS; do
+		echo 1 > "$KTRACE/events/kvm/$e/enable"
+	done
+	echo 1 > $KTRACE/tracing_on
+}
+
+# ktrace_off: stop tracing and print the counts since ktrace_on as one line
+# of key=value: exits, icr (x2APIC ICR writes), hc (hypercalls), each also
+# for vCPU 0 alone (exits_v0, icr_v0, hc_v0), r_<reason> (exits of all
+# vCPUs by KVM's reason name) and lost (events the buffer dropped: the
+# counts are then lower bounds).
+ktrace_off() {
+	local e lost
+	echo 0 > $KTRACE/tracing_on
+	for e in $KTRACE_EVENTS; do
+		echo 0 > "$KTRACE/events/kvm/$e/enable"
+	done
+	lost=$(cat $KTRACE/per_cpu/cpu*/stats 2>/dev/null |
+		awk '/^overrun:/ { s += $2 } END { print s + 0 }')
+	awk -v lost="$lost" '
+		# the task that logged the event: "<comm>-<pid>  [cpu]"
+		{ pid = ""; if (match($0, /-[0-9]+ +\[[0-9]+\]/)) { pid = substr($0, RSTART + 1); sub(/ .*/, "", pid) } }
+		/ kvm_exit: / {
+			v = "?"; if (match($0, /vcpu [0-9]+/)) v = substr($0, RSTART + 5, RLENGTH - 5)
+			vcpu[pid] = v; exits++; if (v == "0") exits0++
+			r = $0; sub(/.* reason /, "", r); sub(/ .*/, "", r); gsub(/[^A-Za-z0-9_]/, "_", r); rs[r]++
+		}
+		/ kvm_msr: msr_write 830 / { icr++; if (vcpu[pid] == "0") icr0++ }
+		/ kvm_hypercall: / { hc++; if (vcpu[pid] == "0") hc0++ }
+		END {
+			printf "exits=%d exits_v0=%d icr=%d icr_v0=%d hc=%d hc_v0=%d lost=%d", exits, exits0, icr, icr0, hc, hc0, lost
+			for (r in rs) printf " r_%s=%d", r, rs[r]
+			printf "\n"
+		}' $KTRACE/trace
+}

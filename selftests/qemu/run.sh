@@ -9,7 +9,9 @@
 # Env: EXITLESS_L1_TIMEOUT (s, default 1500), EXITLESS_CACHE,
 #      EXITLESS_TCG_THREAD (single|multi: force one mode; see boot_l1 use),
 #      EXITLESS_L1_SMP (L1 CPUs, for every boot), EXITLESS_BOOTS (names of
-#      the L1 boots to run, e.g. "guest"; default all),
+#      the L1 boots to run, e.g. "guest"; default all), EXITLESS_L1_QUIET
+#      (s of L1 console silence before a hang report and kill, default 400;
+#      L1's monitor socket is .build/nested-<release>/<boot>/l1.mon),
 #      EXITLESS_L1_MAIN (the L1 script, default selftests/qemu/l1-main.sh).
 set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
@@ -37,7 +39,7 @@ done
 boot_l1() {
 	local k=$1 rel=$2 dir=$3 name=$4 thread=${EXITLESS_TCG_THREAD:-$5}
 	local smp=${EXITLESS_L1_SMP:-$6} stages=$7
-	local out=$dir/$name qpid rc t0
+	local out=$dir/$name qpid wpid rc t0
 	case " ${EXITLESS_BOOTS:-$name} " in
 	*" $name "*) ;;
 	*) log "L1 boot '$name' skipped (EXITLESS_BOOTS=$EXITLESS_BOOTS)"; return 0 ;;
@@ -46,17 +48,22 @@ boot_l1() {
 	mkdir -p "$out"
 	: > "$out/results.tap"
 	ln -f "$dir/l2.cpio.gz" "$out/l2.cpio.gz"
+	rm -f "$out/l1.mon"
 	log "booting L1 for '$stages' (TCG thread=$thread, $smp CPUs, slow); console: $out/l1-console.log"
 	timeout "${EXITLESS_L1_TIMEOUT:-1500}" qemu-system-x86_64 \
 		-accel "tcg,thread=$thread" -cpu max -smp "$smp" -m 4G \
 		-kernel "/boot/vmlinuz-$rel" -initrd "$dir/l1.cpio.gz" \
-		-append "console=ttyS0 loglevel=4 panic=-1 exitless.top=$top exitless.rel=$rel exitless.main=$main exitless.stages=$stages exitless.cache=$EXITLESS_CACHE" \
+		-append "console=ttyS0 loglevel=4 panic=-1 nokaslr exitless.top=$top exitless.rel=$rel exitless.main=$main exitless.stages=$stages exitless.cache=$EXITLESS_CACHE" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=$top,mount_tag=repo,security_model=none,readonly=on,multidevs=remap" \
 		-virtfs "local,path=$out,mount_tag=out,security_model=none" \
 		-nodefaults -display none -serial "file:$out/l1-console.log" \
-		-monitor none -no-reboot </dev/null &
+		-monitor "unix:$out/l1.mon,server,nowait" \
+		-no-reboot </dev/null &
 	qpid=$!
+	quiet_watchdog $qpid "$out/l1-console.log" "${EXITLESS_L1_QUIET:-400}" \
+		"$out/l1.mon" "$out/kallsyms" "$smp" &
+	wpid=$!
 	# show progress as it happens (indented: not result lines)
 	if [ "$main" = selftests/qemu/l1-demo.sh ]; then
 		tail -n +1 -F --pid=$qpid "$out/l1-console.log" 2>/dev/null |
@@ -69,6 +76,8 @@ boot_l1() {
 	fi
 	rc=0
 	wait $qpid || rc=$?
+	kill $wpid 2>/dev/null
+	wait $wpid
 	# result lines, named by kernel
 	sed -E "s@^(not ok|ok)( [0-9]+)? - @\\1 - $k/@" "$out/results.tap"
 	if grep -aq '^EXITLESS-L1: done' "$out/l1-console.log"; then
@@ -132,7 +141,7 @@ run_one() {
 		boot_l1 "$k" "$rel" "$out" bench single 1 bench || return 1
 	else
 		boot_l1 "$k" "$rel" "$out" host single 2 host || return 1
-		boot_l1 "$k" "$rel" "$out" guest single 1 guest || return 1
+		boot_l1 "$k" "$rel" "$out" guest single 1 guest,pvipi || return 1
 	fi
 	log "kernel $rel took $(($(date +%s) - t0)) s"
 }

@@ -1,0 +1,72 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# What a silent guest is doing, from its QEMU monitor: every vCPU's
+# registers (RIP named from a symbol file in /proc/kallsyms format: the
+# guest's own, saved at boot, or its host's when both run the same kernel
+# with nokaslr) and, under KVM, every local APIC (pending and in-service
+# vectors).  Used by the harness when a guest's console stays quiet for
+# too long, at L0 for L1 and in L1 for L2, before it kills the guest.
+#
+# usage: hang-report.sh <monitor unix socket> <kallsyms> <vCPUs> [kvm]
+# Output: lines starting with "# hang: ".
+set -u
+sock=$1 map=$2 ncpu=$3 kvm=${4:-}
+
+# hmp <command>: one human monitor command, its output
+hmp() {
+	python3 - "$sock" "$1" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+def until_prompt():
+    buf = b''
+    try:
+        while not buf.endswith(b'(qemu) '):
+            d = s.recv(65536)
+            if not d:
+                break
+            buf += d
+    except socket.timeout:
+        pass
+    return buf.decode(errors='replace')
+until_prompt()
+s.sendall(sys.argv[2].encode() + b'\n')
+out = until_prompt().replace('\r', '')
+# the monitor echoes the command line first
+print('\n'.join(out.split('\n')[1:-1]))
+EOF
+}
+
+# sym <hex address>: symbol+offset from the symbol file, or the address
+sym() {
+	[ -r "$map" ] || { echo "0x$1"; return; }
+	# kernel text is at ffffffff8xxxxxxx: compare the low 32 bits (exact
+	# in awk's doubles)
+	awk -v a="$1" '
+		function hex(s,  i, c, v) { v = 0; s = tolower(s)
+			for (i = 1; i <= length(s); i++) { c = index("0123456789abcdef", substr(s, i, 1)) - 1; v = v * 16 + c }
+			return v }
+		function low(s) { return substr(s, 1, 8) == "ffffffff" ? hex(substr(s, 9)) : -1 }
+		BEGIN { t = low(a); best = -1 }
+		t >= 0 && $2 ~ /^[tTwW]$/ { v = low($1); if (v >= 0 && v <= t && v > best) { best = v; name = $3 } }
+		END { if (best < 0 || t - best > 1048576) printf "0x%s\n", a; else printf "%s+0x%x\n", name, t - best }' "$map"
+}
+
+echo "# hang: vCPU registers"
+hmp "info registers -a" > /tmp/hang-regs.$$ 2>&1 || true
+awk '/^CPU#/ || /^(RAX|RSI|RIP|EAX|ESI|EIP|CS |CR0)=?/ { print }' /tmp/hang-regs.$$ |
+	sed 's/^/# hang:   /'
+awk '/^CPU#/ { c = $1 } /^RIP=/ { r = $1; sub(/RIP=/, "", r); s = $4; sub(/RSP=/, "", s); print c, r } /^RSI=/ { }' /tmp/hang-regs.$$ |
+	while read -r cpu rip; do
+		echo "# hang:   $cpu RIP $rip = $(sym "$rip")"
+	done
+rm -f /tmp/hang-regs.$$
+if [ -n "$kvm" ]; then
+	for c in $(seq 0 $((ncpu - 1))); do
+		echo "# hang: local APIC of vCPU $c"
+		hmp "info lapic $c" 2>&1 | grep -E '^(ICR|ISR|IRR|APR|ESR|Timer)' |
+			sed 's/^/# hang:   /'
+	done
+fi
+echo "# hang: end of report"
