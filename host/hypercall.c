@@ -127,7 +127,8 @@ long exitless_dispatch(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 		r = -EXITLESS_ENOSYS;
 		break;
 	}
-	if (r)
+	/* PVIPI_SEND answers how many it delivered: only < 0 is an error */
+	if (r < 0)
 		atomic64_inc(&exitless_stats.hc_errors);
 	return r;
 }
