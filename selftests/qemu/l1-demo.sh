@@ -1,34 +1,124 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# The demonstration's L1 side: real KVM in L1, exitless_host.ko loaded,
-# a Linux L2 guest negotiates with it; perf counts the calls through the
-# exitless:* tracepoints and KVM's own kvm:kvm_hypercall.
+# The demonstration's L1 side: real KVM in L1 with exitless_host.ko, a
+# 3-vCPU Linux L2 guest running one IPI workload (selftests/demo/run.sh)
+# three ways, VM exits counted here from KVM's tracepoints:
+#   x2APIC      stock guest, QEMU's kvm-pv-ipi off: an ICR write per target
+#   KVM PV IPI  stock guest, QEMU's default: upstream KVM_HC_SEND_IPI
+#   exitless    the same guest with exitless_guest.ko (pvipi)
+# Prints a side-by-side table, the host's counters and perf's counts of
+# the exitless:* tracepoints.
 set -u
 rel=${1:?kernel release}
 top=${EXITLESS_TOP:?}
 out=/tmp/out
 ko=$top/.build/$rel/exitless_host.ko
+counts=$out/demo-counts.txt
 . "$top/selftests/qemu/lib.sh"
-cd /tmp
+cd /tmp || exit 1
+: > "$counts"
 
 say() { echo "DEMO: $*"; }
+tap() { echo "$*" >> $out/results.tap; }
+
 say "L1 host: $(uname -r), real KVM (kvm_amd) under QEMU TCG"
-modprobe kvm_amd || { echo "not ok - demo/kvm_amd"; exit 1; }
-insmod "$ko" || { echo "not ok - demo/insmod exitless_host" | tee -a $out/results.tap; exit 1; }
+modprobe kvm_amd || { tap "not ok - demo/kvm_amd"; exit 1; }
+if ! insmod "$ko"; then
+	tap "not ok - demo/insmod exitless_host"
+	exit 1
+fi
 say "$(dmesg | grep 'exitless_host: ABI' | tail -1 | sed 's/^\[[^]]*\] //')"
-say "booting the L2 guest under perf stat (about a minute)..."
-perf stat -a -x, -o $out/perf.csv -e 'exitless:*' -e kvm:kvm_hypercall -e kvm:kvm_exit -- \
-	timeout 600 qemu-system-x86_64 -enable-kvm -cpu host -smp 2 -m 512M \
-	-kernel "/boot/vmlinuz-$rel" -initrd "$out/l2.cpio.gz" \
-	-append "console=ttyS0 loglevel=4 panic=-1 exitless.stage=demo" \
-	-nodefaults -display none -serial "file:$out/l2-demo.log" -monitor none \
-	-no-reboot </dev/null
-tr -d '\r' < $out/l2-demo.log | grep -a '^DEMO:' 
-tr -d '\r' < $out/l2-demo.log | grep -aE '^(not )?ok ' >> $out/results.tap
+
+# l2 <name> <-cpu model> <run.sh arguments>: one L2 boot; its console is
+# relayed ("DEMO:" lines), trace-on/off requests served, results kept
+l2() {
+	local name=$1 cpu=$2 args=$3 l2log=$out/l2-demo-$1.log qpid line
+	: > "$l2log"
+	say "booting a 3-vCPU L2 guest (-cpu $cpu), about a minute..."
+	perf stat -a -x, -o "$out/perf-$name.csv" -e 'exitless:*' -e kvm:kvm_hypercall -- \
+		timeout 900 qemu-system-x86_64 -enable-kvm -cpu "$cpu" -smp 3 -m 512M \
+		-kernel "/boot/vmlinuz-$rel" -initrd "$out/l2.cpio.gz" \
+		-append "console=ttyS0 loglevel=4 panic=-1 exitless.stage=demo exitless.arg=$args" \
+		-nodefaults -display none -serial "file:$l2log" -monitor none \
+		-no-reboot </dev/null &
+	qpid=$!
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		case "$line" in
+		"EXITLESS-SYNC: trace-on "*) ktrace_on ;;
+		"EXITLESS-SYNC: trace-off "*)
+			echo "${line#EXITLESS-SYNC: trace-off } $(ktrace_off)" >> "$counts" ;;
+		"DEMO-RESULT: "*) echo "${line#DEMO-RESULT: }" >> "$counts" ;;
+		"DEMO-FEATURES: "*) echo "features ${line#DEMO-FEATURES: }" >> "$counts" ;;
+		"DEMO: "*) echo "$line" ;;
+		"ok "* | "not ok "*) echo "$line" >> $out/results.tap ;;
+		esac
+	done < <(tail -n +1 -F --pid=$qpid "$l2log" 2>/dev/null)
+	wait $qpid
+	if grep -aq '^EXITLESS-L2: done rc=0' "$l2log"; then
+		tap "ok - demo/l2 $name completed"
+	else
+		tap "not ok - demo/l2 $name completed"
+		tr -d '\r' < "$l2log" | tail -n 20 | sed 's/^/DEMO:   L2| /'
+	fi
+	scan_klog "$l2log" "demo/l2 $name kernel log clean" >> $out/results.tap
+}
+
+l2 x2apic host,kvm-pv-ipi=off x2apic,stock-only
+l2 pvipi host kvmpvipi
+
+# The table: one column per way, one block per destination set.
+say ""
+say "VM exits counted by L1 from KVM's tracepoints (kvm:kvm_exit, kvm:kvm_msr,"
+say "kvm:kvm_hypercall) during each run; vCPU 0 sends:"
+awk '
+	function get(l, key,  v) { v = val[l, key]; return v == "" ? 0 : v }
+	# "<label> ipi_load: <calls> calls to <n> CPUs in <s> s, <ns> ns/call"
+	$2 == "ipi_load:" { calls[$1] = $3; secs[$1] = $(NF - 3); ns[$1] = $(NF - 1); next }
+	$1 == "features" { feat = $2; next }
+	# "<label> key=value..."
+	{ for (i = 2; i <= NF; i++) { split($i, kv, "="); val[$1, kv[1]] = kv[2]; if (kv[1] ~ /^r_/) reasons[kv[1]] = 1 } }
+	# row <title> <key> <per: call|s|raw|ns|calls> <printf format>
+	function row(title, key, per, fmt,  i, l, c, v) {
+		printf "DEMO: %-30s", title
+		for (i = 1; i <= 3; i++) {
+			l = col[i] "-" set
+			c = calls[l]
+			if (per == "ns") v = ns[l] / 1000
+			else if (per == "calls") v = c
+			else if (per == "call") v = c ? get(l, key) / c : 0
+			else if (per == "s") v = secs[l] > 0 ? get(l, key) / secs[l] : 0
+			else v = get(l, key)
+			printf fmt, v
+		}
+		printf "\n"
+	}
+	END {
+		col[1] = "x2apic"; col[2] = "kvmpvipi"; col[3] = "exitless"
+		split("multi single", sets, " ")
+		for (s = 1; s <= 2; s++) {
+			set = sets[s]
+			printf "DEMO:\nDEMO: %s\n", set == "multi" ? "membarrier() IPI to 2 vCPUs (call-function IPI)" : "membarrier() IPI to 1 vCPU (call-function-single IPI)"
+			printf "DEMO: %-30s%14s%14s%14s\n", "", "x2APIC", "KVM PV IPI", "exitless"
+			row("calls", "", "calls", "%14d")
+			row("sender (vCPU 0) exits/call", "exits_v0", "call", "%14.2f")
+			row("  ICR MSR writes/call", "icr_v0", "call", "%14.2f")
+			row("  hypercalls/call", "hc_v0", "call", "%14.2f")
+			row("all vCPUs: exits/call", "exits", "call", "%14.2f")
+			row("all vCPUs: exits/s", "exits", "s", "%14.0f")
+			for (r in reasons)
+				row("  " substr(r, 3) " exits/s", r, "s", "%14.0f")
+			row("latency/call (us, TCG)", "", "ns", "%14.1f")
+			row("trace events lost", "lost", "raw", "%14d")
+		}
+		printf "DEMO:\nDEMO: features the guest negotiated: %s (0x1 area, 0x2 pvipi)\n", feat
+	}' "$counts" | tee "$out/demo-table.txt"
+
+say ""
 say "host counters (/sys/kernel/debug/exitless/stats):"
 sed 's/^/DEMO:   /' /sys/kernel/debug/exitless/stats
-say "events counted by perf (system-wide) over the guest's whole life:"
-grep -v '^#' $out/perf.csv | grep -v '^$' |
+say "perf stat -a -e 'exitless:*' -e kvm:kvm_hypercall over the exitless guest's life:"
+grep -v '^#' "$out/perf-pvipi.csv" | grep -v '^$' |
 	awk -F, '{ printf "DEMO:   %-32s %s\n", $3, $1 }'
 rmmod exitless_host && say "rmmod exitless_host: done"
 dmesg > $out/l1-dmesg.txt

@@ -17,13 +17,13 @@ for x in $(cat /proc/cmdline); do
 	case "$x" in
 	exitless.stage=*) stage=${x#*=} ;;
 	exitless.script=*) script=${x#*=} ;;
-	exitless.arg=*) arg=${x#*=} ;;
+	exitless.arg=*) arg=$(echo "${x#*=}" | tr , ' ') ;;	# a,b: two arguments
 	esac
 done
 
 echo "EXITLESS-L2: booted $(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo)"
 if [ -f "/selftests/$stage/$script" ]; then
-	# shellcheck disable=SC2086 # no argument when $arg is empty
+	# shellcheck disable=SC2086 # no argument when $arg is empty, split on spaces
 	EXITLESS_GUEST_KO=/exitless_guest.ko sh "/selftests/$stage/$script" $arg
 	rc=$?
 else
