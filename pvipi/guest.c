@@ -31,6 +31,7 @@
 #include <linux/slab.h>
 #include <linux/smp.h>
 #include <linux/sysfs.h>
+#include <asm/apic.h>
 #include <asm/irq_vectors.h>
 #include <asm/smp.h>
 
@@ -184,6 +185,15 @@ void exitless_pvipi_set(bool on)
 {
 	if (on == exitless_pvipi_on || !exitless_pvipi_idx)
 		return;
+	/*
+	 * The host sends only to x2APIC IDs (pvipi/host.c): in xAPIC mode
+	 * every PVIPI_SEND would fail and the IPI go out natively as well,
+	 * two exits instead of one.
+	 */
+	if (on && !x2apic_enabled()) {
+		pr_info_once("pvipi: local APIC in xAPIC mode, IPIs stay native\n");
+		return;
+	}
 	if (on) {
 		exitless_saved_call_func_ipi = smp_ops.send_call_func_ipi;
 		exitless_saved_call_func_single_ipi =
