@@ -34,6 +34,7 @@
  * struct exitless_dynidle_params - the tunables (module parameters)
  * @max_ns: the window never grows beyond this; 0 = never poll
  * @grow_start_ns: first window after 0, and windows below it drop to 0
+ *	(clamped to @max_ns)
  * @grow: factor the window grows by (>= 2 to grow at all)
  * @shrink: divisor the window shrinks by (0 = straight to 0)
  * @shrink_after: long idle periods in a row before the window shrinks

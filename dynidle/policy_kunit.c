@@ -329,9 +329,20 @@ static void params_valid(struct kunit *test)
 	p = defaults;
 	p.steal_pct = 101;
 	KUNIT_EXPECT_FALSE(test, exitless_dynidle_params_valid(&p));
+	/* max 0 (polling off) without touching the grow start */
 	p = defaults;
-	p.grow_start_ns = p.max_ns + 1;
-	KUNIT_EXPECT_FALSE(test, exitless_dynidle_params_valid(&p));
+	p.max_ns = 0;
+	KUNIT_EXPECT_TRUE(test, exitless_dynidle_params_valid(&p));
+}
+
+static void grow_start_above_max_clamped(struct kunit *test)
+{
+	struct exitless_dynidle_params p = defaults;
+	struct exitless_dynidle_state st = {};
+
+	p.max_ns = 30 * US;	/* below the 50 us grow start */
+	exitless_dynidle_update(&p, &st, EXITLESS_DYNIDLE_HALTED, 20 * US);
+	KUNIT_EXPECT_EQ(test, st.window_ns, 30 * US);
 }
 
 /* --- side by side with upstream's adjust_poll_limit() ------------------ */
@@ -448,6 +459,7 @@ static struct kunit_case exitless_dynidle_cases[] = {
 	KUNIT_CASE(steal_backwards_restarts),
 	KUNIT_CASE(steal_pct_zero_ignores_steal),
 	KUNIT_CASE(params_valid),
+	KUNIT_CASE(grow_start_above_max_clamped),
 	KUNIT_CASE(vs_upstream_one_long_sleep),
 	KUNIT_CASE(vs_upstream_useless_tiny_windows),
 	KUNIT_CASE(vs_upstream_u32_wrap),
