@@ -98,11 +98,17 @@ run_one() {
 	gcc -O2 -Wall -static -pthread -o "$top/.build/ipi_load" \
 		"$top/selftests/pvipi/ipi_load.c" ||
 		{ echo "not ok - $k/ipi_load build"; return 1; }
+	# the dynidle stage's ping-pong load, same way
+	gcc -O2 -Wall -static -o "$top/.build/pingpong" \
+		"$top/selftests/dynidle/pingpong.c" ||
+		{ echo "not ok - $k/pingpong build"; return 1; }
 	mkinitramfs "$rel" "$out/l2.cpio.gz" "$top/selftests/qemu/l2-init.sh" -- \
 		"$top/.build/$rel/exitless_guest.ko:/exitless_guest.ko" \
 		"$top/selftests/guest:/selftests/guest" \
 		"$top/selftests/pvipi:/selftests/pvipi" \
 		"$top/.build/ipi_load:/selftests/pvipi/ipi_load" \
+		"$top/selftests/dynidle:/selftests/dynidle" \
+		"$top/.build/pingpong:/selftests/dynidle/pingpong" \
 		"$top/selftests/demo:/selftests/demo" || return 1
 	# Two L1 boots, each with the TCG mode its stage needs:
 	#  - host: raw guests loop on hypercalls while exitless_host.ko is
