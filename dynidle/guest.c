@@ -327,9 +327,14 @@ static int exitless_dynidle_enter(struct cpuidle_device *dev,
 	return index;
 }
 
+/*
+ * No .owner: the cpuidle core would take a reference on this module for
+ * every device, and rmmod could then never reach the exit path that
+ * unregisters them.  The module instead unregisters everything and
+ * drains before its code can go (exitless_dynidle_set(false)).
+ */
 static struct cpuidle_driver exitless_dynidle_driver = {
 	.name = "exitless_dynidle",
-	.owner = THIS_MODULE,
 	.states = {
 		{
 			.name = "DYNIDLE",
@@ -430,10 +435,11 @@ void exitless_dynidle_set(bool on)
 		exitless_dynidle_on = true;
 		for_each_online_cpu(cpu)
 			exitless_dynidle_dev_add(cpu);
-		pr_info("dynidle: idle driver on, host halt polling %s\n",
-			exitless_dynidle_poll_control ?
-			"switched off while it is" :
-			"left on (no KVM_FEATURE_POLL_CONTROL)");
+		/* the guest logs one line when it attaches: this is debug */
+		pr_debug("dynidle: idle driver on, host halt polling %s\n",
+			 exitless_dynidle_poll_control ?
+			 "switched off while it is" :
+			 "left on (no KVM_FEATURE_POLL_CONTROL)");
 		return;
 	}
 	for_each_possible_cpu(cpu)
@@ -441,7 +447,7 @@ void exitless_dynidle_set(bool on)
 	cpuidle_unregister_driver(&exitless_dynidle_driver);
 	exitless_dynidle_on = false;
 	exitless_dynidle_drain();
-	pr_info("dynidle: idle driver off\n");
+	pr_debug("dynidle: idle driver off\n");
 }
 
 void exitless_dynidle_cpu_online(unsigned int cpu)
