@@ -113,9 +113,8 @@ if [ "${stages#*,guest,}" != "$stages" ]; then
 	stage_end guest
 fi
 
-# pvipi: its own L2 boot in the guest stage's L1 (multi-threaded TCG), 3
-# vCPUs (CPU 0 sends, a multicast needs 2 targets; more vCPUs than L1 has
-# make the spinning IPI load crawl)
+# pvipi: its own L2 boot in the guest stage's L1 (one L1 CPU), 3 vCPUs
+# (CPU 0 sends, a multicast needs 2 targets)
 if [ "${stages#*,guest,}" != "$stages" ]; then
 	stage_start pvipi
 	if ! grep -q '^exitless_host ' /proc/modules; then
