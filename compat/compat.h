@@ -82,4 +82,26 @@
 struct kvm_lapic;
 void kvm_apic_send_ipi(struct kvm_lapic *apic, u32 icr_low, u32 icr_high);
 
+/*
+ * A cpuidle state with CPUIDLE_FLAG_RCU_IDLE tells RCU itself that the CPU
+ * goes idle, around the instruction that idles it (dynidle/guest.c).
+ * 6.1:  the driver calls ct_idle_enter() / ct_idle_exit() (exported,
+ *       linux/context_tracking.h), as acpi_idle does there.
+ * 6.3+: "cpuidle: Fix ct_idle_*() usage" added the inline
+ *       ct_cpuidle_enter() / ct_cpuidle_exit() (linux/cpuidle.h), which
+ *       also keep lockdep's and the irq tracer's idea of the IRQ state
+ *       right around ct_idle_enter(); drivers must use those.
+ * Inline functions leave no macro to test, hence the version check.
+ */
+#include <linux/context_tracking.h>
+#include <linux/cpuidle.h>
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#define exitless_ct_idle_enter()	ct_cpuidle_enter()
+#define exitless_ct_idle_exit()		ct_cpuidle_exit()
+#else
+#define exitless_ct_idle_enter()	ct_idle_enter()
+#define exitless_ct_idle_exit()		ct_idle_exit()
+#endif
+
 #endif /* EXITLESS_COMPAT_H */

@@ -50,16 +50,23 @@
 #include "guest.h"
 #include "hypercall.h"
 #include "pvipi/guest.h"
+#include "dynidle/guest.h"
 #include "uapi/exitless.h"
 
 /* Features this guest implements; each feature adds its bit here. */
-#define EXITLESS_GUEST_FEATURES		(EXITLESS_F_AREA | EXITLESS_F_PVIPI)
+#define EXITLESS_GUEST_FEATURES		(EXITLESS_F_AREA | EXITLESS_F_PVIPI | \
+					 EXITLESS_F_DYNIDLE)
 
-/* Bytes of the area the guest lays out and registers. */
-#define EXITLESS_GUEST_AREA_SIZE	EXITLESS_AREA_HDR_SIZE
+/*
+ * Bytes of the area the guest lays out: the header, and with dynidle the
+ * sections up to the dynidle one (layout version 2).
+ */
+#define EXITLESS_GUEST_AREA_SIZE	EXITLESS_AREA_SIZE_DYNIDLE
 
 static_assert(sizeof(struct exitless_area_hdr) == EXITLESS_AREA_HDR_SIZE);
-static_assert(EXITLESS_GUEST_AREA_SIZE >= EXITLESS_AREA_MIN_SIZE);
+static_assert(sizeof(struct exitless_dynidle_section) ==
+	      EXITLESS_AREA_SECTION_SIZE);
+static_assert(EXITLESS_AREA_HDR_SIZE >= EXITLESS_AREA_MIN_SIZE);
 static_assert(EXITLESS_GUEST_AREA_SIZE <= EXITLESS_AREA_MAX_SIZE);
 /* One page per CPU: aligned, and never crossing a 4 KiB boundary. */
 static_assert(EXITLESS_GUEST_AREA_SIZE <= PAGE_SIZE);
@@ -86,6 +93,14 @@ struct exitless_cpu {
 };
 
 static DEFINE_PER_CPU(struct exitless_cpu, exitless_cpu);
+
+/*
+ * Layout version and size REGISTER uses: version 2 (with the dynidle
+ * section) only when dynidle is negotiated, since only a host offering
+ * it serves version 2.  Set by exitless_activate() under the lock.
+ */
+static unsigned int exitless_area_layout = 1;
+static unsigned int exitless_area_size = EXITLESS_AREA_HDR_SIZE;
 
 static int exitless_hp_state;
 static bool exitless_reboot_registered;
@@ -162,11 +177,11 @@ static long exitless_cpu_register(void)
 	/* Not registered: the host does not write here, so reset it all. */
 	memset(hdr, 0, EXITLESS_GUEST_AREA_SIZE);
 	hdr->magic = EXITLESS_AREA_MAGIC;
-	hdr->version = EXITLESS_LAYOUT_VERSION;
-	hdr->size = EXITLESS_GUEST_AREA_SIZE;
+	hdr->version = exitless_area_layout;
+	hdr->size = exitless_area_size;
 
-	ret = exitless_hc_register(virt_to_phys(hdr), EXITLESS_GUEST_AREA_SIZE,
-				   EXITLESS_LAYOUT_VERSION, &epoch);
+	ret = exitless_hc_register(virt_to_phys(hdr), exitless_area_size,
+				   exitless_area_layout, &epoch);
 	if (ret == -EXITLESS_EBUSY) {
 		/*
 		 * A registration this kernel does not know of: left by the
@@ -175,8 +190,8 @@ static long exitless_cpu_register(void)
 		 */
 		if (!exitless_hc_unregister())
 			ret = exitless_hc_register(virt_to_phys(hdr),
-						   EXITLESS_GUEST_AREA_SIZE,
-						   EXITLESS_LAYOUT_VERSION,
+						   exitless_area_size,
+						   exitless_area_layout,
 						   &epoch);
 	}
 	if (!ret) {
@@ -184,6 +199,9 @@ static long exitless_cpu_register(void)
 		cpumask_set_cpu(cpu, &exitless_guest.registered);
 		/* the host wrote the header before answering */
 		exitless_pvipi_learn_idx(cpu, READ_ONCE(hdr->vcpu_id));
+		exitless_dynidle_learn_section(cpu, exitless_area_layout >= 2 ?
+					       (void *)hdr + EXITLESS_AREA_OFF_DYNIDLE :
+					       NULL);
 	}
 	return ret;
 }
@@ -306,10 +324,14 @@ static void exitless_activate(const struct exitless_probe *p)
 	eg->absent_logged = false;
 
 	/* Areas first, then the features that use them. */
+	exitless_area_layout = (enabled & EXITLESS_F_DYNIDLE) ? 2 : 1;
+	exitless_area_size = (enabled & EXITLESS_F_DYNIDLE) ?
+			     EXITLESS_AREA_SIZE_DYNIDLE : EXITLESS_AREA_HDR_SIZE;
 	if (enabled & EXITLESS_F_AREA)
 		exitless_register_all();
 	eg->features_enabled = enabled;
 	exitless_pvipi_set(enabled & EXITLESS_F_PVIPI);
+	exitless_dynidle_set(enabled & EXITLESS_F_DYNIDLE);
 
 	/* The host changed again between PROBE and REGISTER. */
 	if (exitless_epoch_mismatch())
@@ -322,6 +344,7 @@ static void exitless_deactivate(void)
 	struct exitless_guest *eg = &exitless_guest;
 
 	/* Features off first, then tell the host to stop writing. */
+	exitless_dynidle_set(false);
 	exitless_pvipi_set(false);
 	eg->features_enabled = 0;
 	exitless_unregister_all();
@@ -470,6 +493,7 @@ static int exitless_cpu_online(unsigned int cpu)
 			 exitless_guest.host_epoch)
 			exitless_kick_probe();	/* host changed */
 	}
+	exitless_dynidle_cpu_online(cpu);
 	mutex_unlock(&exitless_guest.lock);
 	/* Never fail a CPU's onlining for an optional PV feature. */
 	return 0;
@@ -480,6 +504,7 @@ static int exitless_cpu_offline(unsigned int cpu)
 	long ret;
 
 	mutex_lock(&exitless_guest.lock);
+	exitless_dynidle_cpu_offline(cpu);
 	preempt_disable();
 	WARN_ON_ONCE(smp_processor_id() != cpu);
 	ret = exitless_cpu_unregister();
@@ -592,11 +617,15 @@ static void exitless_free_areas(void)
 /* Undo whatever init did; safe after a partial init. */
 static void exitless_guest_uninit(void)
 {
+	cpus_read_lock();
 	mutex_lock(&exitless_guest.lock);
 	exitless_guest.stopping = true;	/* no registering, no re-arming */
+	/* idle back to the kernel's own, once no CPU is in the driver */
+	exitless_dynidle_set(false);
 	/* IPIs back to the native senders, after a grace period */
 	exitless_pvipi_set(false);
 	mutex_unlock(&exitless_guest.lock);
+	cpus_read_unlock();
 	cancel_delayed_work_sync(&exitless_probe_work);
 
 	/* Runs exitless_cpu_offline() on every online CPU: unregisters. */
@@ -613,6 +642,7 @@ static void exitless_guest_uninit(void)
 		exitless_reboot_registered = false;
 	}
 	exitless_guest_sysfs_exit();
+	exitless_dynidle_exit();
 	exitless_free_areas();
 	exitless_pvipi_exit();
 }
@@ -638,6 +668,9 @@ static int __init exitless_guest_init(void)
 	if (ret)
 		goto out_uninit;
 	ret = exitless_pvipi_init();
+	if (ret)
+		goto out_uninit;
+	ret = exitless_dynidle_init();
 	if (ret)
 		goto out_uninit;
 

@@ -10,6 +10,7 @@
 
 #include "guest.h"
 #include "pvipi/guest.h"
+#include "dynidle/guest.h"
 
 static struct kobject *exitless_kobj;
 
@@ -95,6 +96,18 @@ static ssize_t pvipi_show(struct kobject *kobj, struct kobj_attribute *attr,
 	return exitless_pvipi_show(buf);
 }
 
+static ssize_t dynidle_show(struct kobject *kobj, struct kobj_attribute *attr,
+			    char *buf)
+{
+	return exitless_dynidle_show(buf);
+}
+
+static ssize_t dynidle_cpus_show(struct kobject *kobj,
+				 struct kobj_attribute *attr, char *buf)
+{
+	return exitless_dynidle_cpus_show(buf);
+}
+
 static struct kobj_attribute state_attr = __ATTR_RO(state);
 static struct kobj_attribute host_abi_version_attr = __ATTR_RO(host_abi_version);
 static struct kobj_attribute host_epoch_attr = __ATTR_RO(host_epoch);
@@ -104,6 +117,8 @@ static struct kobj_attribute registered_cpus_attr = __ATTR_RO(registered_cpus);
 static struct kobj_attribute host_changes_attr = __ATTR_RO(host_changes);
 static struct kobj_attribute probe_count_attr = __ATTR_RO(probe_count);
 static struct kobj_attribute pvipi_attr = __ATTR_RO(pvipi);
+static struct kobj_attribute dynidle_attr = __ATTR_RO(dynidle);
+static struct kobj_attribute dynidle_cpus_attr = __ATTR_RO(dynidle_cpus);
 
 static struct attribute *exitless_attrs[] = {
 	&state_attr.attr,
@@ -115,6 +130,8 @@ static struct attribute *exitless_attrs[] = {
 	&host_changes_attr.attr,
 	&probe_count_attr.attr,
 	&pvipi_attr.attr,
+	&dynidle_attr.attr,
+	&dynidle_cpus_attr.attr,
 	NULL,
 };
 

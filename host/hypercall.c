@@ -81,6 +81,7 @@ static long exitless_hc_register(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 	xv->gpa = gpa;
 	xv->size = size;
 	xv->version = version;
+	xv->dynidle_flags = 0;		/* the guest zeroed its section */
 	xv->registered = true;
 	atomic_inc(&exitless_stats.vcpus_registered);
 

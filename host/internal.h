@@ -10,7 +10,8 @@
 #include "uapi/exitless.h"
 
 /* Features this build of the host module implements. */
-#define EXITLESS_HOST_SUPPORTED		(EXITLESS_F_AREA | EXITLESS_F_PVIPI)
+#define EXITLESS_HOST_SUPPORTED		(EXITLESS_F_AREA | EXITLESS_F_PVIPI | \
+					 EXITLESS_F_DYNIDLE)
 
 /* Module-wide counters, shown in debugfs (exitless/stats). */
 struct exitless_host_stats {
@@ -24,6 +25,8 @@ struct exitless_host_stats {
 	atomic64_t vcpu_resets;		/* registrations dropped by INIT/reset */
 	atomic64_t hc_pvipi;		/* pvipi sub-range calls */
 	atomic64_t pvipi_targets;	/* vCPUs PVIPI_SEND delivered to */
+	atomic64_t dynidle_updates;	/* dynidle host_flags written */
+	atomic64_t dynidle_write_faults; /* ... not written: page not mapped */
 };
 
 extern struct exitless_host_stats exitless_stats;
@@ -37,6 +40,7 @@ struct exitless_vcpu {
 	u32 size;
 	u16 version;
 	bool registered;
+	u32 dynidle_flags;		/* dynidle: host_flags the guest has */
 };
 
 /* Per-VM state, created on the first call that needs it. */
@@ -67,6 +71,13 @@ struct exitless_hc {
 };
 
 long exitless_dispatch(struct kvm_vcpu *vcpu, struct exitless_hc *hc);
+
+/*
+ * kvm.ko's kvm_entry tracepoint: exported (EXPORT_TRACEPOINT_SYMBOL_GPL in
+ * arch/x86/kvm/x86.c) but declared only in arch/x86/kvm/trace.h, which the
+ * headers packages do not ship.  Used by kvm_attach.c only.
+ */
+extern struct tracepoint __tracepoint_kvm_entry;
 
 /* host/kvm_attach.c */
 int exitless_attach(void);

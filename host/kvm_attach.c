@@ -21,6 +21,14 @@
  * kvm_arch_destroy_vm() (not exported; matched by name)
  *	ftrace, entry only: free per-VM state exactly when the VM dies
  *	(no vCPU runs any more at that point).  Verified: same kernels.
+ * kvm_entry tracepoint (kvm.ko, EXPORT_TRACEPOINT_SYMBOL_GPL)
+ *	a probe, via tracepoint_probe_register(): dynidle samples whether
+ *	the host CPU has other runnable work at every VM entry, in the vCPU
+ *	thread, where the host already runs (dynidle/host.c).  Called from
+ *	svm_vcpu_run() / vmx_vcpu_run() with interrupts off and kvm->srcu
+ *	released.  Prototype (vcpu, force_immediate_exit) in both kernels
+ *	(upstream v6.9; backported to Debian's 6.1.192, checked in
+ *	linux-source-6.1's arch/x86/kvm/trace.h).  Verified: same kernels.
  *
  * How a call in our range is served: the wrapper first runs KVM's own
  * kvm_emulate_hypercall().  KVM refuses callers outside CPL 0 with
@@ -45,6 +53,7 @@
 #include <linux/kvm_host.h>
 #include <linux/module.h>
 #include <linux/rcupdate.h>
+#include <linux/tracepoint.h>
 #include <linux/wait.h>
 #include <uapi/linux/kvm_para.h>
 
@@ -52,6 +61,7 @@
 #include "internal.h"
 #include "abi_policy.h"
 #include "exitless_trace.h"
+#include "dynidle/host.h"
 
 static atomic_t exitless_inflight = ATOMIC_INIT(0);
 static DECLARE_WAIT_QUEUE_HEAD(exitless_drain_wq);
@@ -136,6 +146,13 @@ static void notrace exitless_destroy_hook(unsigned long ip,
 	exitless_vm_destroy((struct kvm *)exitless_arg0(fregs));
 }
 
+/* kvm_entry's probe: TP_PROTO(struct kvm_vcpu *vcpu, bool force_immediate_exit) */
+static void exitless_entry_probe(void *data, struct kvm_vcpu *vcpu,
+				 bool force_immediate_exit)
+{
+	exitless_dynidle_vcpu_entry(vcpu);
+}
+
 static struct ftrace_ops exitless_hypercall_ops = {
 	.func = exitless_hypercall_hook,
 	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY |
@@ -189,13 +206,23 @@ int exitless_attach(void)
 			     (unsigned long)kvm_vcpu_reset, "kvm_vcpu_reset");
 	if (r)
 		goto out_unregister_destroy;
+	r = tracepoint_probe_register(&__tracepoint_kvm_entry,
+				      exitless_entry_probe, NULL);
+	if (r) {
+		pr_err("cannot attach to tracepoint kvm_entry: %d\n", r);
+		goto out_unregister_reset;
+	}
 	r = exitless_hook_ip(&exitless_hypercall_ops,
 			     (unsigned long)kvm_emulate_hypercall,
 			     "kvm_emulate_hypercall");
 	if (r)
-		goto out_unregister_reset;
+		goto out_unregister_entry;
 	return 0;
 
+out_unregister_entry:
+	tracepoint_probe_unregister(&__tracepoint_kvm_entry,
+				    exitless_entry_probe, NULL);
+	tracepoint_synchronize_unregister();
 out_unregister_reset:
 	unregister_ftrace_function(&exitless_reset_ops);
 out_unregister_destroy:
@@ -212,6 +239,10 @@ void exitless_detach(void)
 	wait_event(exitless_drain_wq, !atomic_read(&exitless_inflight));
 	/* a vCPU may still be on the wrapper's last instructions */
 	synchronize_rcu_tasks();
+	/* no probe runs on a vCPU entry any more after this */
+	tracepoint_probe_unregister(&__tracepoint_kvm_entry,
+				    exitless_entry_probe, NULL);
+	tracepoint_synchronize_unregister();
 	/* VM state is still hooked until all vCPUs have left our code */
 	unregister_ftrace_function(&exitless_reset_ops);
 	unregister_ftrace_function(&exitless_destroy_ops);

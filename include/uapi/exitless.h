@@ -129,8 +129,12 @@
 #define EXITLESS_F_ALL			(EXITLESS_F_AREA | EXITLESS_F_PVIPI | \
 					 EXITLESS_F_PVTIMER | EXITLESS_F_DYNIDLE)
 
-/* Shared-area layout. */
-#define EXITLESS_LAYOUT_VERSION		1
+/*
+ * Shared-area layout.  Version 1 is the header alone; version 2 gives the
+ * dynidle section (at EXITLESS_AREA_OFF_DYNIDLE) its meaning.  A host that
+ * offers EXITLESS_F_DYNIDLE serves version 2; older hosts only version 1.
+ */
+#define EXITLESS_LAYOUT_VERSION		2
 #define EXITLESS_AREA_ALIGN		64
 #define EXITLESS_AREA_MIN_SIZE		64
 #define EXITLESS_AREA_MAX_SIZE		4096
@@ -168,5 +172,29 @@ struct exitless_area_hdr {
 #define EXITLESS_AREA_OFF_DYNIDLE	128
 #define EXITLESS_AREA_OFF_PVIPI		192
 #define EXITLESS_AREA_SECTION_SIZE	64
+
+/*
+ * dynidle section (Documentation/dynidle.rst), layout version 2, 64 bytes
+ * at EXITLESS_AREA_OFF_DYNIDLE.  The host writes it only if it offers
+ * EXITLESS_F_DYNIDLE and the area was registered with layout version >= 2
+ * and a size that covers the section; the guest zeroes it before REGISTER.
+ * No hypercall: EXITLESS_HC_DYNIDLE_BASE's numbers are unused.
+ *
+ * host_flags is sampled at every VM entry of the vCPU and written when it
+ * changes, so it describes the host CPU the vCPU last entered the guest
+ * on, as of that entry.  It is a hint: stale by up to one guest run, and,
+ * like every host field, left as it was on UNREGISTER or unload.
+ */
+#define EXITLESS_DYNIDLE_HOST_BUSY	(1U << 0)	/* other runnable task(s) */
+
+struct exitless_dynidle_section {
+	__u32 host_flags;	/* host: EXITLESS_DYNIDLE_* */
+	__u32 reserved0;	/* zero */
+	__u64 reserved[7];	/* zero */
+};
+
+/* Smallest area size (from offset 0) that covers the dynidle section. */
+#define EXITLESS_AREA_SIZE_DYNIDLE	(EXITLESS_AREA_OFF_DYNIDLE + \
+					 EXITLESS_AREA_SECTION_SIZE)
 
 #endif /* _UAPI_EXITLESS_H */

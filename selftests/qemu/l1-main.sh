@@ -73,6 +73,7 @@ l2_action() {
 	case "$1" in
 	rmmod-host) rmmod exitless_host ;;
 	insmod-host) insmod "$ko" ;;
+	dynidle-*) dynidle_action "$1" ;;
 	*) echo "unknown action $1"; return 1 ;;
 	esac
 }
@@ -132,6 +133,57 @@ if [ "${stages#*,pvipi,}" != "$stages" ]; then
 	fi
 	run_l2 pvipi 3 "exitless.stage=pvipi"
 	stage_end pvipi
+fi
+
+# dynidle: its own L1 boot and L2 (2 vCPUs: a ping-pong between CPU 0
+# and 1; see run.sh for why a boot of its own).
+# Its actions: dynidle-mark-<name> saves KVM's halt_exits and exits
+# counters (debugfs, every VM: only this one runs); dynidle-check
+# compares the polling-off and polling-on marks (HLT exits from KVM, not
+# from the guest's counters); dynidle-hog-start/-stop busy-loop on every
+# L1 CPU (the contended host).  Runs in a subshell (l2_action's pipe):
+# state goes through files, and the hogs must not hold the pipe open.
+dynidle_action() {
+	local d=/sys/kernel/debug/kvm c h_off h_on e_off e_on
+	case "$1" in
+	dynidle-mark-*)
+		c=${1#dynidle-mark-}
+		cat "$d/halt_exits" > "/tmp/dynidle-$c.halt"
+		cat "$d/exits" > "/tmp/dynidle-$c.exits"
+		echo "mark $c: halt_exits $(cat "$d/halt_exits") exits $(cat "$d/exits")" ;;
+	dynidle-check)
+		h_off=$(($(cat /tmp/dynidle-off-end.halt) - $(cat /tmp/dynidle-off-begin.halt)))
+		h_on=$(($(cat /tmp/dynidle-on-end.halt) - $(cat /tmp/dynidle-on-begin.halt)))
+		e_off=$(($(cat /tmp/dynidle-off-end.exits) - $(cat /tmp/dynidle-off-begin.exits)))
+		e_on=$(($(cat /tmp/dynidle-on-end.exits) - $(cat /tmp/dynidle-on-begin.exits)))
+		if [ "$h_on" -lt "$h_off" ]; then
+			tap "ok - l2/dynidle hlt exits drop # halt_exits polling off $h_off, on $h_on; all exits $e_off, $e_on"
+		else
+			tap "not ok - l2/dynidle hlt exits drop # halt_exits polling off $h_off, on $h_on; all exits $e_off, $e_on"
+		fi ;;
+	dynidle-hog-start)
+		for c in $(seq 0 $(($(nproc) - 1))); do
+			taskset -c "$c" sh -c 'while :; do :; done' \
+				</dev/null >/dev/null 2>&1 &
+			echo $! >> /tmp/dynidle-hogs
+		done
+		echo "hogs: $(tr '\n' ' ' < /tmp/dynidle-hogs)" ;;
+	dynidle-hog-stop)
+		# shellcheck disable=SC2046 # a list of pids
+		[ ! -s /tmp/dynidle-hogs ] || kill $(cat /tmp/dynidle-hogs)
+		rm -f /tmp/dynidle-hogs ;;
+	*) echo "unknown action $1"; return 1 ;;
+	esac
+}
+
+if [ "${stages#*,dynidle,}" != "$stages" ]; then
+	stage_start dynidle
+	if ! grep -q '^exitless_host ' /proc/modules; then
+		insmod "$ko" || tap "not ok - l1/insmod exitless_host for dynidle"
+	fi
+	run_l2 dynidle 2 "exitless.stage=dynidle exitless.arg=no-host-reload"
+	sed 's/^/#   /' /sys/kernel/debug/exitless/stats
+	stage_end dynidle
 fi
 
 # --- L1's own kernel log ---------------------------------------------------

@@ -114,11 +114,17 @@ run_one() {
 	gcc -O2 -Wall -static -pthread -o "$top/.build/ipi_load" \
 		"$top/selftests/pvipi/ipi_load.c" ||
 		{ echo "not ok - $k/ipi_load build"; return 1; }
+	# the dynidle stage's ping-pong load, same way
+	gcc -O2 -Wall -static -o "$top/.build/pingpong" \
+		"$top/selftests/dynidle/pingpong.c" ||
+		{ echo "not ok - $k/pingpong build"; return 1; }
 	mkinitramfs "$rel" "$out/l2.cpio.gz" "$top/selftests/qemu/l2-init.sh" -- \
 		"$top/.build/$rel/exitless_guest.ko:/exitless_guest.ko" \
 		"$top/selftests/guest:/selftests/guest" \
 		"$top/selftests/pvipi:/selftests/pvipi" \
 		"$top/.build/ipi_load:/selftests/pvipi/ipi_load" \
+		"$top/selftests/dynidle:/selftests/dynidle" \
+		"$top/.build/pingpong:/selftests/dynidle/pingpong" \
 		"$top/selftests/demo:/selftests/demo" || return 1
 	# The L1 boots, each with the TCG mode and CPU count its stage needs.
 	# Under multi-threaded TCG with 2 L1 CPUs, L1 text patching (ftrace,
@@ -142,6 +148,14 @@ run_one() {
 	else
 		boot_l1 "$k" "$rel" "$out" host single 2 host || return 1
 		boot_l1 "$k" "$rel" "$out" guest single 1 guest,pvipi || return 1
+	fi
+	# dynidle: polling only pays off, and is only allowed by the host's
+	# hint, when each L2 vCPU thread has an L1 CPU of its own: 2 L1 CPUs,
+	# so multi-threaded TCG; the stage therefore never makes L1 patch
+	# text while the L2 runs (no host module reload: the guest boot
+	# covers that with dynidle negotiated).
+	if [ "$main" = selftests/qemu/l1-main.sh ]; then
+		boot_l1 "$k" "$rel" "$out" dynidle multi 2 dynidle || return 1
 	fi
 	log "kernel $rel took $(($(date +%s) - t0)) s"
 }

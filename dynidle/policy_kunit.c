@@ -1,0 +1,480 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit suite exitless_dynidle for dynidle/policy.c: poll-window growth
+ * and shrink on wake-up history, the timer-deadline cap, the contention
+ * cut-off (steal time and the host's hint), and the cases where
+ * upstream's cpuidle-haltpoll governor misbehaves.  upstream_adjust()
+ * below is a copy of that governor's adjust_poll_limit() (Linux 6.1,
+ * drivers/cpuidle/governors/haltpoll.c) with its default parameters, so
+ * each such case runs the same history through both.
+ */
+#include <kunit/test.h>
+#include <linux/kernel.h>
+#include <linux/limits.h>
+#include <linux/module.h>
+
+#include "policy.h"
+
+#define US	1000ULL
+#define MS	(1000 * US)
+
+static const struct exitless_dynidle_params defaults = {
+	.max_ns = 200 * US,
+	.grow_start_ns = 50 * US,
+	.grow = 2,
+	.shrink = 2,
+	.shrink_after = 4,
+	.break_even_ns = 20 * US,
+	.steal_pct = 10,
+	.steal_period_ns = 4 * MS,
+};
+
+/* upstream's adjust_poll_limit(), its types and defaults included */
+struct upstream {
+	unsigned int max_ns, grow, grow_start, shrink;
+	unsigned int poll_limit_ns;
+};
+
+static void upstream_adjust(struct upstream *u, u64 block_ns)
+{
+	unsigned int val;
+
+	if (block_ns > u->poll_limit_ns && block_ns <= u->max_ns) {
+		val = u->poll_limit_ns * u->grow;
+		if (val < u->grow_start)
+			val = u->grow_start;
+		if (val > u->max_ns)
+			val = u->max_ns;
+		u->poll_limit_ns = val;
+	} else if (block_ns > u->max_ns) {
+		val = u->poll_limit_ns;
+		if (u->shrink == 0)
+			val = 0;
+		else
+			val /= u->shrink;
+		u->poll_limit_ns = val;
+	}
+}
+
+#define UPSTREAM_DEFAULTS { .max_ns = 200000, .grow = 2, \
+			    .grow_start = 50000, .shrink = 2 }
+
+static void halted(struct exitless_dynidle_state *st, u64 idle_ns)
+{
+	exitless_dynidle_update(&defaults, st, EXITLESS_DYNIDLE_HALTED, idle_ns);
+}
+
+static u64 budget(const struct exitless_dynidle_params *p,
+		  const struct exitless_dynidle_state *st, bool contended,
+		  u64 until_deadline, bool *to_deadline)
+{
+	return exitless_dynidle_budget(p, st, contended, until_deadline,
+				       to_deadline);
+}
+
+/* --- the window -------------------------------------------------------- */
+
+static void grows_from_zero_to_max(struct kunit *test)
+{
+	struct exitless_dynidle_state st = {};
+
+	/* each wake-up soon after a halt grows the window */
+	halted(&st, 30 * US);
+	KUNIT_EXPECT_EQ(test, st.window_ns, 50 * US);
+	halted(&st, 80 * US);
+	KUNIT_EXPECT_EQ(test, st.window_ns, 100 * US);
+	halted(&st, 150 * US);
+	KUNIT_EXPECT_EQ(test, st.window_ns, 200 * US);
+	halted(&st, 190 * US);
+	KUNIT_EXPECT_EQ(test, st.window_ns, 200 * US);	/* capped */
+}
+
+static void woken_keeps_window(struct kunit *test)
+{
+	struct exitless_dynidle_state st = { .window_ns = 100 * US };
+	int i;
+
+	for (i = 0; i < 100; i++)
+		exitless_dynidle_update(&defaults, &st, EXITLESS_DYNIDLE_WOKEN,
+					10 * US);
+	KUNIT_EXPECT_EQ(test, st.window_ns, 100 * US);
+}
+
+static void skipped_teaches_nothing(struct kunit *test)
+{
+	struct exitless_dynidle_state st = { .window_ns = 100 * US,
+					     .long_idles = 3 };
+
+	exitless_dynidle_update(&defaults, &st, EXITLESS_DYNIDLE_SKIPPED,
+				10 * MS);
+	KUNIT_EXPECT_EQ(test, st.window_ns, 100 * US);
+	KUNIT_EXPECT_EQ(test, st.long_idles, 3U);
+}
+
+static void shrinks_after_long_idles_in_a_row(struct kunit *test)
+{
+	struct exitless_dynidle_state st = { .window_ns = 200 * US };
+	int i;
+
+	for (i = 0; i < 3; i++)
+		halted(&st, 5 * MS);
+	KUNIT_EXPECT_EQ(test, st.window_ns, 200 * US);
+	halted(&st, 5 * MS);
+	KUNIT_EXPECT_EQ(test, st.window_ns, 100 * US);
+	for (i = 0; i < 4; i++)
+		halted(&st, 5 * MS);
+	KUNIT_EXPECT_EQ(test, st.window_ns, 50 * US);
+	/* below the grow start: straight to 0, not 25 us */
+	for (i = 0; i < 4; i++)
+		halted(&st, 5 * MS);
+	KUNIT_EXPECT_EQ(test, st.window_ns, 0ULL);
+	KUNIT_EXPECT_EQ(test, budget(&defaults, &st, false,
+				     EXITLESS_DYNIDLE_NO_DEADLINE, &(bool){0}),
+			0ULL);
+}
+
+static void short_idle_resets_long_count(struct kunit *test)
+{
+	struct exitless_dynidle_state st = { .window_ns = 200 * US };
+	int i;
+
+	/* ping-pong with a periodic long sleep: the window stays */
+	for (i = 0; i < 50; i++) {
+		halted(&st, 5 * MS);
+		halted(&st, 5 * MS);
+		exitless_dynidle_update(&defaults, &st, EXITLESS_DYNIDLE_WOKEN,
+					20 * US);
+	}
+	KUNIT_EXPECT_EQ(test, st.window_ns, 200 * US);
+}
+
+static void shrink_zero_means_off(struct kunit *test)
+{
+	struct exitless_dynidle_params p = defaults;
+	struct exitless_dynidle_state st = { .window_ns = 200 * US };
+
+	p.shrink = 0;
+	p.shrink_after = 1;
+	exitless_dynidle_update(&p, &st, EXITLESS_DYNIDLE_HALTED, 5 * MS);
+	KUNIT_EXPECT_EQ(test, st.window_ns, 0ULL);
+}
+
+static void grow_one_never_grows(struct kunit *test)
+{
+	struct exitless_dynidle_params p = defaults;
+	struct exitless_dynidle_state st = {};
+
+	p.grow = 1;
+	exitless_dynidle_update(&p, &st, EXITLESS_DYNIDLE_HALTED, 30 * US);
+	KUNIT_EXPECT_EQ(test, st.window_ns, 0ULL);
+}
+
+static void max_lowered_under_window(struct kunit *test)
+{
+	struct exitless_dynidle_params p = defaults;
+	struct exitless_dynidle_state st = { .window_ns = 200 * US };
+	bool td;
+
+	/* the admin lowers max_ns while a CPU has a bigger window */
+	p.max_ns = 80 * US;
+	p.grow_start_ns = 50 * US;
+	KUNIT_EXPECT_EQ(test, budget(&p, &st, false,
+				     EXITLESS_DYNIDLE_NO_DEADLINE, &td),
+			80 * US);
+	exitless_dynidle_update(&p, &st, EXITLESS_DYNIDLE_HALTED, 70 * US);
+	KUNIT_EXPECT_EQ(test, st.window_ns, 80 * US);
+	p.max_ns = 0;
+	KUNIT_EXPECT_EQ(test, budget(&p, &st, false,
+				     EXITLESS_DYNIDLE_NO_DEADLINE, &td),
+			0ULL);
+}
+
+static void huge_max_saturates(struct kunit *test)
+{
+	struct exitless_dynidle_params p = defaults;
+	struct exitless_dynidle_state st = { .window_ns = U64_MAX / 2 + 1 };
+
+	p.max_ns = U64_MAX - 1;
+	p.grow = 4;
+	exitless_dynidle_update(&p, &st, EXITLESS_DYNIDLE_HALTED, 10 * US);
+	KUNIT_EXPECT_EQ(test, st.window_ns, U64_MAX - 1);
+}
+
+/* --- the deadline cap -------------------------------------------------- */
+
+static void deadline_caps_window(struct kunit *test)
+{
+	struct exitless_dynidle_state st = { .window_ns = 200 * US };
+	bool td;
+
+	KUNIT_EXPECT_EQ(test, budget(&defaults, &st, false, 120 * US, &td),
+			120 * US);
+	KUNIT_EXPECT_FALSE(test, td);
+	KUNIT_EXPECT_EQ(test, budget(&defaults, &st, false, 5 * MS, &td),
+			200 * US);
+	KUNIT_EXPECT_FALSE(test, td);
+	KUNIT_EXPECT_EQ(test, budget(&defaults, &st, false,
+				     EXITLESS_DYNIDLE_NO_DEADLINE, &td),
+			200 * US);
+}
+
+static void near_deadline_polled_up_to(struct kunit *test)
+{
+	struct exitless_dynidle_state st = {};	/* window 0 */
+	bool td;
+
+	/* a timer sooner than a halt pays off: poll to it, even at window 0 */
+	KUNIT_EXPECT_EQ(test, budget(&defaults, &st, false, 15 * US, &td),
+			15 * US);
+	KUNIT_EXPECT_TRUE(test, td);
+	/* at the break-even point and beyond: the window decides */
+	KUNIT_EXPECT_EQ(test, budget(&defaults, &st, false, 20 * US, &td),
+			0ULL);
+	KUNIT_EXPECT_FALSE(test, td);
+	/* a deadline already due: nothing to poll for */
+	KUNIT_EXPECT_EQ(test, budget(&defaults, &st, false, 0, &td), 0ULL);
+}
+
+static void break_even_zero_disables(struct kunit *test)
+{
+	struct exitless_dynidle_params p = defaults;
+	struct exitless_dynidle_state st = {};
+	bool td;
+
+	p.break_even_ns = 0;
+	KUNIT_EXPECT_EQ(test, budget(&p, &st, false, 5 * US, &td), 0ULL);
+	KUNIT_EXPECT_FALSE(test, td);
+}
+
+/* --- contention -------------------------------------------------------- */
+
+static void host_hint_stops_polling(struct kunit *test)
+{
+	struct exitless_dynidle_state st = { .window_ns = 200 * US };
+	bool td;
+
+	KUNIT_EXPECT_TRUE(test, exitless_dynidle_contended(&defaults, &st, true));
+	KUNIT_EXPECT_EQ(test, budget(&defaults, &st, true,
+				     EXITLESS_DYNIDLE_NO_DEADLINE, &td),
+			0ULL);
+	/* even a near deadline is halted for while contended */
+	KUNIT_EXPECT_EQ(test, budget(&defaults, &st, true, 5 * US, &td), 0ULL);
+	KUNIT_EXPECT_FALSE(test, td);
+}
+
+static void steal_sampling(struct kunit *test)
+{
+	struct exitless_dynidle_state st = {};
+	u64 t = 1 * MS;
+
+	exitless_dynidle_steal_sample(&defaults, &st, t, 0);	/* starts */
+	KUNIT_EXPECT_FALSE(test, exitless_dynidle_contended(&defaults, &st, false));
+	/* 2 ms later: sample still open, whatever was stolen */
+	exitless_dynidle_steal_sample(&defaults, &st, t + 2 * MS, 2 * MS);
+	KUNIT_EXPECT_FALSE(test, st.steal_contended);
+	/* 4 ms, 2 ms stolen: 50 % */
+	exitless_dynidle_steal_sample(&defaults, &st, t + 4 * MS, 2 * MS);
+	KUNIT_EXPECT_TRUE(test, exitless_dynidle_contended(&defaults, &st, false));
+	/* next 4 ms: 0.4 ms stolen = 10 %, not above 10 %: clear */
+	exitless_dynidle_steal_sample(&defaults, &st, t + 8 * MS,
+				      2 * MS + 400 * US);
+	KUNIT_EXPECT_FALSE(test, st.steal_contended);
+	/* 0.41 ms of 4 ms: above */
+	exitless_dynidle_steal_sample(&defaults, &st, t + 12 * MS,
+				      2 * MS + 810 * US);
+	KUNIT_EXPECT_TRUE(test, st.steal_contended);
+}
+
+static void steal_backwards_restarts(struct kunit *test)
+{
+	struct exitless_dynidle_state st = {};
+
+	exitless_dynidle_steal_sample(&defaults, &st, 10 * MS, 5 * MS);
+	/* steal went backwards (new steal-time area after migration) */
+	exitless_dynidle_steal_sample(&defaults, &st, 20 * MS, 1 * MS);
+	KUNIT_EXPECT_FALSE(test, st.steal_contended);
+	KUNIT_EXPECT_EQ(test, st.clock_last_ns, 20 * MS);
+	/* clock backwards */
+	exitless_dynidle_steal_sample(&defaults, &st, 5 * MS, 1 * MS);
+	KUNIT_EXPECT_EQ(test, st.clock_last_ns, 5 * MS);
+	/* more steal than time (coarse accounting): 100 %, no overflow */
+	exitless_dynidle_steal_sample(&defaults, &st, 10 * MS, U64_MAX);
+	KUNIT_EXPECT_TRUE(test, st.steal_contended);
+	/* a period of years, no overflow */
+	st = (struct exitless_dynidle_state){};
+	exitless_dynidle_steal_sample(&defaults, &st, 1, 0);
+	exitless_dynidle_steal_sample(&defaults, &st, U64_MAX - 1, U64_MAX / 2);
+	KUNIT_EXPECT_TRUE(test, st.steal_contended);
+}
+
+static void steal_pct_zero_ignores_steal(struct kunit *test)
+{
+	struct exitless_dynidle_params p = defaults;
+	struct exitless_dynidle_state st = {};
+
+	p.steal_pct = 0;
+	exitless_dynidle_steal_sample(&p, &st, 1 * MS, 0);
+	exitless_dynidle_steal_sample(&p, &st, 10 * MS, 9 * MS);
+	KUNIT_EXPECT_FALSE(test, exitless_dynidle_contended(&p, &st, false));
+	KUNIT_EXPECT_TRUE(test, exitless_dynidle_contended(&p, &st, true));
+}
+
+static void params_valid(struct kunit *test)
+{
+	struct exitless_dynidle_params p = defaults;
+
+	KUNIT_EXPECT_TRUE(test, exitless_dynidle_params_valid(&p));
+	p.shrink_after = 0;
+	KUNIT_EXPECT_FALSE(test, exitless_dynidle_params_valid(&p));
+	p = defaults;
+	p.steal_pct = 101;
+	KUNIT_EXPECT_FALSE(test, exitless_dynidle_params_valid(&p));
+	/* max 0 (polling off) without touching the grow start */
+	p = defaults;
+	p.max_ns = 0;
+	KUNIT_EXPECT_TRUE(test, exitless_dynidle_params_valid(&p));
+}
+
+static void grow_start_above_max_clamped(struct kunit *test)
+{
+	struct exitless_dynidle_params p = defaults;
+	struct exitless_dynidle_state st = {};
+
+	p.max_ns = 30 * US;	/* below the 50 us grow start */
+	exitless_dynidle_update(&p, &st, EXITLESS_DYNIDLE_HALTED, 20 * US);
+	KUNIT_EXPECT_EQ(test, st.window_ns, 30 * US);
+}
+
+/* --- side by side with upstream's adjust_poll_limit() ------------------ */
+
+static void vs_upstream_one_long_sleep(struct kunit *test)
+{
+	struct upstream u = UPSTREAM_DEFAULTS;
+	struct exitless_dynidle_state st = {};
+	int i;
+
+	/* learn: wake-ups 150 us after each idle start */
+	for (i = 0; i < 4; i++) {
+		upstream_adjust(&u, 150 * US);
+		halted(&st, 150 * US);
+	}
+	KUNIT_EXPECT_EQ(test, (u64)u.poll_limit_ns, 200 * US);
+	KUNIT_EXPECT_EQ(test, st.window_ns, 200 * US);
+	/* one 10 ms sleep: upstream halves, so the next 150 us wake-up is
+	 * missed (halt, HLT exit); dynidle keeps its window
+	 */
+	upstream_adjust(&u, 10 * MS);
+	halted(&st, 10 * MS);
+	KUNIT_EXPECT_EQ(test, (u64)u.poll_limit_ns, 100 * US);
+	KUNIT_EXPECT_EQ(test, st.window_ns, 200 * US);
+	KUNIT_EXPECT_LT(test, (u64)u.poll_limit_ns, 150 * US);
+	KUNIT_EXPECT_GT(test, st.window_ns, 150 * US);
+}
+
+static void vs_upstream_useless_tiny_windows(struct kunit *test)
+{
+	struct upstream u = UPSTREAM_DEFAULTS;
+	struct exitless_dynidle_state st = { .window_ns = 200 * US };
+	int i;
+
+	u.poll_limit_ns = 200000;
+	/* a mostly idle guest: long sleeps only */
+	for (i = 0; i < 16; i++) {
+		upstream_adjust(&u, 10 * MS);
+		halted(&st, 10 * MS);
+	}
+	/* upstream still polls a few hundred ns on every idle entry... */
+	KUNIT_EXPECT_GT(test, u.poll_limit_ns, 0U);
+	KUNIT_EXPECT_LT(test, (u64)u.poll_limit_ns, 50 * US);
+	/* ...dynidle has stopped polling */
+	KUNIT_EXPECT_EQ(test, st.window_ns, 0ULL);
+}
+
+static void vs_upstream_u32_wrap(struct kunit *test)
+{
+	struct upstream u = UPSTREAM_DEFAULTS;
+	struct exitless_dynidle_params p = defaults;
+	struct exitless_dynidle_state st = { .window_ns = 3000000000ULL };
+
+	/* guest_halt_poll_ns raised to 4 s: 3 s * 2 wraps in unsigned int */
+	u.max_ns = 4000000000U;
+	u.poll_limit_ns = 3000000000U;
+	upstream_adjust(&u, 3500000000ULL);
+	KUNIT_EXPECT_LT(test, (u64)u.poll_limit_ns, 3000000000ULL);
+	p.max_ns = 4000000000ULL;
+	exitless_dynidle_update(&p, &st, EXITLESS_DYNIDLE_HALTED, 3500000000ULL);
+	KUNIT_EXPECT_EQ(test, st.window_ns, 4000000000ULL);
+}
+
+static void vs_upstream_polls_past_deadline(struct kunit *test)
+{
+	struct upstream u = UPSTREAM_DEFAULTS;
+	struct exitless_dynidle_state st = { .window_ns = 200 * US };
+	bool td;
+
+	u.poll_limit_ns = 200000;
+	/* timer in 60 us, nothing else coming: upstream polls 200 us
+	 * (poll_idle() only looks at need_resched()); dynidle stops at 60
+	 */
+	KUNIT_EXPECT_EQ(test, (u64)u.poll_limit_ns, 200 * US);
+	KUNIT_EXPECT_EQ(test, budget(&defaults, &st, false, 60 * US, &td),
+			60 * US);
+}
+
+static void vs_upstream_polls_when_contended(struct kunit *test)
+{
+	struct upstream u = UPSTREAM_DEFAULTS;
+	struct exitless_dynidle_state st = { .window_ns = 200 * US };
+	bool td;
+
+	u.poll_limit_ns = 200000;
+	/* 50 % steal: upstream has no input for it and polls 200 us */
+	exitless_dynidle_steal_sample(&defaults, &st, 1 * MS, 0);
+	exitless_dynidle_steal_sample(&defaults, &st, 5 * MS, 2 * MS);
+	KUNIT_EXPECT_EQ(test, (u64)u.poll_limit_ns, 200 * US);
+	KUNIT_EXPECT_EQ(test, budget(&defaults, &st,
+				     exitless_dynidle_contended(&defaults, &st, false),
+				     EXITLESS_DYNIDLE_NO_DEADLINE, &td),
+			0ULL);
+	/* the window survives the contended period */
+	exitless_dynidle_update(&defaults, &st, EXITLESS_DYNIDLE_SKIPPED, 10 * MS);
+	KUNIT_EXPECT_EQ(test, st.window_ns, 200 * US);
+}
+
+static struct kunit_case exitless_dynidle_cases[] = {
+	KUNIT_CASE(grows_from_zero_to_max),
+	KUNIT_CASE(woken_keeps_window),
+	KUNIT_CASE(skipped_teaches_nothing),
+	KUNIT_CASE(shrinks_after_long_idles_in_a_row),
+	KUNIT_CASE(short_idle_resets_long_count),
+	KUNIT_CASE(shrink_zero_means_off),
+	KUNIT_CASE(grow_one_never_grows),
+	KUNIT_CASE(max_lowered_under_window),
+	KUNIT_CASE(huge_max_saturates),
+	KUNIT_CASE(deadline_caps_window),
+	KUNIT_CASE(near_deadline_polled_up_to),
+	KUNIT_CASE(break_even_zero_disables),
+	KUNIT_CASE(host_hint_stops_polling),
+	KUNIT_CASE(steal_sampling),
+	KUNIT_CASE(steal_backwards_restarts),
+	KUNIT_CASE(steal_pct_zero_ignores_steal),
+	KUNIT_CASE(params_valid),
+	KUNIT_CASE(grow_start_above_max_clamped),
+	KUNIT_CASE(vs_upstream_one_long_sleep),
+	KUNIT_CASE(vs_upstream_useless_tiny_windows),
+	KUNIT_CASE(vs_upstream_u32_wrap),
+	KUNIT_CASE(vs_upstream_polls_past_deadline),
+	KUNIT_CASE(vs_upstream_polls_when_contended),
+	{}
+};
+
+static struct kunit_suite exitless_dynidle_suite = {
+	.name = "exitless_dynidle",
+	.test_cases = exitless_dynidle_cases,
+};
+
+kunit_test_suite(exitless_dynidle_suite);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("KUnit tests for the exitless dynidle policy");
+MODULE_INFO(test, "Y");

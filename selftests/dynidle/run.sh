@@ -1,0 +1,210 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# dynidle in an L2 Linux guest (busybox sh, 2 vCPUs), L1 running
+# exitless_host: the cpuidle driver registers when dynidle is negotiated;
+# under a pipe ping-pong between CPU 0 and CPU 1, polls end in wake-ups
+# and the HLT exits KVM counts in L1 drop against the same driver with
+# polling off (dynidle_poll_max_ns=0: every idle period halts at once);
+# with L1's CPUs busy (a hog on each) the host's hint stops the polling;
+# the driver goes when the host module goes and comes back with it
+# (skipped with the argument "no-host-reload"); the guest module unloads
+# cleanly.
+# usage: run.sh [no-host-reload]
+#
+# Talks to L1 through the console: "EXITLESS-SYNC: <action>" lines (see
+# selftests/qemu/l1-main.sh): rmmod-host, insmod-host, and dynidle-mark-<name>
+# (L1 saves KVM's halt_exits and exits), dynidle-check (L1 compares the
+# marks and prints its own TAP line), dynidle-hog-start/-stop.
+# Output: "ok N - dynidle/<name>" / "not ok N - dynidle/<name>"; exit 1 on
+# any failure.
+# shellcheck disable=SC2317 # predicates are called through check and wait_until
+set -eu
+
+KO=${EXITLESS_GUEST_KO:-/exitless_guest.ko}
+PP=${EXITLESS_PINGPONG:-/selftests/dynidle/pingpong}
+SYS=/sys/kernel/exitless
+PAR=/sys/module/exitless_guest/parameters
+IDLE=/sys/devices/system/cpu/cpuidle/current_driver
+TIMEOUT=${EXITLESS_TIMEOUT:-30}
+TRIPS=${EXITLESS_DYNIDLE_TRIPS:-3000}
+# L1 runs each action after reading our console: give it time
+SYNC_WAIT=${EXITLESS_SYNC_WAIT:-3}
+
+n=0
+failed=0
+
+ok() {
+	n=$((n + 1))
+	echo "ok $n - dynidle/$1${2:+ # $2}"
+}
+
+not_ok() {
+	n=$((n + 1))
+	echo "not ok $n - dynidle/$1"
+	failed=1
+}
+
+check() {
+	name=$1
+	shift
+	if "$@"; then
+		ok "$name"
+	else
+		not_ok "$name"
+		dump
+	fi
+}
+
+wait_until() {
+	t=0
+	while ! "$@"; do
+		if [ "$t" -ge "$TIMEOUT" ]; then
+			echo "# timed out after ${TIMEOUT}s waiting for: $*"
+			return 1
+		fi
+		sleep 1
+		t=$((t + 1))
+	done
+	echo "# after ${t}s: $*"
+}
+
+sync_l1() {
+	echo "EXITLESS-SYNC: $1"
+	sleep "$SYNC_WAIT"
+}
+
+rd() {
+	cat "$1" 2>/dev/null || echo "?"
+}
+
+# dy <field>: a counter of /sys/kernel/exitless/dynidle
+dy() {
+	awk -v k="$1" '$1 == k { print $2 }' "$SYS/dynidle" 2>/dev/null || echo 0
+}
+
+dump() {
+	echo "# state=$(rd "$SYS/state") features_enabled=$(rd "$SYS/features_enabled") idle driver=$(rd "$IDLE")"
+	sed 's/^/# dynidle: /' "$SYS/dynidle" "$SYS/dynidle_cpus" 2>/dev/null || true
+}
+
+driver_in_use() {
+	[ "$(rd "$SYS/state")" = active ] && [ "$(dy in_use)" = 1 ] &&
+		[ "$(rd "$IDLE")" = exitless_dynidle ]
+}
+
+driver_gone() {
+	[ "$(dy in_use)" != 1 ] && [ "$(rd "$IDLE")" != exitless_dynidle ]
+}
+
+# snap <prefix>: the counters into shell variables <prefix>_<field>
+snap() {
+	for f in entries polls_woken polls_halted halts_direct contended poll_ns; do
+		eval "${1}_$f=$(dy $f)"
+	done
+}
+
+# delta <field> <before prefix> <after prefix>
+delta() {
+	eval "echo \$((\${3}_$1 - \${2}_$1))"
+}
+
+# pingpong <trips>: the load, its output as a comment; sets rt_ns
+pingpong() {
+	out=$("$PP" "$1" 2>&1) || { echo "# $out"; return 1; }
+	echo "# $out"
+	rt_ns=$(echo "$out" | awk '{ for (i = 1; i < NF; i++) if ($(i + 1) == "ns/round") print $i }')
+}
+
+cpus=$(grep -c ^processor /proc/cpuinfo)
+echo "# dynidle stage: $cpus CPUs, $TRIPS round trips per load"
+if [ "$cpus" -lt 2 ] || [ ! -x "$PP" ]; then
+	echo "# SKIP: needs 2+ CPUs and $PP"
+	ok all "SKIP needs 2+ CPUs and pingpong"
+	exit 0
+fi
+echo "# idle driver before: $(rd "$IDLE"), governor $(rd /sys/devices/system/cpu/cpuidle/current_governor_ro)"
+
+# --- negotiated, driver registered ---------------------------------------
+if insmod "$KO"; then ok load; else not_ok load; exit 1; fi
+check driver_registered wait_until driver_in_use
+dump
+
+# --- ping-pong: polling off, then on, HLT exits counted in L1 -------------
+max0=$(rd "$PAR/dynidle_poll_max_ns")
+echo 0 > "$PAR/dynidle_poll_max_ns"
+pingpong 200 >/dev/null || true		# warm up
+sync_l1 dynidle-mark-off-begin
+snap a
+check pingpong_polling_off pingpong "$TRIPS"
+rt_off=${rt_ns:-0}
+snap b
+sync_l1 dynidle-mark-off-end
+echo "# polling off: entries $(delta entries a b), halts $(delta halts_direct a b), polls $(($(delta polls_woken a b) + $(delta polls_halted a b)))"
+
+# Under TCG a round trip takes far longer than on hardware: a window of
+# 4 round trips (at least the default) lets the poll see the wake-up.
+win=$((rt_off * 4))
+[ "$win" -ge "$max0" ] || win=$max0
+[ "$win" -le 20000000 ] || win=20000000
+echo "$win" > "$PAR/dynidle_poll_max_ns"
+echo "# poll window max ${win} ns (round trip with polling off: ${rt_off} ns)"
+pingpong 200 >/dev/null || true		# let the window grow
+sync_l1 dynidle-mark-on-begin
+snap c
+check pingpong_polling_on pingpong "$TRIPS"
+rt_on=${rt_ns:-0}
+snap d
+sync_l1 dynidle-mark-on-end
+sync_l1 dynidle-check
+woken=$(delta polls_woken c d)
+halted=$(($(delta polls_halted c d) + $(delta halts_direct c d)))
+echo "# polling on: entries $(delta entries c d), polls woken $woken, halts $halted, polled $(delta poll_ns c d) ns; round trip $rt_off -> $rt_on ns"
+check polls_end_in_wakeups [ "$woken" -gt 0 ]
+check fewer_halts_than_polling_off [ "$halted" -lt "$(delta halts_direct a b)" ]
+dump
+
+# --- contended host: L1 hogs its CPUs, the host's hint stops polling -----
+sync_l1 dynidle-hog-start
+snap e
+check pingpong_contended pingpong $((TRIPS / 10))
+snap f
+sync_l1 dynidle-hog-stop
+echo "# contended: entries $(delta entries e f), contended $(delta contended e f), polls woken $(delta polls_woken e f), polled $(delta poll_ns e f) ns"
+check contended_seen [ "$(delta contended e f)" -gt 0 ]
+echo "$max0" > "$PAR/dynidle_poll_max_ns"
+
+# --- host module removed and loaded again --------------------------------
+# (not with "no-host-reload": L1 then must not patch text while we run)
+if [ "${1:-}" != no-host-reload ]; then
+	echo "EXITLESS-SYNC: rmmod-host"
+	check host_removed_driver_gone wait_until driver_gone
+	check native_idle_while_dormant pingpong 200
+	echo "EXITLESS-SYNC: insmod-host"
+	check host_back_driver_in_use wait_until driver_in_use
+fi
+
+# --- guest module unloaded under load ------------------------------------
+"$PP" 100000 > /tmp/pp.out 2>&1 &
+ppid=$!
+sleep 2
+if rmmod exitless_guest; then ok unload_under_load; else not_ok unload_under_load; fi
+kill "$ppid" 2>/dev/null || true
+wait "$ppid" 2>/dev/null || true
+check driver_gone_after_unload driver_gone
+echo "# idle driver after unload: $(rd "$IDLE")"
+check native_after_unload pingpong 200
+if insmod "$KO"; then
+	check reload_in_use wait_until driver_in_use
+else
+	not_ok reload_in_use
+fi
+
+no_errors() {
+	! dmesg | grep -v taint | grep -E 'exitless_guest: .*(failed|never freed|not freed|not registered)'
+}
+check no_errors_logged no_errors
+dmesg | grep 'exitless' | sed 's/^/#   /' || true
+
+echo "# $n checks, $([ "$failed" -eq 0 ] && echo "all passed" || echo "some failed")"
+exit "$failed"
