@@ -112,8 +112,9 @@ scan_klog() {
 # quiet_watchdog <qemu pid> <console log> <seconds> <monitor socket>
 #                <kallsyms> <vCPUs> [kvm]   (run in the background)
 # When the console has not grown for <seconds>, print what the guest's
-# vCPUs are doing (hang-report.sh) and kill its QEMU: a hung guest fails
-# its stage in minutes, with a report, not at the stage's timeout.
+# vCPUs are doing (hang-report.sh), create <console log>.hung and kill its
+# QEMU: a hung guest fails its stage in minutes, with a report, not at the
+# stage's timeout.
 quiet_watchdog() {
 	local qpid=$1 log=$2 quiet=$3 sock=$4 map=$5 ncpu=$6 kvm=${7:-}
 	local size last=-1 still=0
@@ -128,6 +129,7 @@ quiet_watchdog() {
 		still=$((still + 10))
 		[ "$still" -ge "$quiet" ] || continue
 		echo "# hang: $log silent for ${still}s; killing the guest after this report"
+		: > "$log.hung"
 		"$EXITLESS_TOP/selftests/qemu/hang-report.sh" "$sock" "$map" "$ncpu" ${kvm:+"$kvm"}
 		kill "$qpid" 2>/dev/null
 		return 0
