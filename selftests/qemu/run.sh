@@ -68,7 +68,7 @@ boot_l1() {
 	if [ "$main" = selftests/qemu/l1-demo.sh ]; then
 		tail -n +1 -F --pid=$qpid "$out/l1-console.log" 2>/dev/null |
 			stdbuf -oL tr -d '\r' | grep -a --line-buffered '^DEMO:' |
-			sed -u 's/^DEMO: /  /' || true
+			sed -u 's/^DEMO: \{0,1\}/  /' || true
 	else
 		tail -n +1 -F --pid=$qpid "$out/l1-console.log" 2>/dev/null |
 			stdbuf -oL tr -d '\r' | grep -av --line-buffered '^\(not \)\?ok ' |
