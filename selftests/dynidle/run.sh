@@ -31,43 +31,9 @@ TRIPS=${EXITLESS_DYNIDLE_TRIPS:-3000}
 # L1 runs each action after reading our console: give it time
 SYNC_WAIT=${EXITLESS_SYNC_WAIT:-3}
 
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n - dynidle/$1${2:+ # $2}"
-}
-
-not_ok() {
-	n=$((n + 1))
-	echo "not ok $n - dynidle/$1"
-	failed=1
-}
-
-check() {
-	name=$1
-	shift
-	if "$@"; then
-		ok "$name"
-	else
-		not_ok "$name"
-		dump
-	fi
-}
-
-wait_until() {
-	t=0
-	while ! "$@"; do
-		if [ "$t" -ge "$TIMEOUT" ]; then
-			echo "# timed out after ${TIMEOUT}s waiting for: $*"
-			return 1
-		fi
-		sleep 1
-		t=$((t + 1))
-	done
-	echo "# after ${t}s: $*"
-}
+TAP_NAME=dynidle
+# shellcheck source=selftests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 
 sync_l1() {
 	echo "EXITLESS-SYNC: $1"

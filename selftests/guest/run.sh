@@ -24,19 +24,9 @@ MODSYS=${EXITLESS_MODSYS:-/sys/module/exitless_guest}
 TIMEOUT=${EXITLESS_TIMEOUT:-20}		# seconds per wait (software emulation)
 FILES="state host_abi_version host_epoch features_offered features_enabled registered_cpus host_changes probe_count"
 
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n - guest/$1${2:+ # $2}"
-}
-
-not_ok() {
-	n=$((n + 1))
-	echo "not ok $n - guest/$1"
-	failed=1
-}
+TAP_NAME=guest
+# shellcheck source=selftests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 
 # rd <file>: a sysfs file of the module, "?" if unreadable
 rd() {
@@ -48,33 +38,6 @@ dump() {
 		echo "# $f=$(rd "$f")"
 	done
 	echo "# online=$(cat "$CPUSYS/online")"
-}
-
-# check <name> <command...>: one TAP line for the command's status
-check() {
-	name=$1
-	shift
-	if "$@"; then
-		ok "$name"
-	else
-		not_ok "$name"
-		dump
-	fi
-}
-
-# wait_until <command...>: poll until it succeeds, at most $TIMEOUT s
-wait_until() {
-	t=0
-	while ! "$@"; do
-		if [ "$t" -ge "$TIMEOUT" ]; then
-			echo "# timed out after ${TIMEOUT}s waiting for: $*"
-			return 1
-		fi
-		sleep 1
-		t=$((t + 1))
-	done
-	echo "# after ${t}s: $*"
-	return 0
 }
 
 all_registered() {

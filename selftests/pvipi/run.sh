@@ -21,43 +21,9 @@ SYS=/sys/kernel/exitless
 TIMEOUT=${EXITLESS_TIMEOUT:-30}
 CALLS=${EXITLESS_PVIPI_CALLS:-200}
 
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n - pvipi/$1${2:+ # $2}"
-}
-
-not_ok() {
-	n=$((n + 1))
-	echo "not ok $n - pvipi/$1"
-	failed=1
-}
-
-check() {
-	name=$1
-	shift
-	if "$@"; then
-		ok "$name"
-	else
-		not_ok "$name"
-		dump
-	fi
-}
-
-wait_until() {
-	t=0
-	while ! "$@"; do
-		if [ "$t" -ge "$TIMEOUT" ]; then
-			echo "# timed out after ${TIMEOUT}s waiting for: $*"
-			return 1
-		fi
-		sleep 1
-		t=$((t + 1))
-	done
-	echo "# after ${t}s: $*"
-}
+TAP_NAME=pvipi
+# shellcheck source=selftests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 
 rd() {
 	cat "$SYS/$1" 2>/dev/null || echo "?"

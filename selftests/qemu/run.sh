@@ -120,6 +120,7 @@ run_one() {
 		{ echo "not ok - $k/pingpong build"; return 1; }
 	mkinitramfs "$rel" "$out/l2.cpio.gz" "$top/selftests/qemu/l2-init.sh" -- \
 		"$top/.build/$rel/exitless_guest.ko:/exitless_guest.ko" \
+		"$top/selftests/lib:/selftests/lib" \
 		"$top/selftests/guest:/selftests/guest" \
 		"$top/selftests/pvipi:/selftests/pvipi" \
 		"$top/.build/ipi_load:/selftests/pvipi/ipi_load" \
