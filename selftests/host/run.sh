@@ -175,7 +175,8 @@ insmod_module
 
 # 3. Upstream KVM selftests, with the module loaded: nothing else changes.
 run_test upstream-kvm_pv_test "$(kvm_bin kvm_pv_test)"
-run_test upstream-xapic_ipi_test "$(kvm_bin xapic_ipi_test)" -s 5
+# (not xapic_ipi_test: its sender/receiver progress check, timed in wall
+# clock, fails now and then under TCG in CI, so it tells us nothing)
 run_test upstream-set_sregs_test "$(kvm_bin set_sregs_test)"
 run_test upstream-fix_hypercall_test "$(kvm_bin fix_hypercall_test)"
 run_test upstream-sync_regs_test "$(kvm_bin sync_regs_test)"
