@@ -12,8 +12,10 @@
 #                            negotiating with the host and the counters
 #   make check               every test: KUnit + nested QEMU suite, both
 #                            kernels (what CI runs); installs deps first
-#   make bench               the long measurements (pvipi: raw 256-vCPU
-#                            guest, L2 IPI loads counted from tracepoints)
+#   make bench               the long measurements, both kernels (pvipi:
+#                            raw 256-vCPU guest, L2 IPI loads; dynidle:
+#                            stock/host poll/haltpoll/dynidle), report in
+#                            Documentation/benchmarks.rst
 #   make style               checkpatch --strict and sparse on the sources
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -24,7 +26,7 @@ HDR_TREES = $(sort $(wildcard /usr/src/linux-headers-6.1.*-amd64 \
 			       /usr/src/linux-headers-6.12.*-amd64))
 KRELS = $(patsubst /usr/src/linux-headers-%,%,$(HDR_TREES))
 
-.PHONY: all modules clean kernels deps check kunit nested demo bench style help
+.PHONY: all modules clean kernels deps check kunit nested demo bench bench-report style help
 
 all: modules
 
@@ -61,11 +63,21 @@ nested: deps
 demo: deps
 	$(TOP)/selftests/qemu/run.sh --demo
 
+# Both kernels, then the report: raw results, CSV and plots in
+# Documentation/bench/, Documentation/benchmarks.rst regenerated.
 bench: deps
+	rm -f $(BUILD)/bench/bench-*.txt
 	$(TOP)/selftests/qemu/run.sh --bench
+	$(MAKE) bench-report
+
+bench-report:
+	mkdir -p $(TOP)/Documentation/bench
+	cp $(BUILD)/bench/bench-*.txt $(TOP)/Documentation/bench/
+	$(TOP)/scripts/bench-report.py $(TOP)/Documentation/bench \
+		$(TOP)/Documentation/benchmarks.rst
 
 style:
 	$(TOP)/scripts/style.sh
 
 help:
-	@sed -n '3,16p' $(TOP)/Makefile
+	@sed -n '3,19p' $(TOP)/Makefile

@@ -17,8 +17,8 @@ pkgs=(
 	# nested harness
 	qemu-system-x86 busybox-static cpio xz-utils zstd rsync kmod util-linux
 	procps coreutils
-	# measurements
-	linux-perf
+	# measurements, and make bench's plots
+	linux-perf gnuplot-nox
 )
 
 missing=()

@@ -136,6 +136,25 @@ quiet_watchdog() {
 	done
 }
 
+# hogs_start <pid file>: a busy loop pinned to each of L1's CPUs (a
+# contended host), their pids in <pid file>; hogs_stop <pid file> ends
+# them.  The hogs hold no caller's pipe open.
+hogs_start() {
+	local c
+	for c in $(seq 0 $(($(nproc) - 1))); do
+		taskset -c "$c" sh -c 'while :; do :; done' \
+			</dev/null >/dev/null 2>&1 &
+		echo $! >> "$1"
+	done
+	echo "hogs: $(tr '\n' ' ' < "$1")"
+}
+
+hogs_stop() {
+	# shellcheck disable=SC2046 # a list of pids
+	[ ! -s "$1" ] || kill $(cat "$1")
+	rm -f "$1"
+}
+
 # --- VM exits counted from KVM's tracepoints (in L1, as root) -------------
 KTRACE=/sys/kernel/tracing
 KTRACE_EVENTS="kvm_exit kvm_msr kvm_hypercall"

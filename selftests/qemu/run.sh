@@ -165,8 +165,13 @@ run_one() {
 	if [ "$main" = selftests/qemu/l1-demo.sh ]; then
 		boot_l1 "$k" "$rel" "$out" demo single 1 demo || return 1
 	elif [ "$main" = selftests/qemu/l1-bench.sh ]; then
-		# raw guests without module reloads, then L2 guests
-		boot_l1 "$k" "$rel" "$out" bench single 1 bench || return 1
+		# pvipi: raw guests without module reloads, then L2 guests;
+		# dynidle: 2 L1 CPUs (one per L2 vCPU), no module reloads
+		boot_l1 "$k" "$rel" "$out" bench single 1 pvipi || return 1
+		boot_l1 "$k" "$rel" "$out" bench-dynidle multi 2 dynidle || return 1
+		mkdir -p "$top/.build/bench"
+		cat "$out"/bench*/bench.txt > "$top/.build/bench/bench-$rel.txt"
+		log "bench results: .build/bench/bench-$rel.txt"
 	else
 		boot_l1 "$k" "$rel" "$out" host single 2 host || return 1
 		boot_l1 "$k" "$rel" "$out" guest single 1 guest,pvipi || return 1
