@@ -40,13 +40,15 @@ sync_l1() {
 
 # guest_poll_ns: time this guest has spent polling in idle, all CPUs
 guest_poll_ns() {
-	local ns=0 s
+	ns=0
 	if [ -r "$SYS/dynidle" ]; then
 		ns=$(awk '$1 == "poll_ns" { print $2 }' "$SYS/dynidle")
 		ns=${ns:-0}
 	fi
 	for s in /sys/devices/system/cpu/cpu*/cpuidle/state*; do
-		[ -r "$s/name" ] && [ "$(cat "$s/name")" = POLL ] || continue
+		if [ ! -r "$s/name" ] || [ "$(cat "$s/name")" != POLL ]; then
+			continue
+		fi
 		ns=$((ns + $(cat "$s/time") * 1000))
 	done
 	echo "$ns"
@@ -54,22 +56,22 @@ guest_poll_ns() {
 
 # pp <args>: one ping-pong; sets the round-trip figures
 pp() {
-	local out
 	out=$("$PP" "$@" 2>&1) || { echo "# pingpong failed: $out"; return 1; }
 	echo "# $out"
+	# shellcheck disable=SC2086 # split the line into fields
 	set -- $out
 	# pingpong: N round trips in S s, M ns/round trip, p50 A ns, p99 B ns
-	rt_n=$2 rt_s=$6 rt_mean=$8 rt_p50=${12} rt_p99=${15}
+	rt_n=$2 rt_mean=$8 rt_p50=${12} rt_p99=${15}
 }
 
 # work <phase> <load>: one load between L1's marks, one BENCH line
 work() {
-	local phase=$1 load=$2 p0 p1 t0 t1 extra=
+	phase=$1 load=$2 extra=
 	[ "$load" != contended ] || sync_l1 bench-hog-start
 	sync_l1 bench-begin "$phase" "$load"
 	p0=$(guest_poll_ns)
 	t0=$(awk '{ print $1 }' /proc/uptime)
-	rt_n=0 rt_s=0 rt_mean=0 rt_p50=0 rt_p99=0
+	rt_n=0 rt_mean=0 rt_p50=0 rt_p99=0
 	case "$load" in
 	pipe) pp "$TRIPS" || true ;;
 	tcp) pp -t "$TRIPS" || true ;;
