@@ -19,7 +19,6 @@ top=${EXITLESS_TOP:?}
 out=/tmp/out
 ko=$top/.build/$rel/exitless_host.ko
 . "$top/selftests/qemu/lib.sh"
-T=/sys/kernel/tracing
 bench=$out/bench.txt
 : > "$bench"
 cd /tmp || exit 1
@@ -38,38 +37,9 @@ if [ "${stages#*,pvipi,}" != "$stages" ] && [ -x "$top/.build/selftests/host/exi
 		grep -E '^# \||^not ok|Totals' | sed 's/^/BENCH: raw256 /' | tee -a "$bench"
 fi
 
-# 2. L2 Linux guest
-trace_on() {
-	echo 0 > $T/tracing_on
-	echo > $T/trace
-	echo 16384 > $T/buffer_size_kb
-	for e in kvm_exit kvm_msr kvm_hypercall; do
-		echo 1 > "$T/events/kvm/$e/enable"
-	done
-	echo 1 > $T/tracing_on
-}
-
-# per-vCPU exit counts of the phase, by reason
-trace_off() {
-	local label=$1
-	echo 0 > $T/tracing_on
-	awk -v l="$label" '
-		/ kvm_exit: / { if (match($0, /vcpu [0-9]+/)) v = substr($0, RSTART + 5, RLENGTH - 5); else v = "?";
-				r = $0; sub(/.*reason /, "", r); sub(/ .*/, "", r);
-				ex[v]++; rs[v " " r]++ }
-		/ kvm_msr: msr_write 830 / { icr++ }
-		/ kvm_hypercall: / { hc++ }
-		END {
-			printf "%s: exits vCPU0 %d, other vCPUs", l, ex["0"];
-			for (v in ex) if (v != "0") printf " %s:%d", v, ex[v];
-			printf "; ICR writes %d, hypercalls %d; vCPU0 by reason:", icr, hc;
-			for (k in rs) if (k ~ /^0 /) { r = k; sub(/^0 /, "", r); printf " %s=%d", r, rs[k] }
-			printf "\n"
-		}' $T/trace | sed 's/^/BENCH: /' | tee -a "$bench"
-	for e in kvm_exit kvm_msr kvm_hypercall; do
-		echo 0 > "$T/events/kvm/$e/enable"
-	done
-}
+# 2. L2 Linux guest: exits counted from KVM's tracepoints per phase
+# (lib.sh's ktrace_on/ktrace_off: per vCPU 0 and in all, hypercalls of
+# vCPU 0 by number)
 
 # --- dynidle: counters around each load --------------------------------
 # kvm_stats: KVM's halt and exit counters (every VM: only the bench's L2
@@ -123,8 +93,10 @@ run_bench_l2() {
 		line=${line%$'\r'}
 		printf '#   L2| %s\n' "$line"
 		case "$line" in
-		"EXITLESS-SYNC: trace-on "*) trace_on ;;
-		"EXITLESS-SYNC: trace-off "*) act=${line#EXITLESS-SYNC: trace-off }; trace_off "$act" ;;
+		"EXITLESS-SYNC: trace-on "*) ktrace_on ;;
+		"EXITLESS-SYNC: trace-off "*)
+			act=${line#EXITLESS-SYNC: trace-off }
+			say "pvipi $act $(ktrace_off)" ;;
 		"EXITLESS-SYNC: bench-"*)
 			# shellcheck disable=SC2086 # action and its arguments
 			dynidle_bench_action ${line#EXITLESS-SYNC: } ;;

@@ -173,8 +173,10 @@ ktrace_on() {
 # ktrace_off: stop tracing and print the counts since ktrace_on as one line
 # of key=value: exits, icr (x2APIC ICR writes), hc (hypercalls), each also
 # for vCPU 0 alone (exits_v0, icr_v0, hc_v0), r_<reason> (exits of all
-# vCPUs by KVM's reason name) and lost (events the buffer dropped: the
-# counts are then lower bounds).
+# vCPUs by KVM's reason name), hc_v0_nr_<nr> (vCPU 0's hypercalls by
+# number, as the tracepoint prints it: 0xa KVM_HC_SEND_IPI, 0xb
+# KVM_HC_SCHED_YIELD, 0x45584c10 exitless PVIPI_SEND) and lost (events
+# the buffer dropped: the counts are then lower bounds).
 ktrace_off() {
 	local e lost
 	echo 0 > $KTRACE/tracing_on
@@ -192,10 +194,17 @@ ktrace_off() {
 			r = $0; sub(/.* reason /, "", r); sub(/ .*/, "", r); gsub(/[^A-Za-z0-9_]/, "_", r); rs[r]++
 		}
 		/ kvm_msr: msr_write 830 / { icr++; if (vcpu[pid] == "0") icr0++ }
-		/ kvm_hypercall: / { hc++; if (vcpu[pid] == "0") hc0++ }
+		/ kvm_hypercall: / {
+			hc++
+			if (vcpu[pid] == "0") {
+				hc0++
+				n = $0; sub(/.* nr /, "", n); sub(/ .*/, "", n); hcn0[n]++
+			}
+		}
 		END {
 			printf "exits=%d exits_v0=%d icr=%d icr_v0=%d hc=%d hc_v0=%d lost=%d", exits, exits0, icr, icr0, hc, hc0, lost
 			for (r in rs) printf " r_%s=%d", r, rs[r]
+			for (n in hcn0) printf " hc_v0_nr_%s=%d", n, hcn0[n]
 			printf "\n"
 		}' $KTRACE/trace
 }
