@@ -38,16 +38,18 @@ def kv(text):
 def parse(path):
     """One kernel's raw file: header, dynidle rows, pvipi lines."""
     rel = re.sub(r"^bench-|\.txt$", "", os.path.basename(path))
-    run = {"rel": rel, "when": "", "dyn": {}, "raw256": [], "pvipi": []}
+    run = {"rel": rel, "when": [], "dyn": {}, "raw256": [], "pvipi": []}
     for line in open(path, errors="replace"):
         line = line.rstrip("\n")
         if not line.startswith("BENCH: "):
             continue
         body = line[len("BENCH: "):]
         m = re.match(r"L1 (\S+), (\S+)", body)
-        if m and not run["when"]:
-            run["when"] = m.group(2)
+        if m:
+            run["when"].append([m.group(2), "pvipi"])
             continue
+        if body.startswith("dynidle: L1 CPUs") and run["when"]:
+            run["when"][-1][1] = "dynidle"
         m = re.match(r"dynidle(-l1)? (phase=.*)", body)
         if m:
             d = kv(m.group(2))
@@ -95,6 +97,7 @@ def pvipi_rows(lines):
         rows.append([cpu, "exitless pvipi" if mode == "exitless" else
                      ("KVM PV IPI" if cpu == "kvmpvipi" else "x2APIC ICR"),
                      d["targets"], c, num(sends / c),
+                     num((sends + nr(HC_SCHED_YIELD)) / c),
                      num(d.get("icr_v0", 0) / c), num(nr(HC_SEND_IPI) / c),
                      num(nr(HC_PVIPI_SEND) / c), num(nr(HC_SCHED_YIELD) / c),
                      num(d["exits_v0"] / c), num(d["ns"] / 1000, 0),
@@ -214,10 +217,10 @@ def main():
         "configurations of the same run are what carry over.  Raw lines:\n"
         "``Documentation/bench/bench-<kernel>.txt``; tables:\n"
         "``Documentation/bench/dynidle.csv`` and ``pvipi.csv``.\n")
-    doc.append("Runs:\n")
+    doc.append("Runs (``make bench``; each L1 boot's start, UTC):\n")
     for r in runs:
-        doc.append(f"- ``{r['rel']}``: {r['when'] or 'date not recorded'}, "
-                   "command ``make bench``")
+        boots = ", ".join(f"{what} {when}" for when, what in r["when"])
+        doc.append(f"- ``{r['rel']}``: {boots or 'date not recorded'}")
     doc.append("")
 
     # dynidle
@@ -358,7 +361,7 @@ def main():
                 "dropped.  *x2apic* L2s run with ``-cpu host,kvm-pv-ipi=off``,\n"
                 "*kvmpvipi* with upstream PV IPI; the times are TCG's.\n")
             doc.append(table(rows, ["L2 CPU", "sender", "targets", "calls",
-                                    "IPI exits", "ICR", "SEND_IPI",
+                                    "IPI exits", "+ yields", "ICR", "SEND_IPI",
                                     "PVIPI_SEND", "SCHED_YIELD",
                                     "all exits", "us/call", "lost"]))
             doc.append("")
