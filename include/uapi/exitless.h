@@ -105,6 +105,41 @@
  */
 #define EXITLESS_HC_PVIPI_SEND		(EXITLESS_HC_PVIPI_BASE + 0)
 
+/*
+ * pvtimer (Documentation/pvtimer.rst).  The guest writes the next expiry of
+ * its per-CPU clock event device into its pvtimer section (deadline, in
+ * the vCPU's own TSC, and seq); the host reads the section at every VM
+ * exit of the vCPU and on PVTIMER_SYNC, runs a host timer for it and
+ * injects the vector given to PVTIMER_ENABLE when it expires.
+ *
+ * PVTIMER_ENABLE: start serving the calling vCPU's pvtimer section.
+ *	a0 = vector to inject on expiry, 32..255
+ *	a1 = flags, must be 0
+ * The vCPU must have registered its area with layout version >= 3 and a
+ * size that covers the pvtimer section (-EXITLESS_ENOENT: not registered;
+ * -EXITLESS_EINVAL: layout or size too small, bad vector or flags).  The
+ * host reads the section at once.  Enabling an enabled vCPU changes its
+ * vector.  Out: RAX = 0.
+ */
+#define EXITLESS_HC_PVTIMER_ENABLE	(EXITLESS_HC_PVTIMER_BASE + 0)
+/*
+ * PVTIMER_DISABLE: a0 = flags, must be 0.  Stops the vCPU's host timer;
+ * no pvtimer vector is injected after RAX = 0 (one injected before may
+ * still be pending in the local APIC).  Also implied by UNREGISTER, INIT,
+ * VM destruction and host module unload.
+ */
+#define EXITLESS_HC_PVTIMER_DISABLE	(EXITLESS_HC_PVTIMER_BASE + 1)
+/*
+ * PVTIMER_SYNC: a0 = flags, must be 0.  The host reads the section now and
+ * arms (or injects, if already due) for its deadline.  The guest needs it
+ * only when the host would otherwise learn of a deadline too late (see
+ * Documentation/pvtimer.rst).  Out: RAX = 0 (-EXITLESS_ENOENT: pvtimer is
+ * not enabled on this vCPU, e.g. the host instance changed).
+ */
+#define EXITLESS_HC_PVTIMER_SYNC	(EXITLESS_HC_PVTIMER_BASE + 2)
+
+#define EXITLESS_PVTIMER_VECTOR_MIN	32
+
 /* PVIPI_SEND a2: vector in bits 0..7, delivery mode in bits 8..10 (ICR). */
 #define EXITLESS_PVIPI_VECTOR_MASK	0xffULL
 #define EXITLESS_PVIPI_MODE_MASK	0x700ULL
@@ -131,10 +166,12 @@
 
 /*
  * Shared-area layout.  Version 1 is the header alone; version 2 gives the
- * dynidle section (at EXITLESS_AREA_OFF_DYNIDLE) its meaning.  A host that
- * offers EXITLESS_F_DYNIDLE serves version 2; older hosts only version 1.
+ * dynidle section (at EXITLESS_AREA_OFF_DYNIDLE) its meaning; version 3
+ * adds the pvtimer section (EXITLESS_AREA_OFF_PVTIMER).  A host that offers
+ * EXITLESS_F_DYNIDLE serves version 2, one that offers EXITLESS_F_PVTIMER
+ * version 3; older hosts only version 1.
  */
-#define EXITLESS_LAYOUT_VERSION		2
+#define EXITLESS_LAYOUT_VERSION		3
 #define EXITLESS_AREA_ALIGN		64
 #define EXITLESS_AREA_MIN_SIZE		64
 #define EXITLESS_AREA_MAX_SIZE		4096
@@ -195,6 +232,32 @@ struct exitless_dynidle_section {
 
 /* Smallest area size (from offset 0) that covers the dynidle section. */
 #define EXITLESS_AREA_SIZE_DYNIDLE	(EXITLESS_AREA_OFF_DYNIDLE + \
+					 EXITLESS_AREA_SECTION_SIZE)
+
+/*
+ * pvtimer section (Documentation/pvtimer.rst), layout version 3, 64 bytes
+ * at EXITLESS_AREA_OFF_PVTIMER.  The guest zeroes it before REGISTER.
+ *
+ * deadline and seq are the guest's: to arm, it writes deadline (the TSC
+ * value of the vCPU at which the vector is due; 0 = nothing armed), then
+ * increments seq.  host_seq and host_armed are the host's, written in the
+ * vCPU's own thread at VM exits, VM entries and PVTIMER_SYNC, so the guest
+ * never sees them change under it while it runs: host_seq is the seq the
+ * host last read (host_seq == seq: the host knows the current deadline),
+ * host_armed the deadline its timer is running for (0 = none; the value
+ * is as of the vCPU's last entry: a timer that expired since is still
+ * shown).  Like every host field, left as they were on DISABLE or unload.
+ */
+struct exitless_pvtimer_section {
+	__u64 deadline;		/* guest: TSC deadline, 0 = none */
+	__u64 seq;		/* guest: bumped after each deadline write */
+	__u64 host_seq;		/* host: the seq it last read */
+	__u64 host_armed;	/* host: deadline its timer runs for, 0 = none */
+	__u64 reserved[4];	/* zero */
+};
+
+/* Smallest area size (from offset 0) that covers the pvtimer section. */
+#define EXITLESS_AREA_SIZE_PVTIMER	(EXITLESS_AREA_OFF_PVTIMER + \
 					 EXITLESS_AREA_SECTION_SIZE)
 
 #endif /* _UAPI_EXITLESS_H */
