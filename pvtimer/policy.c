@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvtimer policy (see policy.h): the host's decision on a read section,
+ * the guest's lazy-or-sync decision and the backstop rules, as pure
+ * functions.
+ */
+#include <linux/kernel.h>
+#include <linux/limits.h>
+#include <linux/math64.h>
+
+#include "uapi/exitless.h"
+#include "policy.h"
+
+long exitless_pvtimer_check_enable(u64 vector, u64 flags, u32 layout,
+				   u32 size)
+{
+	if (vector < EXITLESS_PVTIMER_VECTOR_MIN || vector > 255)
+		return -EXITLESS_EINVAL;
+	if (flags)
+		return -EXITLESS_EINVAL;
+	if (layout < 3 || size < EXITLESS_AREA_SIZE_PVTIMER)
+		return -EXITLESS_EINVAL;
+	return 0;
+}
+
+enum exitless_pvtimer_host_act
+exitless_pvtimer_host_decide(u64 deadline, u64 seq, u64 seen_seq, bool force,
+			     bool fired, u64 guest_now)
+{
+	if (seq == seen_seq && !force) {
+		if (!fired || !deadline)
+			return EXITLESS_PVTIMER_HOST_NONE;
+		/* a capped or early host timer: not due yet, wait again */
+		return deadline <= guest_now ? EXITLESS_PVTIMER_HOST_INJECT :
+					       EXITLESS_PVTIMER_HOST_ARM;
+	}
+	if (!deadline)
+		return EXITLESS_PVTIMER_HOST_CANCEL;
+	if (deadline <= guest_now)
+		return EXITLESS_PVTIMER_HOST_INJECT;
+	return EXITLESS_PVTIMER_HOST_ARM;
+}
+
+u64 exitless_pvtimer_delay_ns(u64 deadline, u64 guest_now, u32 tsc_khz)
+{
+	u64 cycles, max_cycles;
+
+	if (deadline <= guest_now)
+		return 0;
+	if (!tsc_khz)
+		return EXITLESS_PVTIMER_MAX_NS;
+	cycles = deadline - guest_now;
+	/* EXITLESS_PVTIMER_MAX_NS in cycles, without overflow */
+	max_cycles = mul_u64_u32_div(EXITLESS_PVTIMER_MAX_NS / 1000000,
+				     tsc_khz, 1);
+	if (cycles >= max_cycles)
+		return EXITLESS_PVTIMER_MAX_NS;
+	return mul_u64_u32_div(cycles, 1000000, tsc_khz);
+}
+
+enum exitless_pvtimer_arm
+exitless_pvtimer_arm_action(u64 deadline, u64 host_armed, bool exit_follows)
+{
+	if (!deadline || exit_follows)
+		return EXITLESS_PVTIMER_ARM_LAZY;
+	if (host_armed && host_armed <= deadline)
+		return EXITLESS_PVTIMER_ARM_LAZY;
+	return EXITLESS_PVTIMER_ARM_SYNC;
+}
+
+bool exitless_pvtimer_exit_follows(bool idle_task, bool halting_idle,
+				   bool in_irq, bool task_running)
+{
+	if (idle_task)
+		return halting_idle;
+	if (in_irq)
+		return false;
+	return !task_running;
+}
+
+bool exitless_pvtimer_backstop_covers(u64 deadline, u64 backstop, u64 margin,
+				      u64 window)
+{
+	if (!deadline)
+		return true;
+	if (!backstop || backstop <= deadline)
+		return false;
+	return backstop - deadline >= margin && backstop - deadline <= window;
+}
+
+u64 exitless_pvtimer_backstop_for(u64 deadline, u64 window)
+{
+	u64 half = window / 2;
+
+	/* a deadline near the end of time gets the last representable one */
+	return deadline > U64_MAX - half ? U64_MAX : deadline + half;
+}
+
+bool exitless_pvtimer_host_missed(u64 now, u64 deadline, u64 backstop,
+				  bool host_knows)
+{
+	return deadline && backstop && now >= backstop && now >= deadline &&
+	       !host_knows;
+}

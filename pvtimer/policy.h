@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * pvtimer policy: pure functions, no kernel objects and no locks, so the
+ * KUnit suite exitless_pvtimer (policy_kunit.c) covers them.
+ *
+ * The protocol (Documentation/pvtimer.rst).  The guest writes each new
+ * deadline of its clock event device into its pvtimer section (deadline,
+ * then seq + 1).  The host reads the section at every VM exit of the
+ * vCPU and on PVTIMER_SYNC, and runs a host timer for the deadline it
+ * read; when that timer expires it injects the guest's vector, or, if the
+ * vCPU is running guest code (which may have written a later deadline
+ * since the host last looked), forces an exit and decides there.
+ *
+ * So a deadline written to memory reaches the host by the next VM exit.
+ * The guest makes a hypercall only when that could be too late:
+ *  - "lazy": no hypercall when the host's running timer expires no later
+ *    than the new deadline (it will look again then), when the deadline
+ *    is removed (an early expiry is harmless), or when the vCPU is about
+ *    to stop running guest work (the idle task, which halts, or a task
+ *    that is about to sleep): a halt is a VM exit; a switch to another
+ *    task first settles the deadline (guest's sched_switch probe);
+ *  - "sync": PVTIMER_SYNC otherwise.
+ *
+ * Liveness: the guest also keeps its local APIC's TSC-deadline timer, on
+ * the same vector, armed as a backstop a little after the deadline (it is
+ * moved only when it no longer covers the deadline, so it costs an MSR
+ * write every few tens of ms of timer progress, not one per timer).  A
+ * backstop that fires with the deadline still pending means the host no
+ * longer serves the vCPU (its module left, or the VM moved to a host
+ * without it): the guest arms the APIC timer itself from then on.
+ *
+ * Times are TSC cycles of the vCPU unless a name says ns.
+ */
+#ifndef EXITLESS_PVTIMER_POLICY_H
+#define EXITLESS_PVTIMER_POLICY_H
+
+#include <linux/types.h>
+
+/* Longest delay the host arms a timer for; later deadlines are re-read. */
+#define EXITLESS_PVTIMER_MAX_NS		(3600ULL * 1000000000ULL)
+
+/*
+ * Host: check PVTIMER_ENABLE's arguments (@vector, @flags, in that order)
+ * and the registration they apply to (@layout, @size of the area).
+ * Returns 0 or -EXITLESS_EINVAL.  Whether the vCPU registered at all is
+ * for the caller to find out first.
+ */
+long exitless_pvtimer_check_enable(u64 vector, u64 flags, u32 layout,
+				   u32 size);
+
+/* What the host does after reading a vCPU's section. */
+enum exitless_pvtimer_host_act {
+	EXITLESS_PVTIMER_HOST_NONE,	/* keep the timer as it is */
+	EXITLESS_PVTIMER_HOST_ARM,	/* (re)arm the timer for the deadline */
+	EXITLESS_PVTIMER_HOST_INJECT,	/* due: inject the vector now */
+	EXITLESS_PVTIMER_HOST_CANCEL,	/* no deadline: stop the timer */
+};
+
+/**
+ * exitless_pvtimer_host_decide - the host's answer to a read section
+ * @deadline: the section's deadline (0 = none)
+ * @seq: the section's seq
+ * @seen_seq: the seq the host acted on last time
+ * @force: act on @deadline even if @seq is @seen_seq (PVTIMER_ENABLE)
+ * @fired: the host timer expired while the vCPU ran guest code and the
+ *	guest has not been given the vector for it
+ * @guest_now: the vCPU's TSC now
+ *
+ * A deadline the host acted on once (same seq) is never acted on again:
+ * after its vector was injected the section still holds it until the
+ * guest arms the next one.  If the timer fired meanwhile and the guest
+ * did not move the deadline, it is injected if due, or armed again if the
+ * timer was early (capped at EXITLESS_PVTIMER_MAX_NS, or clocks apart).
+ */
+enum exitless_pvtimer_host_act
+exitless_pvtimer_host_decide(u64 deadline, u64 seq, u64 seen_seq, bool force,
+			     bool fired, u64 guest_now);
+
+/*
+ * Host: ns from now until @deadline, @guest_now being the vCPU's TSC now
+ * and @tsc_khz its TSC frequency; 0 if due; at most
+ * EXITLESS_PVTIMER_MAX_NS (a later deadline is re-read when that expires:
+ * the guest cannot make the host compute with huge values).
+ */
+u64 exitless_pvtimer_delay_ns(u64 deadline, u64 guest_now, u32 tsc_khz);
+
+/* Guest: what arming a deadline takes. */
+enum exitless_pvtimer_arm {
+	EXITLESS_PVTIMER_ARM_LAZY,	/* memory only */
+	EXITLESS_PVTIMER_ARM_SYNC,	/* memory, then PVTIMER_SYNC */
+};
+
+/**
+ * exitless_pvtimer_arm_action - does a new deadline need PVTIMER_SYNC?
+ * @deadline: the new deadline (0 = none)
+ * @host_armed: the section's host_armed (0 = no host timer)
+ * @exit_follows: the vCPU will exit, or reach a point that settles the
+ *	deadline, before it runs anything else (exitless_pvtimer_exit_follows())
+ */
+enum exitless_pvtimer_arm
+exitless_pvtimer_arm_action(u64 deadline, u64 host_armed, bool exit_follows);
+
+/**
+ * exitless_pvtimer_exit_follows - will the CPU stop running guest work?
+ * @idle_task: the CPU runs its idle task (in task or interrupt context)
+ * @halting_idle: this CPU's idle loop halts rather than polls without a
+ *	bound (the kernel's default idle, or dynidle, which never polls
+ *	past a known deadline)
+ * @in_irq: interrupt (hard or soft) context
+ * @task_running: current's state is TASK_RUNNING
+ *
+ * The idle task halts (a VM exit) or leaves idle through a context switch
+ * (settled there); a task that set itself to sleep before arming a timer
+ * (nanosleep, poll and epoll timeouts, futex waits) switches out next.
+ */
+bool exitless_pvtimer_exit_follows(bool idle_task, bool halting_idle,
+				   bool in_irq, bool task_running);
+
+/**
+ * exitless_pvtimer_backstop_covers - does the armed backstop still do?
+ * @deadline: the pending deadline (0 = none)
+ * @backstop: the APIC TSC deadline armed as a backstop (0 = none)
+ * @margin: least time the host gets to deliver before the backstop fires
+ * @window: latest the backstop may fire after the deadline
+ *
+ * The backstop must fire after @deadline + @margin (never before the host
+ * had its chance) and no later than @deadline + @window (the bound on a
+ * lost deadline).  No deadline needs no backstop.
+ */
+bool exitless_pvtimer_backstop_covers(u64 deadline, u64 backstop, u64 margin,
+				      u64 window);
+
+/* The backstop for @deadline: halfway into the window, so that it covers
+ * the deadlines of the next window/2 of timer progress too. */
+u64 exitless_pvtimer_backstop_for(u64 deadline, u64 window);
+
+/**
+ * exitless_pvtimer_host_missed - did a backstop catch a lost deadline?
+ * @now: TSC when the vector arrived
+ * @deadline: the pending deadline (0 = none)
+ * @backstop: the backstop armed (0 = none)
+ * @host_knows: the section's host_seq is the guest's seq: the host read
+ *	the current deadline (as of this vCPU's last VM entry)
+ *
+ * True when the backstop's time has come, the deadline before it is
+ * still pending, and the host never read it although it had at least
+ * the margin: it is gone, or this VM is not registered with it.  A host
+ * that read the deadline and is merely late (both interrupts, one
+ * vector, arriving together on a busy host) is no miss: the handler runs
+ * the expired timers either way.
+ */
+bool exitless_pvtimer_host_missed(u64 now, u64 deadline, u64 backstop,
+				  bool host_knows);
+
+#endif
