@@ -13,6 +13,7 @@
 #include "internal.h"
 #include "abi_policy.h"
 #include "pvipi/host.h"
+#include "pvtimer/host.h"
 
 static long exitless_hc_probe(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 {
@@ -122,6 +123,10 @@ long exitless_dispatch(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 	case EXITLESS_HC_PVIPI_BASE ...
 	     EXITLESS_HC_PVIPI_BASE + EXITLESS_HC_FEATURE_SPAN - 1:
 		r = exitless_pvipi_hypercall(vcpu, hc);
+		break;
+	case EXITLESS_HC_PVTIMER_BASE ...
+	     EXITLESS_HC_PVTIMER_BASE + EXITLESS_HC_FEATURE_SPAN - 1:
+		r = exitless_pvtimer_hypercall(vcpu, hc);
 		break;
 	default:
 		atomic64_inc(&exitless_stats.hc_unknown);

@@ -8,10 +8,11 @@
 #include <linux/kvm_host.h>
 #include <linux/atomic.h>
 #include "uapi/exitless.h"
+#include "pvtimer/host.h"
 
 /* Features this build of the host module implements. */
 #define EXITLESS_HOST_SUPPORTED		(EXITLESS_F_AREA | EXITLESS_F_PVIPI | \
-					 EXITLESS_F_DYNIDLE)
+					 EXITLESS_F_PVTIMER | EXITLESS_F_DYNIDLE)
 
 /* Module-wide counters, shown in debugfs (exitless/stats). */
 struct exitless_host_stats {
@@ -27,6 +28,15 @@ struct exitless_host_stats {
 	atomic64_t pvipi_targets;	/* vCPUs PVIPI_SEND delivered to */
 	atomic64_t dynidle_updates;	/* dynidle host_flags written */
 	atomic64_t dynidle_write_faults; /* ... not written: page not mapped */
+	atomic_t pvtimer_vcpus;		/* vCPUs with pvtimer enabled now */
+	atomic64_t hc_pvtimer;		/* pvtimer sub-range calls */
+	atomic64_t pvtimer_syncs;	/* PVTIMER_SYNC calls */
+	atomic64_t pvtimer_arms;	/* host timers (re)armed */
+	atomic64_t pvtimer_injects;	/* vectors injected */
+	atomic64_t pvtimer_kicks;	/* expiries that forced an exit first */
+	atomic64_t pvtimer_migrations;	/* timers moved to the vCPU's new CPU */
+	atomic64_t pvtimer_read_faults;	/* section not readable at an exit */
+	atomic64_t pvtimer_write_faults; /* host_seq/host_armed not written */
 };
 
 extern struct exitless_host_stats exitless_stats;
@@ -41,6 +51,7 @@ struct exitless_vcpu {
 	u16 version;
 	bool registered;
 	u32 dynidle_flags;		/* dynidle: host_flags the guest has */
+	struct exitless_pvtimer_vcpu pvtimer;
 };
 
 /* Per-VM state, created on the first call that needs it. */
@@ -73,11 +84,12 @@ struct exitless_hc {
 long exitless_dispatch(struct kvm_vcpu *vcpu, struct exitless_hc *hc);
 
 /*
- * kvm.ko's kvm_entry tracepoint: exported (EXPORT_TRACEPOINT_SYMBOL_GPL in
+ * kvm.ko's kvm_entry and kvm_exit tracepoints: exported (EXPORT_TRACEPOINT_SYMBOL_GPL in
  * arch/x86/kvm/x86.c) but declared only in arch/x86/kvm/trace.h, which the
  * headers packages do not ship.  Used by kvm_attach.c only.
  */
 extern struct tracepoint __tracepoint_kvm_entry;
+extern struct tracepoint __tracepoint_kvm_exit;
 
 /* host/kvm_attach.c */
 int exitless_attach(void);

@@ -30,6 +30,13 @@
  *	(upstream v6.9; backported to Debian's 6.1.192, checked in
  *	linux-source-6.1's arch/x86/kvm/trace.h).  Verified: same kernels.
  *
+ * kvm_exit tracepoint (kvm.ko, EXPORT_TRACEPOINT_SYMBOL_GPL)
+ *	a probe, likewise: pvtimer reads the vCPU's deadline at every VM
+ *	exit (pvtimer/host.c).  Called from svm_handle_exit() (6.1) or the
+ *	vcpu_run paths, in the vCPU thread with preemption off (tracepoint
+ *	probes always are), interrupts on or off.  Prototype (vcpu, isa) in
+ *	both kernels.  Verified: same kernels.
+ *
  * How a call in our range is served: the wrapper first runs KVM's own
  * kvm_emulate_hypercall().  KVM refuses callers outside CPL 0 with
  * -KVM_EPERM (the CPL is not readable from a module: kvm_x86_ops and
@@ -62,6 +69,7 @@
 #include "abi_policy.h"
 #include "exitless_trace.h"
 #include "dynidle/host.h"
+#include "pvtimer/host.h"
 
 static atomic_t exitless_inflight = ATOMIC_INIT(0);
 static DECLARE_WAIT_QUEUE_HEAD(exitless_drain_wq);
@@ -151,6 +159,13 @@ static void exitless_entry_probe(void *data, struct kvm_vcpu *vcpu,
 				 bool force_immediate_exit)
 {
 	exitless_dynidle_vcpu_entry(vcpu);
+	exitless_pvtimer_vcpu_entry(vcpu);
+}
+
+/* kvm_exit's probe: TP_PROTO(struct kvm_vcpu *vcpu, u32 isa) */
+static void exitless_exit_probe(void *data, struct kvm_vcpu *vcpu, u32 isa)
+{
+	exitless_pvtimer_vcpu_exit(vcpu);
 }
 
 static struct ftrace_ops exitless_hypercall_ops = {
@@ -212,13 +227,22 @@ int exitless_attach(void)
 		pr_err("cannot attach to tracepoint kvm_entry: %d\n", r);
 		goto out_unregister_reset;
 	}
+	r = tracepoint_probe_register(&__tracepoint_kvm_exit,
+				      exitless_exit_probe, NULL);
+	if (r) {
+		pr_err("cannot attach to tracepoint kvm_exit: %d\n", r);
+		goto out_unregister_entry;
+	}
 	r = exitless_hook_ip(&exitless_hypercall_ops,
 			     (unsigned long)kvm_emulate_hypercall,
 			     "kvm_emulate_hypercall");
 	if (r)
-		goto out_unregister_entry;
+		goto out_unregister_exit;
 	return 0;
 
+out_unregister_exit:
+	tracepoint_probe_unregister(&__tracepoint_kvm_exit,
+				    exitless_exit_probe, NULL);
 out_unregister_entry:
 	tracepoint_probe_unregister(&__tracepoint_kvm_entry,
 				    exitless_entry_probe, NULL);
@@ -239,7 +263,9 @@ void exitless_detach(void)
 	wait_event(exitless_drain_wq, !atomic_read(&exitless_inflight));
 	/* a vCPU may still be on the wrapper's last instructions */
 	synchronize_rcu_tasks();
-	/* no probe runs on a vCPU entry any more after this */
+	/* no probe runs on a vCPU entry or exit any more after this */
+	tracepoint_probe_unregister(&__tracepoint_kvm_exit,
+				    exitless_exit_probe, NULL);
 	tracepoint_probe_unregister(&__tracepoint_kvm_entry,
 				    exitless_entry_probe, NULL);
 	tracepoint_synchronize_unregister();

@@ -54,6 +54,24 @@ static int exitless_stats_show(struct seq_file *m, void *unused)
 		   atomic64_read(&exitless_stats.dynidle_updates));
 	seq_printf(m, "dynidle_write_faults %lld\n",
 		   atomic64_read(&exitless_stats.dynidle_write_faults));
+	seq_printf(m, "pvtimer_vcpus %d\n",
+		   atomic_read(&exitless_stats.pvtimer_vcpus));
+	seq_printf(m, "hc_pvtimer %lld\n",
+		   atomic64_read(&exitless_stats.hc_pvtimer));
+	seq_printf(m, "pvtimer_syncs %lld\n",
+		   atomic64_read(&exitless_stats.pvtimer_syncs));
+	seq_printf(m, "pvtimer_arms %lld\n",
+		   atomic64_read(&exitless_stats.pvtimer_arms));
+	seq_printf(m, "pvtimer_injects %lld\n",
+		   atomic64_read(&exitless_stats.pvtimer_injects));
+	seq_printf(m, "pvtimer_kicks %lld\n",
+		   atomic64_read(&exitless_stats.pvtimer_kicks));
+	seq_printf(m, "pvtimer_migrations %lld\n",
+		   atomic64_read(&exitless_stats.pvtimer_migrations));
+	seq_printf(m, "pvtimer_read_faults %lld\n",
+		   atomic64_read(&exitless_stats.pvtimer_read_faults));
+	seq_printf(m, "pvtimer_write_faults %lld\n",
+		   atomic64_read(&exitless_stats.pvtimer_write_faults));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(exitless_stats);

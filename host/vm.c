@@ -94,6 +94,7 @@ struct exitless_vcpu *exitless_vcpu_get_or_create(struct kvm_vcpu *vcpu)
 	xv = kzalloc(sizeof(*xv), GFP_KERNEL_ACCOUNT);
 	if (!xv)
 		return NULL;
+	exitless_pvtimer_vcpu_init(xv, vcpu);
 	/* only this vCPU's thread inserts at its index */
 	r = xa_insert(&vm->vcpus, vcpu->vcpu_idx, xv, GFP_KERNEL_ACCOUNT);
 	if (r) {
@@ -107,6 +108,8 @@ void exitless_vcpu_drop_registration(struct exitless_vcpu *xv)
 {
 	if (!xv->registered)
 		return;
+	/* the features that write the area first */
+	exitless_pvtimer_vcpu_stop(xv);
 	xv->registered = false;
 	atomic_dec(&exitless_stats.vcpus_registered);
 }
@@ -134,6 +137,7 @@ static void exitless_vm_free(struct exitless_vm *vm, bool unload)
 	xa_for_each(&vm->vcpus, idx, xv) {
 		nr += xv->registered;
 		exitless_vcpu_drop_registration(xv);
+		exitless_pvtimer_vcpu_stop(xv);	/* its timer, even if unregistered */
 		kfree(xv);
 	}
 	xa_destroy(&vm->vcpus);

@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvtimer, host half: for each vCPU that enabled it, a host timer for the
+ * deadline in its pvtimer section, and the guest's vector injected when
+ * that deadline comes (Documentation/pvtimer.rst).
+ *
+ * No dedicated host CPU and no polling: the section is read where the
+ * host already runs in the vCPU's thread, at every VM exit (kvm_exit
+ * tracepoint) and on PVTIMER_SYNC.  The host timer (an hrtimer, hard
+ * irq, pinned to the CPU the vCPU runs on, moved along at VM entry) then
+ * either
+ *  - injects the vector at once, if the vCPU is outside guest mode: the
+ *    host read the section at the vCPU's last exit and the guest cannot
+ *    have changed it since, so the deadline it runs for is the guest's;
+ *  - or, if the vCPU runs guest code (which may have moved its deadline
+ *    later without telling: see policy.h), kicks it out and decides at
+ *    the exit, with the section in hand.
+ *
+ * Delivery is a self-IPI on the vCPU's own local APIC (kvm_apic_send_ipi()
+ * with the "self" shorthand), exactly as if the guest had sent it: KVM
+ * queues it in the APIC and wakes the vCPU if it halts.
+ *
+ * Every value in the section is the guest's: the deadline only decides
+ * when this vCPU gets its own vector (the delay is capped, see
+ * exitless_pvtimer_delay_ns()), seq only whether the host looks at it.
+ * The vector is checked at ENABLE.
+ *
+ * Lifetime and locking: the state lives in the vCPU's exitless_vcpu.
+ * @lock (raw: taken by the timer callback in hard irq) guards it; the
+ * timer is started and try-cancelled under it, and waited for (cancel)
+ * only without it.  exitless_pvtimer_vcpu_stop() runs before the state is
+ * freed (VM destruction, before KVM frees the vCPUs; module unload, after
+ * kvm_attach.c stopped every probe and hypercall), and on UNREGISTER and
+ * INIT; after it the callback no longer runs and nothing re-arms.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kvm_host.h>
+#include <linux/srcu.h>
+#include <linux/uaccess.h>
+#include <asm/apicdef.h>
+#include <asm/smp.h>
+
+#include "compat/compat.h"
+#include "host/internal.h"
+#include "policy.h"
+#include "host.h"
+
+/* Read the section's deadline and seq; @atomic: no page faults. */
+static int exitless_pvtimer_read(struct kvm_vcpu *vcpu,
+				 struct exitless_vcpu *xv, u64 *deadline,
+				 u64 *seq, bool atomic)
+{
+	struct kvm *kvm = vcpu->kvm;
+	u64 v[2];
+	int idx, r;
+
+	idx = srcu_read_lock(&kvm->srcu);
+	if (atomic)
+		pagefault_disable();
+	r = kvm_read_guest_offset_cached(kvm, &xv->ghc, v,
+					 EXITLESS_AREA_OFF_PVTIMER +
+					 offsetof(struct exitless_pvtimer_section,
+						  deadline),
+					 sizeof(v));
+	if (atomic)
+		pagefault_enable();
+	srcu_read_unlock(&kvm->srcu, idx);
+	if (r) {
+		atomic64_inc(&exitless_stats.pvtimer_read_faults);
+		return r;
+	}
+	*deadline = v[0];
+	*seq = v[1];
+	return 0;
+}
+
+static void exitless_pvtimer_inject(struct exitless_pvtimer_vcpu *pt, u8 vector)
+{
+	kvm_apic_send_ipi(pt->vcpu->arch.apic,
+			  APIC_DEST_SELF | APIC_DM_FIXED | vector, 0);
+	atomic64_inc(&exitless_stats.pvtimer_injects);
+}
+
+/*
+ * Act on a section read in the vCPU's thread.  Called with @pt->lock held;
+ * returns true if the caller must inject (after dropping the lock).
+ */
+static bool exitless_pvtimer_apply(struct exitless_pvtimer_vcpu *pt,
+				   u64 deadline, u64 seq, bool force)
+{
+	struct kvm_vcpu *vcpu = pt->vcpu;
+	u64 now = kvm_read_l1_tsc(vcpu, rdtsc());
+	u64 ns;
+
+	lockdep_assert_held(&pt->lock);
+	switch (exitless_pvtimer_host_decide(deadline, seq, pt->seen_seq, force,
+					     pt->fired, now)) {
+	case EXITLESS_PVTIMER_HOST_NONE:
+		break;
+	case EXITLESS_PVTIMER_HOST_CANCEL:
+		hrtimer_try_to_cancel(&pt->timer);
+		pt->armed = 0;
+		break;
+	case EXITLESS_PVTIMER_HOST_INJECT:
+		hrtimer_try_to_cancel(&pt->timer);
+		pt->armed = 0;
+		pt->seen_seq = seq;
+		pt->fired = false;
+		return true;
+	case EXITLESS_PVTIMER_HOST_ARM:
+		ns = exitless_pvtimer_delay_ns(deadline, now,
+					       vcpu->arch.virtual_tsc_khz);
+		hrtimer_start(&pt->timer, ns_to_ktime(ns),
+			      HRTIMER_MODE_REL_PINNED_HARD);
+		pt->armed = deadline;
+		pt->cpu = smp_processor_id();
+		atomic64_inc(&exitless_stats.pvtimer_arms);
+		break;
+	}
+	pt->seen_seq = seq;
+	pt->fired = false;
+	return false;
+}
+
+static enum hrtimer_restart exitless_pvtimer_fn(struct hrtimer *timer)
+{
+	struct exitless_pvtimer_vcpu *pt =
+		container_of(timer, struct exitless_pvtimer_vcpu, timer);
+	enum hrtimer_restart ret = HRTIMER_NORESTART;
+	bool inject = false, kick = false;
+	unsigned long flags;
+	u64 now, ns;
+	u8 vector;
+
+	raw_spin_lock_irqsave(&pt->lock, flags);
+	/* disabled, cancelled or re-armed while this callback waited */
+	if (pt->enabled && pt->armed && !hrtimer_is_queued(timer)) {
+		now = kvm_read_l1_tsc(pt->vcpu, rdtsc());
+		if (pt->in_guest) {
+			/* the exit decides, with the section in hand */
+			pt->armed = 0;
+			pt->fired = true;
+			kick = true;
+		} else if (pt->armed <= now) {
+			pt->armed = 0;
+			inject = true;
+		} else {
+			/* capped at EXITLESS_PVTIMER_MAX_NS, or clocks apart */
+			ns = exitless_pvtimer_delay_ns(pt->armed, now,
+						       pt->vcpu->arch.virtual_tsc_khz);
+			hrtimer_set_expires(timer, ktime_add_ns(ktime_get(), ns));
+			ret = HRTIMER_RESTART;
+		}
+	}
+	vector = pt->vector;
+	raw_spin_unlock_irqrestore(&pt->lock, flags);
+
+	if (inject)
+		exitless_pvtimer_inject(pt, vector);
+	if (kick) {
+		atomic64_inc(&exitless_stats.pvtimer_kicks);
+		kvm_vcpu_kick(pt->vcpu);
+	}
+	return ret;
+}
+
+void exitless_pvtimer_vcpu_init(struct exitless_vcpu *xv,
+				struct kvm_vcpu *vcpu)
+{
+	struct exitless_pvtimer_vcpu *pt = &xv->pvtimer;
+
+	raw_spin_lock_init(&pt->lock);
+	hrtimer_init(&pt->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_HARD);
+	pt->timer.function = exitless_pvtimer_fn;
+	pt->vcpu = vcpu;
+}
+
+void exitless_pvtimer_vcpu_stop(struct exitless_vcpu *xv)
+{
+	struct exitless_pvtimer_vcpu *pt = &xv->pvtimer;
+	unsigned long flags;
+	bool was;
+
+	raw_spin_lock_irqsave(&pt->lock, flags);
+	was = pt->enabled;
+	pt->enabled = false;
+	pt->armed = 0;
+	pt->fired = false;
+	raw_spin_unlock_irqrestore(&pt->lock, flags);
+	/* waits for a running callback: it injects nothing after this */
+	hrtimer_cancel(&pt->timer);
+	if (was)
+		atomic_dec(&exitless_stats.pvtimer_vcpus);
+}
+
+static long exitless_pvtimer_enable(struct kvm_vcpu *vcpu,
+				    struct exitless_hc *hc)
+{
+	struct exitless_vcpu *xv;
+	struct exitless_pvtimer_vcpu *pt;
+	unsigned long flags;
+	u64 deadline, seq;
+	bool was, inject;
+	long r;
+
+	/* the arguments first, then the registration they apply to */
+	r = exitless_pvtimer_check_enable(hc->a0, hc->a1, 3,
+					  EXITLESS_AREA_SIZE_PVTIMER);
+	if (r)
+		return r;
+	xv = exitless_vcpu_find(vcpu);
+	if (!xv || !xv->registered)
+		return -EXITLESS_ENOENT;
+	r = exitless_pvtimer_check_enable(hc->a0, hc->a1, xv->version,
+					  xv->size);
+	if (r)
+		return r;
+	/* a local APIC in the kernel to deliver to, a TSC rate to count in */
+	if (!vcpu->arch.apic || !vcpu->arch.virtual_tsc_khz)
+		return -EXITLESS_EOPNOTSUPP;
+	if (exitless_pvtimer_read(vcpu, xv, &deadline, &seq, false))
+		return -EXITLESS_EFAULT;
+
+	pt = &xv->pvtimer;
+	raw_spin_lock_irqsave(&pt->lock, flags);
+	was = pt->enabled;
+	pt->enabled = true;
+	pt->vector = hc->a0;
+	pt->pub_valid = false;
+	inject = exitless_pvtimer_apply(pt, deadline, seq, true);
+	raw_spin_unlock_irqrestore(&pt->lock, flags);
+	if (!was)
+		atomic_inc(&exitless_stats.pvtimer_vcpus);
+	if (inject)
+		exitless_pvtimer_inject(pt, hc->a0);
+	return 0;
+}
+
+static long exitless_pvtimer_sync(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
+{
+	struct exitless_vcpu *xv;
+	struct exitless_pvtimer_vcpu *pt;
+	unsigned long flags;
+	u64 deadline, seq;
+	bool inject;
+	u8 vector;
+
+	if (hc->a0)
+		return -EXITLESS_EINVAL;
+	xv = exitless_vcpu_find(vcpu);
+	if (!xv || !xv->registered || !READ_ONCE(xv->pvtimer.enabled))
+		return -EXITLESS_ENOENT;
+	if (exitless_pvtimer_read(vcpu, xv, &deadline, &seq, false))
+		return -EXITLESS_EFAULT;
+
+	pt = &xv->pvtimer;
+	raw_spin_lock_irqsave(&pt->lock, flags);
+	inject = pt->enabled && exitless_pvtimer_apply(pt, deadline, seq, false);
+	vector = pt->vector;
+	raw_spin_unlock_irqrestore(&pt->lock, flags);
+	if (inject)
+		exitless_pvtimer_inject(pt, vector);
+	return 0;
+}
+
+long exitless_pvtimer_hypercall(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
+{
+	struct exitless_vcpu *xv;
+
+	atomic64_inc(&exitless_stats.hc_pvtimer);
+	if (!(exitless_features & EXITLESS_F_PVTIMER))
+		return -EXITLESS_EOPNOTSUPP;
+
+	switch (hc->nr) {
+	case EXITLESS_HC_PVTIMER_ENABLE:
+		return exitless_pvtimer_enable(vcpu, hc);
+	case EXITLESS_HC_PVTIMER_DISABLE:
+		if (hc->a0)
+			return -EXITLESS_EINVAL;
+		xv = exitless_vcpu_find(vcpu);
+		if (!xv || !xv->registered)
+			return -EXITLESS_ENOENT;
+		exitless_pvtimer_vcpu_stop(xv);
+		return 0;
+	case EXITLESS_HC_PVTIMER_SYNC:
+		atomic64_inc(&exitless_stats.pvtimer_syncs);
+		return exitless_pvtimer_sync(vcpu, hc);
+	default:
+		atomic64_inc(&exitless_stats.hc_unknown);
+		return -EXITLESS_ENOSYS;
+	}
+}
+
+static struct exitless_vcpu *exitless_pvtimer_find(struct kvm_vcpu *vcpu)
+{
+	struct exitless_vcpu *xv;
+
+	/* VMs without a pvtimer vCPU pay one atomic read per exit/entry */
+	if (!atomic_read(&exitless_stats.pvtimer_vcpus))
+		return NULL;
+	xv = exitless_vcpu_find(vcpu);
+	if (!xv || !READ_ONCE(xv->pvtimer.enabled))
+		return NULL;
+	return xv;
+}
+
+void exitless_pvtimer_vcpu_exit(struct kvm_vcpu *vcpu)
+{
+	struct exitless_vcpu *xv = exitless_pvtimer_find(vcpu);
+	struct exitless_pvtimer_vcpu *pt;
+	bool inject = false;
+	unsigned long flags;
+	u64 deadline, seq;
+	int r;
+	u8 vector;
+
+	if (!xv)
+		return;
+	pt = &xv->pvtimer;
+	r = exitless_pvtimer_read(vcpu, xv, &deadline, &seq, true);
+
+	raw_spin_lock_irqsave(&pt->lock, flags);
+	pt->in_guest = false;
+	if (pt->enabled) {
+		if (!r) {
+			inject = exitless_pvtimer_apply(pt, deadline, seq, false);
+		} else if (pt->fired) {
+			/* unreadable now: better early than never */
+			pt->fired = false;
+			inject = true;
+		}
+	}
+	vector = pt->vector;
+	raw_spin_unlock_irqrestore(&pt->lock, flags);
+	if (inject)
+		exitless_pvtimer_inject(pt, vector);
+}
+
+void exitless_pvtimer_vcpu_entry(struct kvm_vcpu *vcpu)
+{
+	struct exitless_vcpu *xv = exitless_pvtimer_find(vcpu);
+	struct exitless_pvtimer_vcpu *pt;
+	int cpu = smp_processor_id();
+	unsigned long flags;
+	bool fired, publish;
+	u64 pub[2];
+	int idx, r;
+
+	if (!xv)
+		return;
+	pt = &xv->pvtimer;
+
+	raw_spin_lock_irqsave(&pt->lock, flags);
+	pt->in_guest = true;
+	fired = pt->fired;
+	/* follow the vCPU: its timer fires where it runs */
+	if (pt->armed && pt->cpu != cpu && hrtimer_is_queued(&pt->timer)) {
+		hrtimer_start(&pt->timer, hrtimer_get_expires(&pt->timer),
+			      HRTIMER_MODE_ABS_PINNED_HARD);
+		pt->cpu = cpu;
+		atomic64_inc(&exitless_stats.pvtimer_migrations);
+	}
+	pub[0] = pt->seen_seq;
+	pub[1] = pt->armed;
+	publish = pt->enabled && (!pt->pub_valid || pub[0] != pt->pub_seq ||
+				  pub[1] != pt->pub_armed);
+	raw_spin_unlock_irqrestore(&pt->lock, flags);
+
+	/*
+	 * The timer expired after the last exit and this entry comes without
+	 * an exit in between (the kick landed before the entry): leave the
+	 * guest again at once, the exit decides.
+	 */
+	if (fired)
+		(smp_ops.smp_send_reschedule)(cpu); /* not the 6.12 macro: needs ipi.h */
+
+	if (!publish)
+		return;
+	idx = srcu_read_lock(&vcpu->kvm->srcu);
+	pagefault_disable();
+	r = kvm_write_guest_offset_cached(vcpu->kvm, &xv->ghc, pub,
+					  EXITLESS_AREA_OFF_PVTIMER +
+					  offsetof(struct exitless_pvtimer_section,
+						   host_seq),
+					  sizeof(pub));
+	pagefault_enable();
+	srcu_read_unlock(&vcpu->kvm->srcu, idx);
+	if (r) {
+		atomic64_inc(&exitless_stats.pvtimer_write_faults);
+		return;
+	}
+	raw_spin_lock_irqsave(&pt->lock, flags);
+	pt->pub_seq = pub[0];
+	pt->pub_armed = pub[1];
+	pt->pub_valid = true;
+	raw_spin_unlock_irqrestore(&pt->lock, flags);
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * pvtimer, host half: a host timer per vCPU for the deadline in the
+ * vCPU's pvtimer section (Documentation/pvtimer.rst).
+ */
+#ifndef EXITLESS_PVTIMER_HOST_H
+#define EXITLESS_PVTIMER_HOST_H
+
+#include <linux/hrtimer.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+
+struct kvm_vcpu;
+struct exitless_vcpu;
+struct exitless_hc;
+
+/**
+ * struct exitless_pvtimer_vcpu - one vCPU's pvtimer, in its exitless_vcpu
+ * @lock: guards everything below against the timer callback (hard irq)
+ * @timer: runs for @armed, pinned to the CPU the vCPU last entered on
+ * @vcpu: the vCPU (the state dies with the VM, before the vCPU)
+ * @seen_seq: the section's seq the host acted on last
+ * @armed: deadline (vCPU TSC) @timer runs for, 0 = none
+ * @pub_seq: host_seq as the section shows it
+ * @pub_armed: host_armed as the section shows it
+ * @cpu: CPU @timer was queued on
+ * @vector: what to inject
+ * @enabled: PVTIMER_ENABLE'd and not disabled since
+ * @pub_valid: @pub_seq and @pub_armed were written since ENABLE
+ * @in_guest: between a VM entry and the next VM exit: the guest may have
+ *	written a deadline the host has not read
+ * @fired: @timer expired while @in_guest: decide at the next exit
+ */
+struct exitless_pvtimer_vcpu {
+	raw_spinlock_t lock;
+	struct hrtimer timer;
+	struct kvm_vcpu *vcpu;
+	u64 seen_seq;
+	u64 armed;
+	u64 pub_seq;
+	u64 pub_armed;
+	int cpu;
+	u8 vector;
+	bool enabled;
+	bool pub_valid;
+	bool in_guest;
+	bool fired;
+};
+
+/* When the per-vCPU state is created (vCPU thread) / before it is freed. */
+void exitless_pvtimer_vcpu_init(struct exitless_vcpu *xv,
+				struct kvm_vcpu *vcpu);
+/*
+ * Stop serving: no vector is injected after this returns.  Any context
+ * but the timer's own callback; takes no lock held by a caller.
+ */
+void exitless_pvtimer_vcpu_stop(struct exitless_vcpu *xv);
+
+/* The PVTIMER_* calls, from exitless_dispatch(). */
+long exitless_pvtimer_hypercall(struct kvm_vcpu *vcpu, struct exitless_hc *hc);
+
+/*
+ * kvm_attach.c, at every VM exit (kvm_exit tracepoint) and VM entry
+ * (kvm_entry) of every vCPU: vCPU thread, preemption off, interrupts
+ * maybe off, kvm->srcu maybe not held.
+ */
+void exitless_pvtimer_vcpu_exit(struct kvm_vcpu *vcpu);
+void exitless_pvtimer_vcpu_entry(struct kvm_vcpu *vcpu);
+
+#endif
