@@ -58,6 +58,7 @@
 
 #include "compat/compat.h"
 #include "pvipi/guest.h"
+#include "pvtimer/guest.h"
 #include "uapi/exitless.h"
 #include "policy.h"
 #include "guest.h"
@@ -244,7 +245,8 @@ static bool exitless_dynidle_poll(u64 start, u64 budget)
 			if (relax++ < EXITLESS_DYNIDLE_RELAX_COUNT)
 				continue;
 			relax = 0;
-			if (local_clock() - start >= budget)
+			if (local_clock() - start >= budget ||
+			    exitless_pvtimer_poll_due())
 				break;
 		}
 		/* sets need_resched if a sender woke us through memory */
@@ -333,6 +335,13 @@ static int exitless_dynidle_enter(struct cpuidle_device *dev,
  * unregisters them.  The module instead unregisters everything and
  * drains before its code can go (exitless_dynidle_set(false)).
  */
+static struct cpuidle_driver exitless_dynidle_driver;
+
+bool exitless_dynidle_is_driver(struct cpuidle_driver *drv)
+{
+	return drv == &exitless_dynidle_driver;
+}
+
 static struct cpuidle_driver exitless_dynidle_driver = {
 	.name = "exitless_dynidle",
 	.states = {

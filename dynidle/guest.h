@@ -36,6 +36,10 @@ void exitless_dynidle_cpu_offline(unsigned int cpu);
 void exitless_dynidle_learn_section(unsigned int cpu,
 				    struct exitless_dynidle_section *sec);
 
+/* Is @drv the dynidle driver (which never polls past a known deadline)? */
+struct cpuidle_driver;
+bool exitless_dynidle_is_driver(struct cpuidle_driver *drv);
+
 /* /sys/kernel/exitless/dynidle and dynidle_cpus */
 ssize_t exitless_dynidle_show(char *buf);
 ssize_t exitless_dynidle_cpus_show(char *buf);

@@ -52,6 +52,11 @@ struct exitless_guest {
 
 extern struct exitless_guest exitless_guest;
 
+/* Queue a re-probe of the host now; any context. */
+void exitless_guest_kick_probe(void);
+/* A feature's runtime switch changed: apply it (process context). */
+void exitless_guest_features_changed(void);
+
 int exitless_guest_sysfs_init(void);
 void exitless_guest_sysfs_exit(void);
 

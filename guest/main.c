@@ -51,21 +51,25 @@
 #include "hypercall.h"
 #include "pvipi/guest.h"
 #include "dynidle/guest.h"
+#include "pvtimer/guest.h"
 #include "uapi/exitless.h"
 
 /* Features this guest implements; each feature adds its bit here. */
 #define EXITLESS_GUEST_FEATURES		(EXITLESS_F_AREA | EXITLESS_F_PVIPI | \
-					 EXITLESS_F_DYNIDLE)
+					 EXITLESS_F_PVTIMER | EXITLESS_F_DYNIDLE)
 
 /*
- * Bytes of the area the guest lays out: the header, and with dynidle the
- * sections up to the dynidle one (layout version 2).
+ * Bytes of the area the guest lays out: the header, and with dynidle or
+ * pvtimer the sections up to the dynidle one (pvtimer's comes first).
  */
 #define EXITLESS_GUEST_AREA_SIZE	EXITLESS_AREA_SIZE_DYNIDLE
 
 static_assert(sizeof(struct exitless_area_hdr) == EXITLESS_AREA_HDR_SIZE);
 static_assert(sizeof(struct exitless_dynidle_section) ==
 	      EXITLESS_AREA_SECTION_SIZE);
+static_assert(sizeof(struct exitless_pvtimer_section) ==
+	      EXITLESS_AREA_SECTION_SIZE);
+static_assert(EXITLESS_AREA_SIZE_PVTIMER <= EXITLESS_AREA_SIZE_DYNIDLE);
 static_assert(EXITLESS_AREA_HDR_SIZE >= EXITLESS_AREA_MIN_SIZE);
 static_assert(EXITLESS_GUEST_AREA_SIZE <= EXITLESS_AREA_MAX_SIZE);
 /* One page per CPU: aligned, and never crossing a 4 KiB boundary. */
@@ -127,6 +131,10 @@ static u64 exitless_negotiate(u64 offered, u64 wanted)
 {
 	u64 f = offered & wanted & EXITLESS_GUEST_FEATURES;
 
+	/* pvtimer needs x2APIC, a TSC deadline timer and two tracepoints */
+	if (!exitless_pvtimer_usable())
+		f &= ~EXITLESS_F_PVTIMER;
+
 	/* Every feature lives in the shared area. */
 	if (!(f & EXITLESS_F_AREA))
 		return 0;
@@ -146,6 +154,11 @@ static void exitless_kick_probe(void)
 {
 	if (exitless_guest.started && !exitless_guest.stopping)
 		mod_delayed_work(system_freezable_wq, &exitless_probe_work, 0);
+}
+
+void exitless_guest_kick_probe(void)
+{
+	exitless_kick_probe();
 }
 
 /* Queue the next periodic re-probe; caller holds exitless_guest.lock. */
@@ -201,6 +214,9 @@ static long exitless_cpu_register(void)
 		exitless_pvipi_learn_idx(cpu, READ_ONCE(hdr->vcpu_id));
 		exitless_dynidle_learn_section(cpu, exitless_area_layout >= 2 ?
 					       (void *)hdr + EXITLESS_AREA_OFF_DYNIDLE :
+					       NULL);
+		exitless_pvtimer_learn_section(cpu, exitless_area_layout >= 3 ?
+					       (void *)hdr + EXITLESS_AREA_OFF_PVTIMER :
 					       NULL);
 	}
 	return ret;
@@ -324,14 +340,22 @@ static void exitless_activate(const struct exitless_probe *p)
 	eg->absent_logged = false;
 
 	/* Areas first, then the features that use them. */
-	exitless_area_layout = (enabled & EXITLESS_F_DYNIDLE) ? 2 : 1;
-	exitless_area_size = (enabled & EXITLESS_F_DYNIDLE) ?
-			     EXITLESS_AREA_SIZE_DYNIDLE : EXITLESS_AREA_HDR_SIZE;
+	if (enabled & EXITLESS_F_PVTIMER)
+		exitless_area_layout = 3;
+	else
+		exitless_area_layout = (enabled & EXITLESS_F_DYNIDLE) ? 2 : 1;
+	if (enabled & EXITLESS_F_DYNIDLE)
+		exitless_area_size = EXITLESS_AREA_SIZE_DYNIDLE;
+	else if (enabled & EXITLESS_F_PVTIMER)
+		exitless_area_size = EXITLESS_AREA_SIZE_PVTIMER;
+	else
+		exitless_area_size = EXITLESS_AREA_HDR_SIZE;
 	if (enabled & EXITLESS_F_AREA)
 		exitless_register_all();
 	eg->features_enabled = enabled;
 	exitless_pvipi_set(enabled & EXITLESS_F_PVIPI);
 	exitless_dynidle_set(enabled & EXITLESS_F_DYNIDLE);
+	exitless_pvtimer_set(enabled & EXITLESS_F_PVTIMER);
 
 	/* The host changed again between PROBE and REGISTER. */
 	if (exitless_epoch_mismatch())
@@ -344,6 +368,7 @@ static void exitless_deactivate(void)
 	struct exitless_guest *eg = &exitless_guest;
 
 	/* Features off first, then tell the host to stop writing. */
+	exitless_pvtimer_set(false);
 	exitless_dynidle_set(false);
 	exitless_pvipi_set(false);
 	eg->features_enabled = 0;
@@ -424,6 +449,22 @@ static void exitless_reprobe(void)
 	if ((eg->features_enabled & EXITLESS_F_AREA) &&
 	    !cpumask_subset(cpu_online_mask, &eg->registered))
 		exitless_register_all();
+	/* ... and give pvtimer back to CPUs that fell back to the APIC */
+	if (eg->features_enabled & EXITLESS_F_PVTIMER)
+		exitless_pvtimer_refresh();
+}
+
+/* A runtime switch (e.g. the pvtimer parameter) changed. */
+void exitless_guest_features_changed(void)
+{
+	struct exitless_guest *eg = &exitless_guest;
+
+	cpus_read_lock();
+	mutex_lock(&eg->lock);
+	if (eg->state == EXITLESS_GUEST_ACTIVE && !eg->stopping)
+		exitless_pvtimer_set(eg->features_enabled & EXITLESS_F_PVTIMER);
+	mutex_unlock(&eg->lock);
+	cpus_read_unlock();
 }
 
 static void exitless_probe_work_fn(struct work_struct *work)
@@ -494,6 +535,7 @@ static int exitless_cpu_online(unsigned int cpu)
 			exitless_kick_probe();	/* host changed */
 	}
 	exitless_dynidle_cpu_online(cpu);
+	exitless_pvtimer_cpu_online(cpu);
 	mutex_unlock(&exitless_guest.lock);
 	/* Never fail a CPU's onlining for an optional PV feature. */
 	return 0;
@@ -504,6 +546,7 @@ static int exitless_cpu_offline(unsigned int cpu)
 	long ret;
 
 	mutex_lock(&exitless_guest.lock);
+	exitless_pvtimer_cpu_offline(cpu);
 	exitless_dynidle_cpu_offline(cpu);
 	preempt_disable();
 	WARN_ON_ONCE(smp_processor_id() != cpu);
@@ -620,6 +663,8 @@ static void exitless_guest_uninit(void)
 	cpus_read_lock();
 	mutex_lock(&exitless_guest.lock);
 	exitless_guest.stopping = true;	/* no registering, no re-arming */
+	/* the tick back to the local APIC timer on every CPU */
+	exitless_pvtimer_unbind_all();
 	/* idle back to the kernel's own, once no CPU is in the driver */
 	exitless_dynidle_set(false);
 	/* IPIs back to the native senders, after a grace period */
@@ -643,6 +688,7 @@ static void exitless_guest_uninit(void)
 	}
 	exitless_guest_sysfs_exit();
 	exitless_dynidle_exit();
+	exitless_pvtimer_exit();
 	exitless_free_areas();
 	exitless_pvipi_exit();
 }
@@ -671,6 +717,9 @@ static int __init exitless_guest_init(void)
 	if (ret)
 		goto out_uninit;
 	ret = exitless_dynidle_init();
+	if (ret)
+		goto out_uninit;
+	ret = exitless_pvtimer_init();
 	if (ret)
 		goto out_uninit;
 

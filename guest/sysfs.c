@@ -11,6 +11,7 @@
 #include "guest.h"
 #include "pvipi/guest.h"
 #include "dynidle/guest.h"
+#include "pvtimer/guest.h"
 
 static struct kobject *exitless_kobj;
 
@@ -117,7 +118,14 @@ static struct kobj_attribute registered_cpus_attr = __ATTR_RO(registered_cpus);
 static struct kobj_attribute host_changes_attr = __ATTR_RO(host_changes);
 static struct kobj_attribute probe_count_attr = __ATTR_RO(probe_count);
 static struct kobj_attribute pvipi_attr = __ATTR_RO(pvipi);
+static ssize_t pvtimer_show(struct kobject *kobj, struct kobj_attribute *attr,
+			    char *buf)
+{
+	return exitless_pvtimer_show(buf);
+}
+
 static struct kobj_attribute dynidle_attr = __ATTR_RO(dynidle);
+static struct kobj_attribute pvtimer_attr = __ATTR_RO(pvtimer);
 static struct kobj_attribute dynidle_cpus_attr = __ATTR_RO(dynidle_cpus);
 
 static struct attribute *exitless_attrs[] = {
@@ -132,6 +140,7 @@ static struct attribute *exitless_attrs[] = {
 	&pvipi_attr.attr,
 	&dynidle_attr.attr,
 	&dynidle_cpus_attr.attr,
+	&pvtimer_attr.attr,
 	NULL,
 };
 

@@ -1,0 +1,610 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvtimer, guest half: a per-CPU clock event device, "exitless-pvtimer",
+ * that arms timers by writing the deadline into this vCPU's pvtimer
+ * section instead of the TSC_DEADLINE MSR (Documentation/pvtimer.rst).
+ *
+ * Arming (set_next_event): the TSC deadline goes to the section (deadline,
+ * then seq + 1).  The host reads the section at every VM exit, so no
+ * hypercall is needed when an exit surely comes first: the idle task
+ * halts (a VM exit) or leaves idle through a context switch, a task that
+ * set itself to sleep switches out next, and a host timer that expires no
+ * later than the new deadline makes the host look again.  A deadline
+ * armed that way and still unknown to the host when this CPU switches to
+ * another task is settled there (a probe on sched_switch); otherwise the
+ * device makes a PVTIMER_SYNC hypercall (policy.h has the rules).
+ *
+ * Expiry: the host injects X86_PLATFORM_IPI_VECTOR, the vector the kernel
+ * reserves for platform timer interrupts (UV and NumaChip clock event
+ * devices use it; a KVM guest has no other user).  Its handler acks the
+ * APIC and fires the x86_platform_ipi_entry tracepoint, where a probe of
+ * this module runs the device's event handler (a module cannot install
+ * an IDT entry or set x86_platform_ipi_callback, which is not exported).
+ *
+ * Backstop and fallback: the local APIC timer of the CPU, in TSC-deadline
+ * mode on the same vector, stays armed a little after the deadline
+ * (pvtimer_backstop_ms); it is moved only when it stops covering the
+ * deadline.  If it fires with the deadline still pending, or a SYNC fails,
+ * the host is not serving this vCPU any more: the device arms the APIC
+ * timer itself from then on (one MSR write per timer, as lapic-deadline
+ * does), and the re-probe either finds the host again (PVTIMER_ENABLE,
+ * back to memory) or not (every CPU back to lapic-deadline).
+ *
+ * The device has no .owner: the tick code would hold a reference on this
+ * module for as long as it is the tick device, and rmmod could never
+ * reach the exit path that unbinds it (exitless_pvtimer_set(false)).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/clockchips.h>
+#include <linux/cpuidle.h>
+#include <linux/kvm_para.h>
+#include <linux/moduleparam.h>
+#include <linux/percpu.h>
+#include <linux/sched.h>
+#include <linux/smp.h>
+#include <linux/sysfs.h>
+#include <linux/tracepoint.h>
+#include <asm/apic.h>
+#include <asm/apicdef.h>
+#include <asm/irq_vectors.h>
+#include <asm/msr.h>
+#include <asm/processor.h>
+#include <asm/tsc.h>
+
+#include "guest/guest.h"
+#include "guest/hypercall.h"
+#include "dynidle/guest.h"
+#include "policy.h"
+#include "guest.h"
+
+#define EXITLESS_PVTIMER_VECTOR		X86_PLATFORM_IPI_VECTOR
+/* TSC cycles per device tick, as lapic-deadline uses (TSC_DIVISOR) */
+#define EXITLESS_PVTIMER_TSC_DIV	8
+#define EXITLESS_PVTIMER_RATING		200	/* lapic-deadline: 100, 150 with ARAT */
+
+/**
+ * struct exitless_pvtimer_cpu - one CPU's device and protocol state
+ * @ced: the clock event device
+ * @sec: this CPU's pvtimer section (NULL: not registered with layout 3)
+ * @seq: the last seq written
+ * @deadline: the last deadline armed (TSC), 0 = none
+ * @backstop: the APIC TSC deadline armed, 0 = none
+ * @bound: @ced is registered with the clockevents core
+ * @direct: the host does not serve this CPU: arm the APIC timer directly
+ * @lazy: @deadline went to memory only, counting on an exit that has not
+ *	come yet (settled at the next switch to another task)
+ * @arms: deadlines armed
+ * @lazy_arms: ... without a hypercall
+ * @syncs: PVTIMER_SYNC made
+ * @settles: ... of them at a context switch
+ * @backstops: APIC backstop (re)arms
+ * @irqs: expiry interrupts handled
+ * @fallbacks: times the host was found not serving (direct mode)
+ * @direct_arms: deadlines armed in direct mode
+ */
+struct exitless_pvtimer_cpu {
+	struct clock_event_device ced;
+	struct exitless_pvtimer_section *sec;
+	u64 seq;
+	u64 deadline;
+	u64 backstop;
+	bool bound;
+	bool direct;
+	bool lazy;
+	u64 arms;
+	u64 lazy_arms;
+	u64 syncs;
+	u64 settles;
+	u64 backstops;
+	u64 irqs;
+	u64 fallbacks;
+	u64 direct_arms;
+};
+
+static DEFINE_PER_CPU(struct exitless_pvtimer_cpu, exitless_pvtimer_cpu);
+
+static struct tracepoint *exitless_pvtimer_irq_tp;
+static struct tracepoint *exitless_pvtimer_switch_tp;
+static bool exitless_pvtimer_probes;
+static bool exitless_pvtimer_capable;
+static bool exitless_pvtimer_on;	/* set(true) ran; under the guest lock */
+
+static bool pvtimer = true;
+static unsigned int pvtimer_backstop_ms = 50;
+
+/* The window the backstop must fire in after a deadline, in TSC cycles. */
+static u64 exitless_pvtimer_window(void)
+{
+	unsigned int ms = clamp_val(READ_ONCE(pvtimer_backstop_ms), 1, 10000);
+
+	return (u64)ms * tsc_khz;
+}
+
+static void exitless_pvtimer_msr_deadline(u64 tsc)
+{
+	wrmsrl(MSR_IA32_TSC_DEADLINE, tsc);
+}
+
+/* Keep the APIC backstop covering @deadline; an MSR write if it must move. */
+static void exitless_pvtimer_backstop(struct exitless_pvtimer_cpu *pc,
+				      u64 deadline)
+{
+	u64 window = exitless_pvtimer_window();
+
+	if (exitless_pvtimer_backstop_covers(deadline, pc->backstop,
+					     window / 8, window))
+		return;
+	pc->backstop = exitless_pvtimer_backstop_for(deadline, window);
+	exitless_pvtimer_msr_deadline(pc->backstop);
+	pc->backstops++;
+}
+
+/* The host stopped serving this CPU: the APIC timer takes the deadline. */
+static void exitless_pvtimer_fallback(struct exitless_pvtimer_cpu *pc)
+{
+	pc->direct = true;
+	pc->lazy = false;
+	pc->fallbacks++;
+	pc->backstop = 0;
+	exitless_pvtimer_msr_deadline(pc->deadline);
+	exitless_guest_kick_probe();
+}
+
+static void exitless_pvtimer_sync(struct exitless_pvtimer_cpu *pc)
+{
+	long ret;
+
+	pc->syncs++;
+	ret = exitless_hypercall(EXITLESS_HC_PVTIMER_SYNC, 0, 0, 0, 0, NULL);
+	if (ret)
+		exitless_pvtimer_fallback(pc);
+}
+
+/* This CPU's idle loop halts, or polls no further than a known deadline. */
+static bool exitless_pvtimer_halting_idle(void)
+{
+	struct cpuidle_driver *drv;
+
+	if (boot_option_idle_override == IDLE_POLL)
+		return false;
+	drv = cpuidle_get_driver();
+	return !drv || exitless_dynidle_is_driver(drv);
+}
+
+static void exitless_pvtimer_write(struct exitless_pvtimer_cpu *pc,
+				   u64 deadline)
+{
+	struct exitless_pvtimer_section *sec = pc->sec;
+
+	pc->deadline = deadline;
+	WRITE_ONCE(sec->deadline, deadline);
+	/* the host reads both while this vCPU is stopped: order is enough */
+	barrier();
+	WRITE_ONCE(sec->seq, ++pc->seq);
+}
+
+/* Arm @deadline (TSC, 0 = none) on this CPU; interrupts are off. */
+static void exitless_pvtimer_arm(struct exitless_pvtimer_cpu *pc, u64 deadline)
+{
+	bool follows;
+
+	pc->arms++;
+	if (pc->direct || !pc->sec) {
+		pc->deadline = deadline;
+		pc->direct_arms++;
+		exitless_pvtimer_msr_deadline(deadline);
+		return;
+	}
+	exitless_pvtimer_write(pc, deadline);
+	exitless_pvtimer_backstop(pc, deadline);
+	follows = exitless_pvtimer_exit_follows(is_idle_task(current),
+						exitless_pvtimer_halting_idle(),
+						in_interrupt(),
+						task_is_running(current));
+	if (exitless_pvtimer_arm_action(deadline,
+					READ_ONCE(pc->sec->host_armed),
+					follows) == EXITLESS_PVTIMER_ARM_LAZY) {
+		pc->lazy_arms++;
+		pc->lazy = follows && deadline;
+		return;
+	}
+	pc->lazy = false;
+	exitless_pvtimer_sync(pc);
+}
+
+static int exitless_pvtimer_next_event(unsigned long delta,
+				       struct clock_event_device *ced)
+{
+	struct exitless_pvtimer_cpu *pc = this_cpu_ptr(&exitless_pvtimer_cpu);
+
+	exitless_pvtimer_arm(pc, rdtsc() + (u64)delta * EXITLESS_PVTIMER_TSC_DIV);
+	return 0;
+}
+
+/*
+ * Program the APIC timer: TSC-deadline mode, this device's vector.  An
+ * x2APIC register is an MSR (apic_write() is a static call 6.12 does not
+ * export to modules); x2APIC mode is checked at init.
+ */
+static void exitless_pvtimer_lvtt(void)
+{
+	wrmsrl(APIC_BASE_MSR + (APIC_LVTT >> 4),
+	       APIC_LVT_TIMER_TSCDEADLINE | EXITLESS_PVTIMER_VECTOR);
+}
+
+static int exitless_pvtimer_set_oneshot(struct clock_event_device *ced)
+{
+	exitless_pvtimer_lvtt();
+	return 0;
+}
+
+/* Nothing pending: tell the host lazily (an early expiry is harmless). */
+static int exitless_pvtimer_oneshot_stopped(struct clock_event_device *ced)
+{
+	exitless_pvtimer_arm(this_cpu_ptr(&exitless_pvtimer_cpu), 0);
+	return 0;
+}
+
+static int exitless_pvtimer_shutdown(struct clock_event_device *ced)
+{
+	struct exitless_pvtimer_cpu *pc = this_cpu_ptr(&exitless_pvtimer_cpu);
+
+	if (pc->sec && !pc->direct)
+		exitless_pvtimer_write(pc, 0);
+	pc->deadline = 0;
+	pc->backstop = 0;
+	pc->lazy = false;
+	exitless_pvtimer_msr_deadline(0);
+	return 0;
+}
+
+/* x86_platform_ipi_entry: TP_PROTO(int vector); hard irq, APIC acked. */
+static void exitless_pvtimer_irq(void *data, int vector)
+{
+	struct exitless_pvtimer_cpu *pc = this_cpu_ptr(&exitless_pvtimer_cpu);
+	u64 now;
+
+	if (!pc->bound || !pc->ced.event_handler)
+		return;
+	now = rdtsc();
+	if (!pc->direct && pc->sec &&
+	    exitless_pvtimer_host_missed(now, pc->deadline, pc->backstop,
+					 READ_ONCE(pc->sec->host_seq) == pc->seq))
+		exitless_pvtimer_fallback(pc);
+	if (pc->backstop && now >= pc->backstop)
+		pc->backstop = 0;	/* a TSC deadline fires once */
+	pc->irqs++;
+	pc->ced.event_handler(&pc->ced);
+}
+
+/* sched_switch: settle a lazily armed deadline before other work runs. */
+static void exitless_pvtimer_switch(void *data, bool preempt,
+				    struct task_struct *prev,
+				    struct task_struct *next,
+				    unsigned int prev_state)
+{
+	struct exitless_pvtimer_cpu *pc = this_cpu_ptr(&exitless_pvtimer_cpu);
+
+	if (!pc->lazy || is_idle_task(next))
+		return;
+	pc->lazy = false;
+	if (pc->direct || !pc->sec || !pc->deadline)
+		return;
+	/* the host read the current deadline already (at a halt, say) */
+	if (READ_ONCE(pc->sec->host_seq) == pc->seq)
+		return;
+	if (exitless_pvtimer_arm_action(pc->deadline,
+					READ_ONCE(pc->sec->host_armed),
+					false) == EXITLESS_PVTIMER_ARM_LAZY)
+		return;
+	pc->settles++;
+	exitless_pvtimer_sync(pc);
+}
+
+bool exitless_pvtimer_poll_due(void)
+{
+	struct exitless_pvtimer_cpu *pc = this_cpu_ptr(&exitless_pvtimer_cpu);
+
+	return pc->lazy && pc->deadline && rdtsc() >= pc->deadline;
+}
+
+void exitless_pvtimer_learn_section(unsigned int cpu,
+				    struct exitless_pvtimer_section *sec)
+{
+	struct exitless_pvtimer_cpu *pc = per_cpu_ptr(&exitless_pvtimer_cpu, cpu);
+	unsigned long flags;
+
+	/* the device may arm on this CPU: change the section with irqs off */
+	local_irq_save(flags);
+	pc->sec = sec;
+	if (!sec && pc->bound && !pc->direct) {
+		pc->direct = true;
+		exitless_pvtimer_msr_deadline(pc->deadline);
+	}
+	local_irq_restore(flags);
+}
+
+/* On the CPU itself, interrupts off: have the host serve it, then bind. */
+static void exitless_pvtimer_enable_fn(void *unused)
+{
+	struct exitless_pvtimer_cpu *pc = this_cpu_ptr(&exitless_pvtimer_cpu);
+	struct clock_event_device *ced = &pc->ced;
+	long ret = -EXITLESS_ENOENT;
+
+	if (pc->sec)
+		ret = exitless_hypercall(EXITLESS_HC_PVTIMER_ENABLE,
+					 EXITLESS_PVTIMER_VECTOR, 0, 0, 0, NULL);
+	if (ret) {
+		if (pc->bound && !pc->direct) {
+			pc->direct = true;
+			exitless_pvtimer_msr_deadline(pc->deadline);
+		}
+		if (ret != -EXITLESS_ENOENT || pc->sec)
+			pr_warn_ratelimited("CPU%u: PVTIMER_ENABLE failed: %ld\n",
+					    smp_processor_id(), ret);
+		return;
+	}
+	if (pc->bound) {
+		/* back from direct mode, or a new host: give it the deadline */
+		pc->direct = false;
+		pc->backstop = 0;
+		pc->lazy = false;
+		exitless_pvtimer_write(pc, pc->deadline);
+		exitless_pvtimer_backstop(pc, pc->deadline);
+		if (pc->deadline)
+			exitless_pvtimer_sync(pc);
+		return;
+	}
+	memset(ced, 0, sizeof(*ced));
+	ced->name = "exitless-pvtimer";
+	ced->features = CLOCK_EVT_FEAT_ONESHOT | CLOCK_EVT_FEAT_PERCPU;
+	ced->rating = EXITLESS_PVTIMER_RATING;
+	ced->cpumask = cpumask_of(smp_processor_id());
+	ced->irq = -1;
+	ced->set_next_event = exitless_pvtimer_next_event;
+	ced->set_state_oneshot = exitless_pvtimer_set_oneshot;
+	ced->set_state_oneshot_stopped = exitless_pvtimer_oneshot_stopped;
+	ced->set_state_shutdown = exitless_pvtimer_shutdown;
+	pc->direct = false;
+	pc->deadline = 0;
+	pc->backstop = 0;
+	pc->lazy = false;
+	pc->bound = true;
+	clockevents_config_and_register(ced, tsc_khz * (1000 / EXITLESS_PVTIMER_TSC_DIV),
+					0xF, ~0UL);
+	/*
+	 * The lapic-deadline device this one replaced went back to the
+	 * clockevents core, which may have made it the broadcast device
+	 * (it outranks the HPET) and shut it down: that masked this CPU's
+	 * APIC timer, which the backstop needs.  Program it again.
+	 */
+	exitless_pvtimer_lvtt();
+	pc->backstop = 0;
+	exitless_pvtimer_backstop(pc, pc->deadline);
+}
+
+static void exitless_pvtimer_disable_fn(void *unused)
+{
+	struct exitless_pvtimer_cpu *pc = this_cpu_ptr(&exitless_pvtimer_cpu);
+
+	if (pc->sec)
+		exitless_hypercall(EXITLESS_HC_PVTIMER_DISABLE, 0, 0, 0, 0, NULL);
+	pc->direct = false;
+	pc->lazy = false;
+}
+
+static void exitless_pvtimer_cpu_on(unsigned int cpu)
+{
+	smp_call_function_single(cpu, exitless_pvtimer_enable_fn, NULL, 1);
+}
+
+static void exitless_pvtimer_cpu_off(unsigned int cpu)
+{
+	struct exitless_pvtimer_cpu *pc = per_cpu_ptr(&exitless_pvtimer_cpu, cpu);
+	int ret;
+
+	if (!pc->bound)
+		return;
+	/* the best other device (lapic-deadline) takes the pending event */
+	ret = clockevents_unbind_device(&pc->ced, cpu);
+	if (ret)
+		pr_err("CPU%u: cannot give the tick back: %d\n", cpu, ret);
+	else
+		WRITE_ONCE(pc->bound, false);
+	smp_call_function_single(cpu, exitless_pvtimer_disable_fn, NULL, 1);
+}
+
+/* On the CPU: the host stops, the APIC timer takes the deadline. */
+static void exitless_pvtimer_park_fn(void *unused)
+{
+	struct exitless_pvtimer_cpu *pc = this_cpu_ptr(&exitless_pvtimer_cpu);
+
+	if (!pc->bound || pc->direct)
+		return;
+	pc->direct = true;
+	pc->lazy = false;
+	pc->backstop = 0;
+	exitless_pvtimer_lvtt();	/* see exitless_pvtimer_enable_fn() */
+	exitless_pvtimer_msr_deadline(pc->deadline);
+	if (pc->sec)
+		exitless_hypercall(EXITLESS_HC_PVTIMER_DISABLE, 0, 0, 0, 0, NULL);
+}
+
+/*
+ * Off does not unbind the devices: the kernel, when exitless-pvtimer
+ * replaced lapic-deadline on the first CPU, made that CPU's local APIC
+ * timer its broadcast device (it outranks the HPET), and a broadcast
+ * device cannot be given back, so unbinding would leave that CPU's tick
+ * on the HPET.  A parked device arms the local APIC timer itself, which
+ * is what lapic-deadline does.  Only unload unbinds.
+ */
+void exitless_pvtimer_set(bool on)
+{
+	unsigned int cpu;
+
+	lockdep_assert_held(&exitless_guest.lock);
+	on = on && READ_ONCE(pvtimer) && exitless_pvtimer_usable();
+	if (!on && !exitless_pvtimer_on)
+		return;
+	for_each_online_cpu(cpu) {
+		if (on)
+			exitless_pvtimer_cpu_on(cpu);
+		else
+			smp_call_function_single(cpu, exitless_pvtimer_park_fn,
+						 NULL, 1);
+	}
+	exitless_pvtimer_on = on;
+}
+
+void exitless_pvtimer_unbind_all(void)
+{
+	unsigned int cpu;
+
+	lockdep_assert_held(&exitless_guest.lock);
+	for_each_online_cpu(cpu)
+		exitless_pvtimer_cpu_off(cpu);
+	exitless_pvtimer_on = false;
+}
+
+void exitless_pvtimer_refresh(void)
+{
+	unsigned int cpu;
+
+	lockdep_assert_held(&exitless_guest.lock);
+	if (!exitless_pvtimer_on)
+		return;
+	for_each_online_cpu(cpu) {
+		struct exitless_pvtimer_cpu *pc =
+			per_cpu_ptr(&exitless_pvtimer_cpu, cpu);
+
+		if (!READ_ONCE(pc->bound) || READ_ONCE(pc->direct))
+			exitless_pvtimer_cpu_on(cpu);
+	}
+}
+
+void exitless_pvtimer_cpu_online(unsigned int cpu)
+{
+	if (exitless_pvtimer_on)
+		exitless_pvtimer_cpu_on(cpu);
+}
+
+void exitless_pvtimer_cpu_offline(unsigned int cpu)
+{
+	exitless_pvtimer_cpu_off(cpu);
+}
+
+bool exitless_pvtimer_usable(void)
+{
+	return exitless_pvtimer_capable && exitless_pvtimer_probes;
+}
+
+static int exitless_pvtimer_param_set(const char *val,
+				      const struct kernel_param *kp)
+{
+	int ret = param_set_bool(val, kp);
+
+	if (ret)
+		return ret;
+	exitless_guest_features_changed();
+	return 0;
+}
+
+static const struct kernel_param_ops exitless_pvtimer_param_ops = {
+	.set = exitless_pvtimer_param_set,
+	.get = param_get_bool,
+};
+
+module_param_cb(pvtimer, &exitless_pvtimer_param_ops, &pvtimer, 0644);
+MODULE_PARM_DESC(pvtimer,
+		 "pvtimer: arm timers through memory shared with the host when it offers it (default: 1)");
+module_param(pvtimer_backstop_ms, uint, 0644);
+MODULE_PARM_DESC(pvtimer_backstop_ms,
+		 "pvtimer: a deadline the host has not delivered this many ms late is taken back by the local APIC timer, 1..10000 (default: 50)");
+
+static void exitless_pvtimer_find_tp(struct tracepoint *tp, void *priv)
+{
+	if (!strcmp(tp->name, "x86_platform_ipi_entry"))
+		exitless_pvtimer_irq_tp = tp;
+	else if (!strcmp(tp->name, "sched_switch"))
+		exitless_pvtimer_switch_tp = tp;
+}
+
+int exitless_pvtimer_init(void)
+{
+	int ret;
+
+	/* what lapic-deadline needs, and x2APIC for the LVT as an MSR */
+	exitless_pvtimer_capable = x2apic_mode && tsc_khz &&
+		boot_cpu_has(X86_FEATURE_TSC_DEADLINE_TIMER);
+	if (!exitless_pvtimer_capable) {
+		pr_info("pvtimer: needs x2APIC and a TSC deadline timer: not available\n");
+		return 0;
+	}
+	for_each_kernel_tracepoint(exitless_pvtimer_find_tp, NULL);
+	if (!exitless_pvtimer_irq_tp || !exitless_pvtimer_switch_tp) {
+		pr_info("pvtimer: tracepoints x86_platform_ipi_entry/sched_switch not found: not available\n");
+		return 0;
+	}
+	ret = tracepoint_probe_register(exitless_pvtimer_irq_tp,
+					exitless_pvtimer_irq, NULL);
+	if (ret)
+		goto out_err;
+	ret = tracepoint_probe_register(exitless_pvtimer_switch_tp,
+					exitless_pvtimer_switch, NULL);
+	if (ret) {
+		tracepoint_probe_unregister(exitless_pvtimer_irq_tp,
+					    exitless_pvtimer_irq, NULL);
+		goto out_err;
+	}
+	exitless_pvtimer_probes = true;
+	return 0;
+
+out_err:
+	pr_info("pvtimer: cannot attach to tracepoints (%d): not available\n",
+		ret);
+	return 0;
+}
+
+void exitless_pvtimer_exit(void)
+{
+	if (!exitless_pvtimer_probes)
+		return;
+	tracepoint_probe_unregister(exitless_pvtimer_switch_tp,
+				    exitless_pvtimer_switch, NULL);
+	tracepoint_probe_unregister(exitless_pvtimer_irq_tp,
+				    exitless_pvtimer_irq, NULL);
+	tracepoint_synchronize_unregister();
+	exitless_pvtimer_probes = false;
+}
+
+ssize_t exitless_pvtimer_show(char *buf)
+{
+	struct exitless_pvtimer_cpu t = {};
+	unsigned int cpu, bound = 0, direct = 0;
+	int len;
+
+	for_each_online_cpu(cpu) {
+		struct exitless_pvtimer_cpu *pc =
+			per_cpu_ptr(&exitless_pvtimer_cpu, cpu);
+
+		bound += READ_ONCE(pc->bound);
+		direct += READ_ONCE(pc->bound) && READ_ONCE(pc->direct);
+		t.arms += READ_ONCE(pc->arms);
+		t.lazy_arms += READ_ONCE(pc->lazy_arms);
+		t.syncs += READ_ONCE(pc->syncs);
+		t.settles += READ_ONCE(pc->settles);
+		t.backstops += READ_ONCE(pc->backstops);
+		t.irqs += READ_ONCE(pc->irqs);
+		t.fallbacks += READ_ONCE(pc->fallbacks);
+		t.direct_arms += READ_ONCE(pc->direct_arms);
+	}
+	len = sysfs_emit(buf, "usable %d\non %d\ncpus_bound %u\ncpus_direct %u\n",
+			 exitless_pvtimer_usable(), READ_ONCE(exitless_pvtimer_on),
+			 bound, direct);
+	len += sysfs_emit_at(buf, len,
+			     "arms %llu\nlazy_arms %llu\nsyncs %llu\nsettles %llu\nbackstop_arms %llu\nirqs %llu\nfallbacks %llu\ndirect_arms %llu\n",
+			     t.arms, t.lazy_arms, t.syncs, t.settles,
+			     t.backstops, t.irqs, t.fallbacks, t.direct_arms);
+	return len;
+}
