@@ -312,12 +312,17 @@ int main(void)
 			      EXL_RET(EXITLESS_ENOSYS), &bad_nr, &bad_rax);
 	if (!bad)
 		bad = exl_guest_sweep(vcpus[0], EXITLESS_HC_PVIPI_SEND + 1,
+				      EXITLESS_HC_PVTIMER_ENABLE - 1,
+				      EXL_RET(EXITLESS_ENOSYS), &bad_nr,
+				      &bad_rax);
+	if (!bad)
+		bad = exl_guest_sweep(vcpus[0], EXITLESS_HC_PVTIMER_SYNC + 1,
 				      EXITLESS_HC_LAST,
 				      EXL_RET(EXITLESS_ENOSYS), &bad_nr,
 				      &bad_rax);
 	ksft_test_result(!bad,
 			 "all %d unused numbers answer -EXITLESS_ENOSYS (%lu did not, first %#lx: %#lx)\n",
-			 EXITLESS_HC_COUNT - 4, bad, bad_nr, bad_rax);
+			 EXITLESS_HC_COUNT - 7, bad, bad_nr, bad_rax);
 
 	n = exl_kmsg_new_records(kmsg, "kmsg: ");
 	ksft_test_result(n == 0, "no record in the kernel log (%d new)\n", n);
