@@ -111,7 +111,7 @@ static bool exitless_pvtimer_capable;
 static bool exitless_pvtimer_on;	/* set(true) ran; under the guest lock */
 
 static bool pvtimer = true;
-static unsigned int pvtimer_backstop_ms = 50;
+static unsigned int pvtimer_backstop_ms = 100;
 
 /* The window the backstop must fire in after a deadline, in TSC cycles. */
 static u64 exitless_pvtimer_window(void)
@@ -520,7 +520,7 @@ MODULE_PARM_DESC(pvtimer,
 		 "pvtimer: arm timers through memory shared with the host when it offers it (default: 1)");
 module_param(pvtimer_backstop_ms, uint, 0644);
 MODULE_PARM_DESC(pvtimer_backstop_ms,
-		 "pvtimer: a deadline the host has not delivered this many ms late is taken back by the local APIC timer, 1..10000 (default: 50)");
+		 "pvtimer: a deadline the host has not delivered this many ms late is taken back by the local APIC timer, 1..10000 (default: 100)");
 
 static void exitless_pvtimer_find_tp(struct tracepoint *tp, void *priv)
 {
