@@ -17,13 +17,26 @@
 
 static long exitless_hc_probe(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 {
+	struct exitless_vm *vm;
+
 	atomic64_inc(&exitless_stats.hc_probe);
+	vm = exitless_vm_get_or_create(vcpu->kvm);
+	if (!vm)
+		return -EXITLESS_ENOMEM;
 	/* a0 (the guest's highest version) is informational in version 1 */
 	hc->out[0] = EXITLESS_ABI_VERSION;
 	hc->out[1] = exitless_features;
-	hc->out[2] = exitless_epoch;
+	hc->out[2] = vm->epoch;
 	hc->out_regs = 3;
 	return 0;
+}
+
+/* The VM's epoch; its state exists once the vCPU's does. */
+static u64 exitless_vm_epoch(struct kvm_vcpu *vcpu)
+{
+	struct exitless_vm *vm = exitless_vm_find(vcpu->kvm);
+
+	return vm ? vm->epoch : exitless_epoch;
 }
 
 /* Does @gpa..+@size lie in a writable RAM memslot of this VM? */
@@ -71,7 +84,7 @@ static long exitless_hc_register(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 
 	hdr.host_flags = EXITLESS_HOST_ATTACHED;
 	hdr.vcpu_id = vcpu->vcpu_idx;
-	hdr.host_epoch = exitless_epoch;
+	hdr.host_epoch = exitless_vm_epoch(vcpu);
 	/* the host-owned fields are contiguous: host_flags..host_epoch */
 	host_off = offsetof(struct exitless_area_hdr, host_flags);
 	host_len = offsetofend(struct exitless_area_hdr, host_epoch) - host_off;
@@ -86,7 +99,7 @@ static long exitless_hc_register(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 	xv->registered = true;
 	atomic_inc(&exitless_stats.vcpus_registered);
 
-	hc->out[0] = exitless_epoch;
+	hc->out[0] = hdr.host_epoch;
 	hc->out_regs = 1;
 	return 0;
 }

@@ -59,6 +59,7 @@ struct exitless_vm {
 	struct hlist_node node;		/* in the VM table, keyed by kvm */
 	struct kvm *kvm;
 	struct xarray vcpus;		/* vcpu_idx -> struct exitless_vcpu */
+	u64 epoch;			/* PROBE's RDX for this VM */
 	struct rcu_head rcu;
 };
 

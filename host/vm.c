@@ -17,6 +17,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/hashtable.h>
+#include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/xarray.h>
@@ -55,6 +56,13 @@ struct exitless_vm *exitless_vm_get_or_create(struct kvm *kvm)
 		return NULL;
 	vm->kvm = kvm;
 	xa_init(&vm->vcpus);
+	/*
+	 * Each VM gets its own epoch from this module instance, never 0: a
+	 * VM migrated to a new QEMU process, even on the same host, is a
+	 * new struct kvm here, so its guest sees a new epoch and registers
+	 * again (the old VM's registrations died with it).
+	 */
+	vm->epoch = get_random_u64() | 1;
 
 	spin_lock(&exitless_vms_lock);
 	/* two vCPUs of one VM may race to create it */

@@ -41,9 +41,10 @@
 /*
  * PROBE: a0 = highest ABI version the guest speaks (0 = don't care).
  * Out: RAX = 0, RBX = host ABI version, RCX = feature mask the host offers,
- *      RDX = host instance epoch (changes whenever the host module is
- *      reloaded, or the VM lands on another host: every registration is
- *      then gone and the guest must register again).
+ *      RDX = epoch of this VM with this host module instance (changes
+ *      whenever the host module is reloaded, or the VM lands in another
+ *      QEMU process, on another host or the same one: every registration
+ *      is then gone and the guest must register again).  Never 0.
  */
 #define EXITLESS_HC_PROBE		(EXITLESS_HC_BASE + 0)
 /*
