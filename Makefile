@@ -15,6 +15,10 @@
 #   make bench               the long measurements (pvipi: raw 256-vCPU
 #                            guest, L2 IPI loads counted from tracepoints)
 #   make style               checkpatch --strict and sparse on the sources
+#   make deb                 .build/exitless-dkms_<version>_all.deb (DKMS)
+#   make dkms-install        as root: DKMS add/build/install for the running
+#                            kernel, or KERNELRELEASE=<release>
+#   make dkms-remove         as root: undo dkms-install, every kernel
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
@@ -24,7 +28,8 @@ HDR_TREES = $(sort $(wildcard /usr/src/linux-headers-6.1.*-amd64 \
 			       /usr/src/linux-headers-6.12.*-amd64))
 KRELS = $(patsubst /usr/src/linux-headers-%,%,$(HDR_TREES))
 
-.PHONY: all modules clean kernels deps check kunit nested demo bench style help
+.PHONY: all modules clean kernels deps check kunit nested demo bench style help \
+	deb dkms-install dkms-remove
 
 all: modules
 
@@ -67,5 +72,18 @@ bench: deps
 style:
 	$(TOP)/scripts/style.sh
 
+# DKMS (Documentation/dkms.rst).  dkms runs make itself: our command line
+# (KERNELRELEASE=...) must not reach it through MAKEFLAGS.
+DKMS_SH = env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(TOP)/scripts/dkms.sh
+
+deb:
+	@$(DKMS_SH) deb $(BUILD)
+
+dkms-install:
+	$(DKMS_SH) install $(KERNELRELEASE)
+
+dkms-remove:
+	$(DKMS_SH) remove
+
 help:
-	@sed -n '3,16p' $(TOP)/Makefile
+	@sed -n '3,20p' $(TOP)/Makefile
