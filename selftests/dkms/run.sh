@@ -79,10 +79,11 @@ ok "overlay on $ovl_dirs (tmpfs upper)"
 # L1 sees every kernel of L0: the postinst would build for the newest
 # too (6.12 in the 6.1 boot), minutes more under TCG, covered by that
 # kernel's own boot.  Its /boot here holds the running kernel alone.
-cp "/boot/config-$rel" "$ovl/config-$rel" &&
+if ! { cp "/boot/config-$rel" "$ovl/config-$rel" &&
 	mount -t tmpfs -o size=16m tmpfs /boot && mounted+=(/boot) &&
-	cp "$ovl/config-$rel" /boot/ ||
+	cp "$ovl/config-$rel" /boot/; }; then
 	bail "/boot" "cannot give /boot the running kernel alone"
+fi
 
 # --- from scratch ----------------------------------------------------------
 why=
@@ -99,7 +100,7 @@ heartbeat() {
 	local t0=$1
 	while sleep 60; do
 		echo "# dkms: still at it after $(($(date +%s) - t0)) s;" \
-			"$(ls /var/lib/dkms/exitless/*/build/*.o /var/lib/dkms/exitless/*/build/*/*.o 2>/dev/null | wc -l) objects"
+			"$(find /var/lib/dkms/exitless -name '*.o' 2>/dev/null | wc -l) objects"
 	done
 }
 t0=$(date +%s)
