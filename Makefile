@@ -86,4 +86,4 @@ dkms-remove:
 	$(DKMS_SH) remove
 
 help:
-	@sed -n '3,20p' $(TOP)/Makefile
+	@sed -n '3,21p' $(TOP)/Makefile
