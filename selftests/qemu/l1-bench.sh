@@ -1,12 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# make bench, L1 side: the pvipi numbers of Documentation/pvipi.rst.
+# make bench, L1 side.  With EXITLESS_STAGES "pvipi" (run.sh's "bench"
+# boot: 1 L1 CPU), the pvipi numbers of Documentation/pvipi.rst:
 #  1. exitless_pvipi_test on 256 vCPUs with 64 sends per burst (sender
 #     exits per send, PVIPI_SEND vs KVM_HC_SEND_IPI, from KVM's stats);
 #  2. an L2 Linux guest (3 vCPUs) running selftests/pvipi/bench.sh twice:
 #     with upstream PV IPI (QEMU's default kvm-pv-ipi) and without
 #     (-cpu host,kvm-pv-ipi=off: plain x2APIC), each phase counted here
 #     from KVM's tracepoints, per vCPU (vCPU 0 sends).
+# With "dynidle" (its own boot: 2 L1 CPUs, one per L2 vCPU), the dynidle
+# comparison of Documentation/dynidle.rst: selftests/dynidle/bench.sh in
+# three L2 boots (stock, hostpoll + dynidle, haltpoll), KVM's halt and
+# exit counters and L1's CPU time taken here around each load.
 # Results: BENCH lines on the console and in /tmp/out/bench.txt.
 set -u
 rel=${1:?kernel release}
@@ -14,7 +19,6 @@ top=${EXITLESS_TOP:?}
 out=/tmp/out
 ko=$top/.build/$rel/exitless_host.ko
 . "$top/selftests/qemu/lib.sh"
-T=/sys/kernel/tracing
 bench=$out/bench.txt
 : > "$bench"
 cd /tmp || exit 1
@@ -25,52 +29,63 @@ modprobe kvm_amd
 insmod "$ko" || say "insmod exitless_host failed"
 say "L1 $(uname -r), $(date -u +%Y-%m-%dT%H:%MZ)"
 
+stages=",${EXITLESS_STAGES:-pvipi},"
+
 # 1. raw guest, 256 vCPUs
-if [ -x "$top/.build/selftests/host/exitless_pvipi_test" ]; then
+if [ "${stages#*,pvipi,}" != "$stages" ] && [ -x "$top/.build/selftests/host/exitless_pvipi_test" ]; then
 	"$top/.build/selftests/host/exitless_pvipi_test" -n 256 -r 64 2>&1 |
 		grep -E '^# \||^not ok|Totals' | sed 's/^/BENCH: raw256 /' | tee -a "$bench"
 fi
 
-# 2. L2 Linux guest
-trace_on() {
-	echo 0 > $T/tracing_on
-	echo > $T/trace
-	echo 16384 > $T/buffer_size_kb
-	for e in kvm_exit kvm_msr kvm_hypercall; do
-		echo 1 > "$T/events/kvm/$e/enable"
+# 2. L2 Linux guest: exits counted from KVM's tracepoints per phase
+# (lib.sh's ktrace_on/ktrace_off: per vCPU 0 and in all, hypercalls of
+# vCPU 0 by number)
+
+# --- dynidle: counters around each load --------------------------------
+# kvm_stats: KVM's halt and exit counters (every VM: only the bench's L2
+# runs) and L1's CPU ticks (busy: user, nice, system, irq, softirq; a
+# vCPU thread's host halt polling is system time), one "name value" each
+kvm_stats() {
+	local d=/sys/kernel/debug/kvm f
+	for f in halt_exits exits halt_wakeup halt_successful_poll \
+		 halt_attempted_poll halt_poll_success_ns halt_poll_fail_ns; do
+		[ ! -r "$d/$f" ] || echo "$f $(cat "$d/$f")"
 	done
-	echo 1 > $T/tracing_on
+	awk '$1 == "cpu" { print "l1_busy_ticks", $2 + $3 + $4 + $7 + $8;
+			   print "l1_all_ticks", $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat
 }
 
-# per-vCPU exit counts of the phase, by reason
-trace_off() {
-	local label=$1
-	echo 0 > $T/tracing_on
-	awk -v l="$label" '
-		/ kvm_exit: / { if (match($0, /vcpu [0-9]+/)) v = substr($0, RSTART + 5, RLENGTH - 5); else v = "?";
-				r = $0; sub(/.*reason /, "", r); sub(/ .*/, "", r);
-				ex[v]++; rs[v " " r]++ }
-		/ kvm_msr: msr_write 830 / { icr++ }
-		/ kvm_hypercall: / { hc++ }
-		END {
-			printf "%s: exits vCPU0 %d, other vCPUs", l, ex["0"];
-			for (v in ex) if (v != "0") printf " %s:%d", v, ex[v];
-			printf "; ICR writes %d, hypercalls %d; vCPU0 by reason:", icr, hc;
-			for (k in rs) if (k ~ /^0 /) { r = k; sub(/^0 /, "", r); printf " %s=%d", r, rs[k] }
-			printf "\n"
-		}' $T/trace | sed 's/^/BENCH: /' | tee -a "$bench"
-	for e in kvm_exit kvm_msr kvm_hypercall; do
-		echo 0 > "$T/events/kvm/$e/enable"
-	done
+# dynidle_bench_action <action> [<phase> <load>]: bench.sh's requests
+dynidle_bench_action() {
+	case "$1" in
+	bench-begin) kvm_stats > /tmp/bench-begin ;;
+	bench-end)
+		kvm_stats > /tmp/bench-end
+		awk -v p="$2" -v w="$3" '
+			NR == FNR { b[$1] = $2; next }
+			{ d[$1] = $2 - b[$1]; k[++n] = $1 }
+			END {
+				printf "dynidle-l1 phase=%s work=%s", p, w
+				for (i = 1; i <= n; i++)
+					if (k[i] !~ /ticks$/) printf " %s=%d", k[i], d[k[i]]
+				if (d["l1_all_ticks"] > 0)
+					printf " l1_busy_pct=%.1f", 100 * d["l1_busy_ticks"] / d["l1_all_ticks"]
+				printf "\n"
+			}' /tmp/bench-begin /tmp/bench-end | while IFS= read -r l; do say "$l"; done ;;
+	bench-hog-start) hogs_start /tmp/bench-hogs ;;
+	bench-hog-stop) hogs_stop /tmp/bench-hogs ;;
+	*) log "unknown bench action: $*" ;;
+	esac
 }
 
+# run_bench_l2 <name> <-cpu> <vCPUs> <stage> <kernel arguments>
 run_bench_l2() {
-	local name=$1 cpu=$2 l2log=$out/l2-$1.log qpid line act
+	local name=$1 cpu=$2 smp=$3 stage=$4 append=$5 l2log=$out/l2-$1.log qpid line act
 	: > "$l2log"
-	log "booting L2 ($name, -cpu $cpu)"
-	timeout 1500 qemu-system-x86_64 -enable-kvm -cpu "$cpu" -smp 3 -m 768M \
+	log "booting L2 ($name, -cpu $cpu, $smp vCPUs)"
+	timeout 1500 qemu-system-x86_64 -enable-kvm -cpu "$cpu" -smp "$smp" -m 768M \
 		-kernel "/boot/vmlinuz-$rel" -initrd "$out/l2.cpio.gz" \
-		-append "console=ttyS0 loglevel=4 panic=-1 exitless.stage=pvipi exitless.script=bench.sh exitless.arg=$name" \
+		-append "console=ttyS0 loglevel=4 panic=-1 exitless.stage=$stage $append" \
 		-nodefaults -display none -serial "file:$l2log" -monitor none \
 		-no-reboot </dev/null &
 	qpid=$!
@@ -78,14 +93,34 @@ run_bench_l2() {
 		line=${line%$'\r'}
 		printf '#   L2| %s\n' "$line"
 		case "$line" in
-		"EXITLESS-SYNC: trace-on "*) trace_on ;;
-		"EXITLESS-SYNC: trace-off "*) act=${line#EXITLESS-SYNC: trace-off }; trace_off "$act" ;;
+		"EXITLESS-SYNC: trace-on "*) ktrace_on ;;
+		"EXITLESS-SYNC: trace-off "*)
+			act=${line#EXITLESS-SYNC: trace-off }
+			say "pvipi $act $(ktrace_off)" ;;
+		"EXITLESS-SYNC: bench-"*)
+			# shellcheck disable=SC2086 # action and its arguments
+			dynidle_bench_action ${line#EXITLESS-SYNC: } ;;
 		"BENCH: "*) echo "$line" >> "$bench" ;;
 		esac
 	done < <(tail -n +1 -F --pid=$qpid "$l2log" 2>/dev/null)
 	wait $qpid
 }
 
-run_bench_l2 kvmpvipi host
-run_bench_l2 x2apic host,kvm-pv-ipi=off
+if [ "${stages#*,pvipi,}" != "$stages" ]; then
+	run_bench_l2 kvmpvipi host 3 pvipi "exitless.script=bench.sh exitless.arg=kvmpvipi"
+	run_bench_l2 x2apic host,kvm-pv-ipi=off 3 pvipi "exitless.script=bench.sh exitless.arg=x2apic"
+fi
+
+if [ "${stages#*,dynidle,}" != "$stages" ]; then
+	hpns=/sys/module/kvm/parameters/halt_poll_ns
+	hpns0=$(cat $hpns)
+	say "dynidle: L1 CPUs $(nproc), KVM halt_poll_ns default $hpns0"
+	echo 0 > $hpns
+	run_bench_l2 dyn-stock host 2 dynidle "exitless.script=bench.sh exitless.arg=stock"
+	echo "$hpns0" > $hpns
+	w=$(sed -n 's/^BENCH: dynidle window_ns=//p' "$bench" | tail -n 1)
+	w=${w:-200000}
+	run_bench_l2 dyn-hostpoll host 2 dynidle "exitless.script=bench.sh exitless.arg=hostpoll,$w"
+	run_bench_l2 dyn-haltpoll host 2 dynidle "cpuidle_haltpoll.force=1 exitless.script=bench.sh exitless.arg=haltpoll,$w"
+fi
 say "done"

@@ -187,17 +187,8 @@ dynidle_action() {
 		else
 			tap "not ok - l2/dynidle hlt exits drop # halt_exits polling off $h_off, on $h_on; all exits $e_off, $e_on"
 		fi ;;
-	dynidle-hog-start)
-		for c in $(seq 0 $(($(nproc) - 1))); do
-			taskset -c "$c" sh -c 'while :; do :; done' \
-				</dev/null >/dev/null 2>&1 &
-			echo $! >> /tmp/dynidle-hogs
-		done
-		echo "hogs: $(tr '\n' ' ' < /tmp/dynidle-hogs)" ;;
-	dynidle-hog-stop)
-		# shellcheck disable=SC2046 # a list of pids
-		[ ! -s /tmp/dynidle-hogs ] || kill $(cat /tmp/dynidle-hogs)
-		rm -f /tmp/dynidle-hogs ;;
+	dynidle-hog-start) hogs_start /tmp/dynidle-hogs ;;
+	dynidle-hog-stop) hogs_stop /tmp/dynidle-hogs ;;
 	*) echo "unknown action $1"; return 1 ;;
 	esac
 }

@@ -136,6 +136,25 @@ quiet_watchdog() {
 	done
 }
 
+# hogs_start <pid file>: a busy loop pinned to each of L1's CPUs (a
+# contended host), their pids in <pid file>; hogs_stop <pid file> ends
+# them.  The hogs hold no caller's pipe open.
+hogs_start() {
+	local c
+	for c in $(seq 0 $(($(nproc) - 1))); do
+		taskset -c "$c" sh -c 'while :; do :; done' \
+			</dev/null >/dev/null 2>&1 &
+		echo $! >> "$1"
+	done
+	echo "hogs: $(tr '\n' ' ' < "$1")"
+}
+
+hogs_stop() {
+	# shellcheck disable=SC2046 # a list of pids
+	[ ! -s "$1" ] || kill $(cat "$1")
+	rm -f "$1"
+}
+
 # --- VM exits counted from KVM's tracepoints (in L1, as root) -------------
 KTRACE=/sys/kernel/tracing
 KTRACE_EVENTS="kvm_exit kvm_msr kvm_hypercall"
@@ -154,8 +173,10 @@ ktrace_on() {
 # ktrace_off: stop tracing and print the counts since ktrace_on as one line
 # of key=value: exits, icr (x2APIC ICR writes), hc (hypercalls), each also
 # for vCPU 0 alone (exits_v0, icr_v0, hc_v0), r_<reason> (exits of all
-# vCPUs by KVM's reason name) and lost (events the buffer dropped: the
-# counts are then lower bounds).
+# vCPUs by KVM's reason name), hc_v0_nr_<nr> (vCPU 0's hypercalls by
+# number, as the tracepoint prints it: 0xa KVM_HC_SEND_IPI, 0xb
+# KVM_HC_SCHED_YIELD, 0x45584c10 exitless PVIPI_SEND) and lost (events
+# the buffer dropped: the counts are then lower bounds).
 ktrace_off() {
 	local e lost
 	echo 0 > $KTRACE/tracing_on
@@ -173,10 +194,17 @@ ktrace_off() {
 			r = $0; sub(/.* reason /, "", r); sub(/ .*/, "", r); gsub(/[^A-Za-z0-9_]/, "_", r); rs[r]++
 		}
 		/ kvm_msr: msr_write 830 / { icr++; if (vcpu[pid] == "0") icr0++ }
-		/ kvm_hypercall: / { hc++; if (vcpu[pid] == "0") hc0++ }
+		/ kvm_hypercall: / {
+			hc++
+			if (vcpu[pid] == "0") {
+				hc0++
+				n = $0; sub(/.* nr /, "", n); sub(/ .*/, "", n); hcn0[n]++
+			}
+		}
 		END {
 			printf "exits=%d exits_v0=%d icr=%d icr_v0=%d hc=%d hc_v0=%d lost=%d", exits, exits0, icr, icr0, hc, hc0, lost
 			for (r in rs) printf " r_%s=%d", r, rs[r]
+			for (n in hcn0) printf " hc_v0_nr_%s=%d", n, hcn0[n]
 			printf "\n"
 		}' $KTRACE/trace
 }

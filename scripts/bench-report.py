@@ -1,0 +1,372 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""make bench's report: from the raw BENCH lines of each kernel's run
+(<results>/bench-<release>.txt, written by selftests/qemu/run.sh --bench),
+write <results>/dynidle.csv, <results>/pvipi.csv, the plots
+(<results>/*.svg, with gnuplot) and Documentation/benchmarks.rst.
+
+usage: scripts/bench-report.py <results dir> <benchmarks.rst>
+"""
+import csv
+import glob
+import os
+import re
+import subprocess
+import sys
+
+CONFIGS = ["stock", "hostpoll", "haltpoll", "dynidle"]
+CONFIG_TEXT = {
+    "stock": "stock (no guest polling, host halt_poll_ns=0)",
+    "hostpoll": "host halt_poll_ns only (KVM default)",
+    "haltpoll": "cpuidle_haltpoll.force=1",
+    "dynidle": "exitless dynidle",
+}
+LOADS = ["pipe", "tcp", "idle", "contended"]
+
+
+def kv(text):
+    """key=value pairs of a BENCH line, numbers as floats."""
+    out = {}
+    for m in re.finditer(r"(\w+)=(\S+)", text):
+        try:
+            out[m.group(1)] = float(m.group(2))
+        except ValueError:
+            out[m.group(1)] = m.group(2)
+    return out
+
+
+def parse(path):
+    """One kernel's raw file: header, dynidle rows, pvipi lines."""
+    rel = re.sub(r"^bench-|\.txt$", "", os.path.basename(path))
+    run = {"rel": rel, "when": [], "dyn": {}, "raw256": [], "pvipi": []}
+    for line in open(path, errors="replace"):
+        line = line.rstrip("\n")
+        if not line.startswith("BENCH: "):
+            continue
+        body = line[len("BENCH: "):]
+        m = re.match(r"L1 (\S+), (\S+)", body)
+        if m:
+            run["when"].append([m.group(2), "pvipi"])
+            continue
+        if body.startswith("dynidle: L1 CPUs") and run["when"]:
+            run["when"][-1][1] = "dynidle"
+        m = re.match(r"dynidle(-l1)? (phase=.*)", body)
+        if m:
+            d = kv(m.group(2))
+            key = (d.get("phase"), d.get("work"))
+            run["dyn"].setdefault(key, {}).update(d)
+            continue
+        m = re.match(r"raw256 # \|(.*)\|\s*$", body)
+        if m:
+            cells = [c.strip() for c in m.group(1).split("|")]
+            if cells and cells[0] != "set":
+                run["raw256"].append(cells)
+            continue
+        if body.startswith(("kvmpvipi", "x2apic", "pvipi ")):
+            run["pvipi"].append(body)
+    return run
+
+
+# vCPU 0's hypercalls by number, as kvm:kvm_hypercall prints it
+HC_SEND_IPI, HC_SCHED_YIELD, HC_PVIPI_SEND = "0xa", "0xb", "0x45584c10"
+
+
+def pvipi_rows(lines):
+    """The L2 IPI load's phases as table rows."""
+    ph = {}
+    for body in lines:
+        m = re.match(r"pvipi (\S+) (exits=.*)", body)
+        if m:
+            ph.setdefault(m.group(1), {}).update(kv(m.group(2)))
+            continue
+        m = re.match(r"(\S+) ipi_load: (\d+) calls to (\d+) CPUs in \S+ s, (\d+) ns/call", body)
+        if m:
+            ph.setdefault(m.group(1), {}).update(
+                calls=int(m.group(2)), targets=int(m.group(3)), ns=int(m.group(4)))
+    rows = []
+    for label, d in sorted(ph.items()):
+        parts = label.split("-")
+        if len(parts) != 3 or not d.get("calls") or "exits_v0" not in d:
+            continue
+        cpu, mode, _ = parts
+        c = d["calls"]
+
+        def nr(n):
+            return d.get("hc_v0_nr_" + n, 0)
+        sends = d.get("icr_v0", 0) + nr(HC_SEND_IPI) + nr(HC_PVIPI_SEND)
+        rows.append([cpu, "exitless pvipi" if mode == "exitless" else
+                     ("KVM PV IPI" if cpu == "kvmpvipi" else "x2APIC ICR"),
+                     d["targets"], c, num(sends / c),
+                     num((sends + nr(HC_SCHED_YIELD)) / c),
+                     num(d.get("icr_v0", 0) / c), num(nr(HC_SEND_IPI) / c),
+                     num(nr(HC_PVIPI_SEND) / c), num(nr(HC_SCHED_YIELD) / c),
+                     num(d["exits_v0"] / c), num(d["ns"] / 1000, 0),
+                     int(d.get("lost", 0))])
+    return rows
+
+
+def derived(d, load):
+    """The figures of one (config, load): a dict of name -> value."""
+    secs = d.get("secs") or 0
+    trips = d.get("trips") or 0
+    wake = 2 * trips  # each round trip wakes each side once
+    out = {}
+    if load != "idle" and wake:
+        out["hlt_per_wakeup"] = d.get("halt_exits", 0) / wake
+        out["exits_per_trip"] = d.get("exits", 0) / trips
+        out["rt_us"] = d.get("rt_ns", 0) / 1000
+        out["p50_us"] = d.get("p50_ns", 0) / 1000
+        out["p99_us"] = d.get("p99_ns", 0) / 1000
+    if secs:
+        out["hlt_per_s"] = d.get("halt_exits", 0) / secs
+        out["guest_poll_ms_per_s"] = d.get("guest_poll_ns", 0) / 1e6 / secs
+        host = d.get("halt_poll_success_ns", 0) + d.get("halt_poll_fail_ns", 0)
+        out["host_poll_ms_per_s"] = host / 1e6 / secs
+    if "l1_busy_pct" in d:
+        out["l1_busy_pct"] = d["l1_busy_pct"]
+    return out
+
+
+def table(rows, header):
+    """An RST grid table."""
+    cols = list(zip(*([header] + rows)))
+    width = [max(len(str(c)) for c in col) for col in cols]
+    sep = "+" + "+".join("-" * (w + 2) for w in width) + "+"
+    hsep = sep.replace("-", "=")
+
+    def fmt(r):
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, width)) + " |"
+    out = [sep, fmt(header), hsep]
+    for r in rows:
+        out += [fmt(r), sep]
+    return "\n".join(out)
+
+
+def num(v, nd=2):
+    if v is None:
+        return "n/a"
+    return f"{v:.{nd}f}"
+
+
+def plot(results, name, title, ylabel, series, data):
+    """A clustered bar chart (gnuplot, SVG): data[(group, serie)] -> y."""
+    groups = sorted({g for g, _ in data})
+    dat = os.path.join(results, name + ".dat")
+    with open(dat, "w") as f:
+        f.write("group " + " ".join(series) + "\n")
+        for g in groups:
+            f.write(g + " " + " ".join(
+                str(data.get((g, s), 0)) for s in series) + "\n")
+    svg = os.path.join(results, name + ".svg")
+    script = f"""
+set terminal svg size 720,360 dynamic font 'sans,11'
+set output '{svg}'
+set title '{title}'
+set ylabel '{ylabel}'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set key outside right top
+set yrange [0:*]
+set grid ytics
+plot for [i=2:{len(series) + 1}] '{dat}' using i:xtic(1) title columnheader(i)
+"""
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    os.unlink(dat)
+    return os.path.basename(svg)
+
+
+def main():
+    results, rst = sys.argv[1], sys.argv[2]
+    runs = [parse(p) for p in sorted(glob.glob(os.path.join(results, "bench-*.txt")))]
+    if not runs:
+        sys.exit(f"no {results}/bench-*.txt: run 'make bench' first")
+
+    # CSV, long form
+    with open(os.path.join(results, "dynidle.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["kernel", "config", "load", "metric", "value"])
+        for r in runs:
+            for (cfg, load), d in sorted(r["dyn"].items()):
+                for k, v in sorted(d.items()):
+                    if k not in ("phase", "work"):
+                        w.writerow([r["rel"], cfg, load, k, v])
+                for k, v in sorted(derived(d, load).items()):
+                    w.writerow([r["rel"], cfg, load, k, round(v, 4)])
+    with open(os.path.join(results, "pvipi.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["kernel", "set", "targets", "apic_ids", "ceil_span_128",
+                    "exitless_exits_per_send", "kvm_hc_exits_per_send",
+                    "time_kvm_over_exitless"])
+        for r in runs:
+            for cells in r["raw256"]:
+                w.writerow([r["rel"]] + cells)
+
+    doc = []
+    doc.append(".. SPDX-License-Identifier: GPL-2.0\n")
+    doc.append(".. Generated by scripts/bench-report.py from make bench's results in\n"
+               "   Documentation/bench/; do not edit by hand: run ``make bench``.\n")
+    doc.append("==========\nBenchmarks\n==========\n")
+    doc.append(
+        "Every figure here comes from one ``make bench`` run on the build\n"
+        "machine (2 cores, everything under QEMU TCG: L1 is a Debian kernel in\n"
+        "``qemu-system-x86_64 -accel tcg -cpu max``, running real KVM on\n"
+        "emulated SVM; L2 is the same Debian kernel under that KVM).  Absolute\n"
+        "times are therefore those of an emulated machine, hundreds of times\n"
+        "slower than hardware; exit counts and the ratios between\n"
+        "configurations of the same run are what carry over.  Raw lines:\n"
+        "``Documentation/bench/bench-<kernel>.txt``; tables:\n"
+        "``Documentation/bench/dynidle.csv`` and ``pvipi.csv``.\n")
+    doc.append("Runs (``make bench``; each L1 boot's start, UTC):\n")
+    for r in runs:
+        boots = ", ".join(f"{what} {when}" for when, what in r["when"])
+        doc.append(f"- ``{r['rel']}``: {boots or 'date not recorded'}")
+    doc.append("")
+
+    # dynidle
+    doc.append("dynidle\n=======\n")
+    doc.append(
+        "``selftests/dynidle/bench.sh`` in a 2-vCPU L2, L1 with 2 CPUs (one per\n"
+        "vCPU), each configuration in its own L2 boot (dynidle after\n"
+        "``hostpoll`` in the same boot).  Loads: a pipe ping-pong and a TCP\n"
+        "request-response over loopback between CPU 0 and CPU 1 (3000 round\n"
+        "trips), an idle guest (10 s), and the pipe ping-pong with a busy loop\n"
+        "on every L1 CPU (contended host, 300 round trips).  HLT exits and\n"
+        "host halt-poll time are KVM's own counters in L1 (debugfs), taken\n"
+        "around each load; a wake-up is one side of a round trip being woken\n"
+        "(2 per round trip).  Guest polling time is dynidle's ``poll_ns`` plus\n"
+        "the time of the cpuidle ``POLL`` state (haltpoll).  The poll window\n"
+        "cap of haltpoll (``guest_halt_poll_ns``, where the kernel has the\n"
+        "haltpoll governor) and of dynidle (``dynidle_poll_max_ns``) is the\n"
+        "same: 4 stock pipe round trips of the run.\n")
+    for cfg in CONFIGS:
+        doc.append(f"- ``{cfg}``: {CONFIG_TEXT[cfg]}")
+    doc.append("")
+    for r in runs:
+        if not r["dyn"]:
+            continue
+        doc.append(f"{r['rel']}\n" + "-" * len(r["rel"]) + "\n")
+        fig = {}
+        for load in LOADS:
+            rows = []
+            for cfg in CONFIGS:
+                d = r["dyn"].get((cfg, load))
+                if not d:
+                    continue
+                x = derived(d, load)
+                fig[(cfg, load)] = x
+                if load == "idle":
+                    rows.append([cfg, num(x.get("hlt_per_s"), 1),
+                                 num(x.get("guest_poll_ms_per_s")),
+                                 num(x.get("host_poll_ms_per_s")),
+                                 num(x.get("l1_busy_pct"), 1)])
+                else:
+                    rows.append([cfg, num(x.get("hlt_per_wakeup"), 3),
+                                 num(x.get("exits_per_trip"), 1),
+                                 num(x.get("rt_us"), 0), num(x.get("p50_us"), 0),
+                                 num(x.get("p99_us"), 0),
+                                 num(x.get("guest_poll_ms_per_s")),
+                                 num(x.get("host_poll_ms_per_s")),
+                                 num(x.get("l1_busy_pct"), 1)])
+            if not rows:
+                continue
+            doc.append(f"**{load}**\n")
+            if load == "idle":
+                doc.append(table(rows, ["config", "HLT exits/s",
+                                        "guest poll ms/s", "host poll ms/s",
+                                        "L1 busy %"]))
+            else:
+                doc.append(table(rows, ["config", "HLT exits/wake-up",
+                                        "exits/round trip", "round trip us",
+                                        "p50 us", "p99 us", "guest poll ms/s",
+                                        "host poll ms/s", "L1 busy %"]))
+            doc.append("")
+        # the issue's targets, from this run
+        doc.append("Against the targets (same run):\n")
+
+        def g(cfg, load, k):
+            return fig.get((cfg, load), {}).get(k)
+
+        def line(text, val, ok):
+            state = "n/a" if val is None else ("met" if ok else "not met")
+            doc.append(f"- {text}: {val if val is not None else 'n/a'} ({state})")
+        for load in ("pipe", "tcp"):
+            s, dy = g("stock", load, "hlt_per_wakeup"), g("dynidle", load, "hlt_per_wakeup")
+            red = None if not s or dy is None else round(100 * (1 - dy / s), 1)
+            line(f"{load}: HLT exits per wake-up, dynidle vs stock, % fewer "
+                 "(target >= 90)", red, red is not None and red >= 90)
+            h, dy = g("haltpoll", load, "p50_us"), g("dynidle", load, "p50_us")
+            ratio = None if not h or dy is None else round(dy / h, 2)
+            line(f"{load}: round trip p50, dynidle / haltpoll (target <= 1)",
+                 ratio, ratio is not None and ratio <= 1)
+        h, dy = g("haltpoll", "idle", "guest_poll_ms_per_s"), g("dynidle", "idle", "guest_poll_ms_per_s")
+        ratio = None if h is None or dy is None else (round(dy / h, 2) if h else (0.0 if dy == 0 else None))
+        line("idle: guest polling time, dynidle / haltpoll (target <= 1)",
+             ratio, ratio is not None and ratio <= 1)
+        h, dy = g("haltpoll", "contended", "guest_poll_ms_per_s"), g("dynidle", "contended", "guest_poll_ms_per_s")
+        ratio = None if not h or dy is None else round(dy / h, 3)
+        line("contended: guest polling time, dynidle / haltpoll (target <= 0.10)",
+             ratio, ratio is not None and ratio <= 0.10)
+        lat = g("dynidle", "contended", "p50_us"), g("haltpoll", "contended", "p50_us")
+        doc.append(f"- contended: round trip p50 dynidle {num(lat[0], 0)} us, "
+                   f"haltpoll {num(lat[1], 0)} us")
+        doc.append("")
+        try:
+            data = {(c, l): fig[(c, l)].get("hlt_per_wakeup", 0)
+                    for (c, l) in fig if l in ("pipe", "tcp", "contended")}
+            svg = plot(os.path.dirname(rst) + "/bench", f"dynidle-hlt-{r['rel']}",
+                       f"HLT exits per wake-up, {r['rel']}", "HLT exits / wake-up",
+                       [c for c in CONFIGS if any((c, l) in data for l in LOADS)],
+                       {(l, c): v for (c, l), v in data.items()})
+            data = {(l, c): fig[(c, l)].get("p50_us", 0)
+                    for (c, l) in fig if l in ("pipe", "tcp", "contended")}
+            svg2 = plot(os.path.dirname(rst) + "/bench", f"dynidle-p50-{r['rel']}",
+                        f"Round trip p50 (us, TCG), {r['rel']}", "us",
+                        [c for c in CONFIGS if any((l, c) in data for l in LOADS)],
+                        data)
+            doc.append(f".. image:: bench/{svg}\n")
+            doc.append(f".. image:: bench/{svg2}\n")
+        except (OSError, subprocess.CalledProcessError) as e:
+            doc.append(f"(plots not drawn: {e})\n")
+
+    # pvipi
+    doc.append("pvipi\n=====\n")
+    for r in runs:
+        if not r["raw256"] and not r["pvipi"]:
+            continue
+        doc.append(f"{r['rel']}\n" + "-" * len(r["rel"]) + "\n")
+        if r["raw256"]:
+            doc.append(
+                "``exitless_pvipi_test -n 256 -r 64`` in L1 (a raw 256-vCPU guest\n"
+                "with sparse APIC IDs): sender exits per send, from KVM's stats.\n")
+            doc.append(table(r["raw256"], ["set", "targets", "APIC IDs",
+                                           "ceil(span/128)", "exitless",
+                                           "KVM_HC_SEND_IPI",
+                                           "time KVM / exitless"]))
+            doc.append("")
+        rows = pvipi_rows(r["pvipi"])
+        if rows:
+            doc.append(
+                "L2 Linux guest, 3 vCPUs, 1 L1 CPU: ``ipi_load`` (CPU 0 calls\n"
+                "``membarrier()``, an IPI to each other CPU that runs the load's\n"
+                "spinner: 2 targets, *multi*, or 1, *single*) in\n"
+                "``selftests/pvipi/bench.sh``; exits counted in L1 from KVM's\n"
+                "tracepoints between the phase marks, per call, for vCPU 0 (the\n"
+                "sender): IPI-sending exits (ICR writes, ``KVM_HC_SEND_IPI`` and\n"
+                "``PVIPI_SEND`` hypercalls) and each of them, the\n"
+                "``KVM_HC_SCHED_YIELD`` hypercalls Linux makes to a preempted\n"
+                "target after a call (with 3 vCPUs on 1 L1 CPU the targets are\n"
+                "always preempted), and all its exits (timer MSR writes, HLTs,\n"
+                "interrupts included); *lost* counts trace events the buffer\n"
+                "dropped.  *x2apic* L2s run with ``-cpu host,kvm-pv-ipi=off``,\n"
+                "*kvmpvipi* with upstream PV IPI; the times are TCG's.\n")
+            doc.append(table(rows, ["L2 CPU", "sender", "targets", "calls",
+                                    "IPI exits", "+ yields", "ICR", "SEND_IPI",
+                                    "PVIPI_SEND", "SCHED_YIELD",
+                                    "all exits", "us/call", "lost"]))
+            doc.append("")
+    open(rst, "w").write("\n".join(doc) + "\n")
+
+
+if __name__ == "__main__":
+    main()

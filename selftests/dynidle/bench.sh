@@ -1,0 +1,138 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# make bench, dynidle, L2 side (busybox sh, 2 vCPUs): the same four loads
+# under each idle configuration of the issue, one configuration per L2
+# boot (L1 sets KVM's halt_poll_ns before each boot, and the command line
+# selects cpuidle-haltpoll):
+#   stock      no guest polling, L1 halt_poll_ns=0
+#   hostpoll   no guest polling, L1 halt_poll_ns at KVM's default
+#   haltpoll   cpuidle_haltpoll.force=1 (upstream guest halt polling)
+#   dynidle    exitless_guest.ko (same boot as hostpoll, after it)
+# Loads: pipe ping-pong and TCP request-response over loopback between
+# CPU 0 and CPU 1 (round trip: mean, p50, p99), an idle guest (sleep),
+# and the pipe ping-pong with every L1 CPU busy (hogs: contended host).
+# For each, L1 counts KVM's halt_exits, exits, host halt-poll time and
+# its own CPU time between "bench-begin" and "bench-end" (l1-bench.sh),
+# and this side prints the guest's time spent polling: dynidle's poll_ns
+# plus the time of every cpuidle state named POLL.
+# usage: bench.sh stock|hostpoll|haltpoll [<poll window ns>]
+# Output: "BENCH: dynidle phase=<p> work=<w> key=value ..." lines; the
+# stock boot also prints "BENCH: dynidle window_ns=<ns>": 4 stock pipe
+# round trips (at least 200 us), the poll window cap that L1 passes to
+# the later boots for haltpoll and dynidle alike.
+set -eu
+
+KO=${EXITLESS_GUEST_KO:-/exitless_guest.ko}
+PP=${EXITLESS_PINGPONG:-/selftests/dynidle/pingpong}
+SYS=/sys/kernel/exitless
+PAR=/sys/module/exitless_guest/parameters
+TRIPS=${EXITLESS_BENCH_TRIPS:-3000}
+IDLE_S=${EXITLESS_BENCH_IDLE_S:-10}
+SYNC_WAIT=${EXITLESS_SYNC_WAIT:-3}
+boot=${1:?stock, hostpoll or haltpoll}
+window=${2:-200000}
+
+sync_l1() {
+	echo "EXITLESS-SYNC: $*"
+	sleep "$SYNC_WAIT"
+}
+
+# guest_poll_ns: time this guest has spent polling in idle, all CPUs
+guest_poll_ns() {
+	ns=0
+	if [ -r "$SYS/dynidle" ]; then
+		ns=$(awk '$1 == "poll_ns" { print $2 }' "$SYS/dynidle")
+		ns=${ns:-0}
+	fi
+	for s in /sys/devices/system/cpu/cpu*/cpuidle/state*; do
+		if [ ! -r "$s/name" ] || [ "$(cat "$s/name")" != POLL ]; then
+			continue
+		fi
+		ns=$((ns + $(cat "$s/time") * 1000))
+	done
+	echo "$ns"
+}
+
+# pp <args>: one ping-pong; sets the round-trip figures
+pp() {
+	out=$("$PP" "$@" 2>&1) || { echo "# pingpong failed: $out"; return 1; }
+	echo "# $out"
+	# shellcheck disable=SC2086 # split the line into fields
+	set -- $out
+	# pingpong: N round trips in S s, M ns/round trip, p50 A ns, p99 B ns
+	rt_n=$2 rt_mean=$8 rt_p50=${12} rt_p99=${15}
+}
+
+# work <phase> <load>: one load between L1's marks, one BENCH line
+work() {
+	phase=$1 load=$2 extra=
+	[ "$load" != contended ] || sync_l1 bench-hog-start
+	sync_l1 bench-begin "$phase" "$load"
+	p0=$(guest_poll_ns)
+	t0=$(awk '{ print $1 }' /proc/uptime)
+	rt_n=0 rt_mean=0 rt_p50=0 rt_p99=0
+	case "$load" in
+	pipe) pp "$TRIPS" || true ;;
+	tcp) pp -t "$TRIPS" || true ;;
+	idle) sleep "$IDLE_S" ;;
+	contended) pp $((TRIPS / 10)) || true ;;
+	esac
+	t1=$(awk '{ print $1 }' /proc/uptime)
+	p1=$(guest_poll_ns)
+	sync_l1 bench-end "$phase" "$load"
+	[ "$load" != contended ] || sync_l1 bench-hog-stop
+	[ "$load" = idle ] || extra="trips=$rt_n rt_ns=$rt_mean p50_ns=$rt_p50 p99_ns=$rt_p99"
+	echo "BENCH: dynidle phase=$phase work=$load secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') guest_poll_ns=$((p1 - p0)) $extra"
+}
+
+phase() {
+	echo "# phase $1: idle driver $(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null || echo none), governor $(cat /sys/devices/system/cpu/cpuidle/current_governor_ro 2>/dev/null || echo none)"
+	"$PP" 200 >/dev/null || true	# warm up (and let windows grow)
+	for load in pipe tcp idle contended; do
+		work "$1" "$load"
+	done
+}
+
+ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
+echo "# dynidle bench, boot $boot: $(grep -c ^processor /proc/cpuinfo) CPUs, $TRIPS round trips, idle ${IDLE_S} s, window cap $window ns"
+case "$boot" in
+stock)
+	"$PP" 200 >/dev/null || true
+	pp "$TRIPS" || true
+	w=$((rt_mean * 4))
+	[ "$w" -ge 200000 ] || w=200000
+	[ "$w" -le 20000000 ] || w=20000000
+	echo "BENCH: dynidle window_ns=$w"
+	phase stock
+	;;
+hostpoll)
+	phase hostpoll
+	if ! insmod "$KO"; then
+		echo "BENCH: dynidle phase=dynidle error=insmod"
+		exit 1
+	fi
+	i=0
+	until [ "$(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null)" = exitless_dynidle ]; do
+		i=$((i + 1))
+		[ "$i" -lt 30 ] || { echo "BENCH: dynidle phase=dynidle error=driver"; exit 1; }
+		sleep 1
+	done
+	echo "$window" > "$PAR/dynidle_poll_max_ns"
+	phase dynidle
+	sed 's/^/# /' "$SYS/dynidle"
+	rmmod exitless_guest
+	;;
+haltpoll)
+	# the governor's cap where it has one (6.12; 6.1's Debian kernel has
+	# the driver but not the haltpoll governor: menu picks POLL)
+	g=/sys/module/haltpoll/parameters/guest_halt_poll_ns
+	[ ! -w "$g" ] || echo "$window" > "$g"
+	echo "# haltpoll: guest_halt_poll_ns $(cat "$g" 2>/dev/null || echo none)"
+	phase haltpoll
+	;;
+*)
+	echo "BENCH: dynidle error=unknown-boot-$boot"
+	exit 1
+	;;
+esac
