@@ -8,8 +8,8 @@
 #   make kernels             build for every Debian 6.1/6.12 headers tree
 #                            installed, each in .build/<kernel release>/
 #   make deps                install the Debian packages everything needs
-#   make demo                boot the nested stack, show the guest
-#                            negotiating with the host and the counters
+#   make demo                one IPI workload in a nested guest, stock and
+#                            with exitless: VM exits side by side (6.1)
 #   make check               every test: KUnit + nested QEMU suite, both
 #                            kernels (what CI runs); installs deps first
 #   make bench               the long measurements, both kernels (pvipi:
