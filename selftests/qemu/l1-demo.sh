@@ -230,10 +230,12 @@ done
 for l in x2apic-multi exitless-multi; do
 	say "perf kvm stat record -a, then perf kvm stat report --event=vmexit, over"
 	say "the $l phase (all vCPUs; times are TCG's):"
-	if [ -s "$out/perf-kvm-$l.txt" ]; then
+	if grep -q '^Total Samples:[1-9]' "$out/perf-kvm-$l.txt" 2>/dev/null; then
 		grep -v '^ *$' "$out/perf-kvm-$l.txt" | sed 's/^/DEMO:   /'
+		tap "ok - demo/perf kvm stat report $l"
 	else
-		say "  (no perf kvm stat report: see perf-kvm-$l.log)"
+		say "  (no perf kvm stat report: see perf-kvm-$l.log and .txt)"
+		tap "not ok - demo/perf kvm stat report $l"
 	fi
 done
 rmmod exitless_host && say "rmmod exitless_host: done"
