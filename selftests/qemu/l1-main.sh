@@ -203,6 +203,30 @@ if [ "${stages#*,dynidle,}" != "$stages" ]; then
 	stage_end dynidle
 fi
 
+# dkms: the exitless-dkms package (run.sh builds it on L0) installed,
+# built for this kernel, loaded, unloaded and purged (selftests/dkms/);
+# in the dynidle boot, once its L2 is gone (2 L1 CPUs: dkms builds with
+# -j2).  The packaged exitless_host replaces the one insmod-ed from .build.
+if [ "${stages#*,dkms,}" != "$stages" ]; then
+	stage_start dkms
+	if pgrep -f qemu-system >/dev/null; then
+		tap "not ok - l1/dkms/no L2 running # $(pgrep -af qemu-system | head -n 1)"
+	fi
+	if grep -q '^exitless_host ' /proc/modules; then
+		if rmmod exitless_host; then
+			tap "ok - l1/dkms/rmmod the .build exitless_host first"
+		else
+			tap "not ok - l1/dkms/rmmod the .build exitless_host first"
+		fi
+	fi
+	"$top/selftests/dkms/run.sh" \
+		"$top/.build/exitless-dkms_$("$top/scripts/dkms.sh" version)_all.deb" 2>&1 | collect
+	if grep -q '^exitless_host ' /proc/modules; then
+		tap "not ok - l1/dkms/exitless_host unloaded at the end"
+	fi
+	stage_end dkms
+fi
+
 # --- L1's own kernel log ---------------------------------------------------
 dmesg > "$out/l1-dmesg.txt"
 scan_klog "$out/l1-dmesg.txt" "l1/kernel log clean" | collect

@@ -14,7 +14,9 @@
 #      an L2 is reported by L1 itself after 150 s, so a longer silence is L1's;
 #      L1's monitor socket is .build/nested-<release>/<boot>/l1.mon),
 #      EXITLESS_L1_MAIN (the L1 script, default selftests/qemu/l1-main.sh),
-#      EXITLESS_L1_RETRIES (times to boot again an L1 that hung, default 2).
+#      EXITLESS_L1_RETRIES (times to boot again an L1 that hung, default 2),
+#      EXITLESS_L1_STAGES (run these stages in each L1 boot instead of its
+#      own, e.g. EXITLESS_BOOTS=dynidle EXITLESS_L1_STAGES=dkms).
 set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
 top=$EXITLESS_TOP
@@ -77,7 +79,7 @@ l1_once() {
 # boot_l1 <kernel label> <release> <dir> <boot name> <tcg thread> <L1 CPUs> <stages>
 boot_l1() {
 	local k=$1 rel=$2 dir=$3 name=$4 thread=${EXITLESS_TCG_THREAD:-$5}
-	local smp=${EXITLESS_L1_SMP:-$6} stages=$7
+	local smp=${EXITLESS_L1_SMP:-$6} stages=${EXITLESS_L1_STAGES:-$7}
 	local out=$dir/$name rc t0 tries=0 retries=${EXITLESS_L1_RETRIES:-2}
 	case " ${EXITLESS_BOOTS:-$name} " in
 	*" $name "*) ;;
@@ -127,6 +129,12 @@ run_one() {
 		make -s -C "$top/selftests/host" O="$top/.build/selftests/host" 2>&1 |
 			sed 's/^/#   /' ||
 			{ echo "not ok - $k/host selftests build"; return 1; }
+	fi
+	if [ "$main" = selftests/qemu/l1-main.sh ]; then
+		# the dkms stage's package, installed in L1 by dpkg
+		"$top/scripts/dkms.sh" deb "$top/.build" | sed 's/^/#   /' ||
+			{ echo "not ok - $k/make deb"; return 1; }
+		echo "ok - $k/make deb"
 	fi
 	rm -rf "$out"
 	mkdir -p "$out"
@@ -182,9 +190,10 @@ run_one() {
 	# hint, when each L2 vCPU thread has an L1 CPU of its own: 2 L1 CPUs,
 	# so multi-threaded TCG; the stage therefore never makes L1 patch
 	# text while the L2 runs (no host module reload: the guest boot
-	# covers that with dynidle negotiated).
+	# covers that with dynidle negotiated).  Then, with its L2 gone, the
+	# dkms stage: the package installed with dpkg, DKMS building with -j2.
 	if [ "$main" = selftests/qemu/l1-main.sh ]; then
-		boot_l1 "$k" "$rel" "$out" dynidle multi 2 dynidle || return 1
+		boot_l1 "$k" "$rel" "$out" dynidle multi 2 dynidle,dkms || return 1
 	fi
 	log "kernel $rel took $(($(date +%s) - t0)) s"
 }
