@@ -372,8 +372,12 @@ void exitless_pvtimer_vcpu_entry(struct kvm_vcpu *vcpu)
 	 * an exit in between (the kick landed before the entry): leave the
 	 * guest again at once, the exit decides.
 	 */
-	if (fired)
-		(smp_ops.smp_send_reschedule)(cpu); /* not the 6.12 macro: needs ipi.h */
+	if (fired) {
+		/* smp_ops' own: 6.12's smp_send_reschedule() needs ipi.h */
+		void (*resched)(int cpu) = smp_ops.smp_send_reschedule;
+
+		resched(cpu);
+	}
 
 	if (!publish)
 		return;

@@ -130,8 +130,10 @@ bool exitless_pvtimer_exit_follows(bool idle_task, bool halting_idle,
 bool exitless_pvtimer_backstop_covers(u64 deadline, u64 backstop, u64 margin,
 				      u64 window);
 
-/* The backstop for @deadline: halfway into the window, so that it covers
- * the deadlines of the next window/2 of timer progress too. */
+/*
+ * The backstop for @deadline: halfway into the window, so that it covers
+ * the deadlines of the next 3/8 window of timer progress too.
+ */
 u64 exitless_pvtimer_backstop_for(u64 deadline, u64 window);
 
 /**
