@@ -66,7 +66,8 @@ enum op { OP_HC = 1, OP_WAIT, OP_ARM, OP_DONE };
 /* OP_ARM flags */
 #define F_SYNC		(1U << 0)	/* PVTIMER_SYNC after writing the section */
 #define F_BUSY		(1U << 1)	/* busy-wait (sti) instead of sti; hlt */
-#define F_DISABLE	(1U << 2)	/* DISABLE after arming: wait for the watchdog */
+#define F_DISABLE	(1U << 2)	/* ENABLE, arm, DISABLE: wait for the watchdog */
+#define F_LATER		(1U << 3)	/* after SYNC, move the deadline later, no call */
 
 struct pt_mbox {
 	u64 op;
@@ -74,7 +75,7 @@ struct pt_mbox {
 	struct exl_hc_out out;
 	/* OP_ARM */
 	u64 section;		/* gva of the pvtimer section */
-	u64 reps, delta, timeout, flags;
+	u64 reps, delta, timeout, flags, vector;
 	/* OP_ARM results */
 	u64 got, early, lost, wd, bad_rax, late_sum, late_max, min_late;
 	s64 worst_early;
@@ -114,6 +115,12 @@ static void guest_arm_once(struct exitless_pvtimer_section *s)
 	u64 c0 = READ_ONCE(pt_count), w0 = READ_ONCE(wd_count), dl, late;
 	struct exl_hc_out o;
 
+	if (mbox.flags & F_DISABLE) {
+		exl_hypercall(EXITLESS_HC_PVTIMER_ENABLE, mbox.vector, 0, 0, 0,
+			      &o);
+		if (o.rax)
+			mbox.bad_rax = o.rax;
+	}
 	dl = rdtsc() + mbox.delta;
 	wrmsr(MSR_IA32_TSC_DEADLINE, dl + mbox.timeout);
 	WRITE_ONCE(s->deadline, dl);
@@ -123,6 +130,13 @@ static void guest_arm_once(struct exitless_pvtimer_section *s)
 		exl_hypercall(EXITLESS_HC_PVTIMER_SYNC, 0, 0, 0, 0, &o);
 		if (o.rax)
 			mbox.bad_rax = o.rax;
+	}
+	if (mbox.flags & F_LATER) {
+		/* the host's timer runs for the old one: it must not inject */
+		dl += mbox.delta;
+		WRITE_ONCE(s->deadline, dl);
+		barrier();
+		WRITE_ONCE(s->seq, s->seq + 1);
 	}
 	if (mbox.flags & F_DISABLE) {
 		exl_hypercall(EXITLESS_HC_PVTIMER_DISABLE, 0, 0, 0, 0, &o);
@@ -306,6 +320,17 @@ static void set_section(u64 deadline, u64 seq)
 	WRITE_ONCE(sec->seq, seq);
 }
 
+/* Is @vector pending in the vCPU's IRR (the vCPU is outside KVM_RUN)? */
+static bool irr_has(u8 vector)
+{
+	struct kvm_lapic_state lapic;
+	u32 irr;
+
+	vcpu_ioctl(vcpu, KVM_GET_LAPIC, &lapic);
+	memcpy(&irr, &lapic.regs[APIC_IRR + (vector / 32) * 0x10], 4);
+	return irr & (1U << (vector % 32));
+}
+
 #define NR_HOSTILE_TESTS	47
 
 static void test_hostile(void)
@@ -323,6 +348,7 @@ static void test_hostile(void)
 	u64 rax, rax2, n, after, bad_nr, bad_rax, seq;
 	char what[128];
 	unsigned int i;
+	bool irr;
 	s64 base_vcpus = exl_stat("pvtimer_vcpus");
 	int kmsg;
 
@@ -429,10 +455,11 @@ static void test_hostile(void)
 
 	set_section(1, ++seq);
 	rax = sync_(0);
+	irr = irr_has(PT_VECTOR);
 	n = guest_wait_ms(QUIET_MS, &after);
-	ksft_test_result(rax == 0 && n == 1,
-			 "deadline 1, SYNC: 0 and the interrupt at once (rax %#lx, %lu came, %.0f us after the wait began)\n",
-			 rax, n, cycles_to_us(after));
+	ksft_test_result(rax == 0 && irr && n == 1,
+			 "deadline 1, SYNC: 0 and the interrupt at once (rax %#lx, in the IRR when SYNC returned: %d; %lu came, %.0f us after the wait began)\n",
+			 rax, irr, n, cycles_to_us(after));
 	n = guest_wait_ms(QUIET_MS, NULL);
 	ksft_test_result(n == 0,
 			 "deadline 1 is not injected twice (%lu more came in %d ms)\n",
@@ -493,7 +520,7 @@ static void test_hostile(void)
 	close(kmsg);
 }
 
-#define NR_DELIVERY_TESTS	8
+#define NR_DELIVERY_TESTS	10
 
 /* Run OP_ARM; prints its figures, returns the mailbox. */
 static struct pt_mbox *arm_run(const char *name, u64 nreps, u64 flags,
@@ -505,6 +532,7 @@ static struct pt_mbox *arm_run(const char *name, u64 nreps, u64 flags,
 	mb->section = area_gva + EXITLESS_AREA_OFF_PVTIMER;
 	mb->reps = nreps;
 	mb->flags = flags;
+	mb->vector = PT_VECTOR;
 	mb->delta = us_to_cycles(delta_us);
 	mb->timeout = us_to_cycles(timeout_ms * 1000);
 	run_op(OP_ARM);
@@ -528,7 +556,7 @@ static struct pt_mbox *arm_run(const char *name, u64 nreps, u64 flags,
 
 static void test_delivery(void)
 {
-	s64 syncs0, syncs1, injects0, injects1;
+	s64 syncs0, syncs1, injects0, injects1, kicks0;
 	struct pt_mbox *mb;
 	u64 rax;
 
@@ -558,6 +586,23 @@ static void test_delivery(void)
 	ksft_test_result(!mb->early,
 			 "SYNC, busy loop: none before its deadline (%lu early)\n",
 			 mb->early);
+
+	/*
+	 * Moved later without telling: the host's timer expires at the first
+	 * deadline while the guest runs, kicks it out and, at that exit,
+	 * reads the later one: nothing may come before it.  (5 * DELTA_US:
+	 * the guest's second write must land before the first deadline.)
+	 */
+	kicks0 = exl_stat("pvtimer_kicks");
+	mb = arm_run("SYNC, moved later, busy loop", 10,
+		     F_SYNC | F_BUSY | F_LATER, 5 * DELTA_US, 200);
+	ksft_test_result(mb->got == 10 && !mb->lost && !mb->wd && !mb->bad_rax,
+			 "moved later without a call: all 10 interrupts came (%lu, %lu lost, watchdog %lu, SYNC rax %#lx)\n",
+			 mb->got, mb->lost, mb->wd, mb->bad_rax);
+	ksft_test_result(!mb->early,
+			 "moved later without a call: none before the later deadline (%lu early, worst %.1f us; kicks +%ld)\n",
+			 mb->early, cycles_to_us(-(double)mb->worst_early),
+			 exl_stat("pvtimer_kicks") - kicks0);
 
 	/* DISABLE stops it: the watchdog, DELTA_US + 20 ms later, ends the HLT */
 	mb = arm_run("DISABLE", 3, F_SYNC | F_DISABLE, DELTA_US, 20);
