@@ -935,28 +935,37 @@ static void test_rmmod_under_load(struct counts base)
 	struct loader l;
 	struct counts c;
 	bool p1, p2, p3, killed;
-	s64 inj0, inj1;
-	double secs;
+	s64 inj0, inj1, pt;
+	double secs, t0;
 	int rc1, rc2;
 
 	loader_start(&l, delta);
 	p1 = loader_progress(&l, 50, 60);
-	it = l.iters;
 	rc1 = exl_run_cmd(rmmod);
-	/* without the module: the watchdog ends each wait */
-	p2 = loader_progress(&l, it + 8, 60);
+	/* without the module (counted from now): the watchdog ends each wait */
+	loader_progress(&l, ~0ULL, 0.2);
 	it = l.iters;
+	p2 = loader_progress(&l, it + 8, 60);
 	rc2 = exl_run_cmd(insmod);
+	/*
+	 * The vCPUs went on while insmod ran: from here, wait until all of
+	 * them enabled pvtimer again and the host injected (or 60 s).
+	 */
 	inj0 = exl_stat("pvtimer_injects");
-	p3 = loader_progress(&l, it + 50, 60);
-	inj1 = exl_stat("pvtimer_injects");
+	t0 = exl_now();
+	do {
+		p3 = loader_progress(&l, l.iters + 20, 60);
+		inj1 = exl_stat("pvtimer_injects");
+		pt = exl_stat("pvtimer_vcpus");
+	} while (p3 && (pt != LOAD_VCPUS || inj1 <= inj0) &&
+		 exl_now() - t0 < 60);
 	killed = loader_kill(&l);
 	ksft_test_result(p1 && !rc1 && p2 && !rc2,
 			 "rmmod %s with %d vCPUs arming: exit %d, they go on without it, insmod exit %d (progress %d %d)\n",
 			 EXL_HOST_MODULE, LOAD_VCPUS, rc1, rc2, p1, p2);
-	ksft_test_result(p3 && inj0 >= 0 && inj1 > inj0,
-			 "after insmod the vCPUs enable again and get interrupts (progress %d, injects +%ld)\n",
-			 p3, inj1 - inj0);
+	ksft_test_result(p3 && inj0 >= 0 && inj1 > inj0 && pt == LOAD_VCPUS,
+			 "after insmod the vCPUs enable again and get interrupts (progress %d, pvtimer_vcpus %ld, injects +%ld in %.2f s)\n",
+			 p3, pt, inj1 - inj0, exl_now() - t0);
 	base.vms = base.regs = base.pt = 0;	/* a fresh module: nothing */
 	c = settle(base, &secs);
 	ksft_test_result(killed && counts_eq(c, base),
