@@ -18,14 +18,19 @@
  *  2. delivery: REPS deadlines ~DELTA_US ahead, each written to the section
  *     (deadline, then seq + 1) before a HLT with no hypercall: the host
  *     reads it at the HLT exit; every interrupt must come, none before its
- *     deadline.  Then the same with PVTIMER_SYNC and a busy loop.
- *  3. DISABLE: a deadline armed (with SYNC), then DISABLE: no interrupt,
- *     the watchdog ends the HLT.
+ *     deadline.  Then the same with PVTIMER_SYNC and a busy loop, and with
+ *     the deadline moved later, without a call, after the SYNC.  The
+ *     lateness is printed (cycles and us).
+ *  3. DISABLE: a deadline armed (with SYNC), then DISABLE: the watchdog
+ *     ends the HLT, and no interrupt comes that was not already pending in
+ *     the IRR when DISABLE returned.
  *  4. teardown: a VM destroyed with a host timer armed; then VMs whose
- *     vCPUs arm deadlines in a loop (HLT, SYNC, cancel) are killed (their
- *     process gets SIGKILL) at random points; with -R also a rmmod/insmod
- *     of the host module while they run (EXITLESS_HOST_KO).  The host's
- *     stats come back to where they were; the harness scans the kernel log.
+ *     vCPUs arm deadlines in a loop (HLT, SYNC, cancel, DISABLE + ENABLE)
+ *     are killed (their process gets SIGKILL) at varied points; with -R
+ *     also a rmmod/insmod of the host module while they run
+ *     (EXITLESS_HOST_KO): they go on without it (the watchdog) and enable
+ *     again after it.  The host's stats come back to where they were; the
+ *     harness scans the kernel log.
  *
  * usage: exitless_pvtimer_test [-r reps] [-k kills] [-R]
  */
