@@ -119,8 +119,10 @@
  * The vCPU must have registered its area with layout version >= 3 and a
  * size that covers the pvtimer section (-EXITLESS_ENOENT: not registered;
  * -EXITLESS_EINVAL: layout or size too small, bad vector or flags).  The
- * host reads the section at once.  Enabling an enabled vCPU changes its
- * vector.  Out: RAX = 0.
+ * host reads the section at once and acts on its deadline as new: one
+ * already past is injected, even if it was delivered before (the guest
+ * clears the deadline first if it does not want that).  Enabling an
+ * enabled vCPU changes its vector.  Out: RAX = 0.
  */
 #define EXITLESS_HC_PVTIMER_ENABLE	(EXITLESS_HC_PVTIMER_BASE + 0)
 /*
