@@ -9,6 +9,12 @@
  *
  *   -m nanosleep   clock_nanosleep(CLOCK_MONOTONIC), relative
  *   -m timerfd     a one-shot relative timerfd, waited for in epoll_wait()
+ *   -m idle        one sleep of -t seconds (the guest idle, NOHZ)
+ *
+ * With -p <port>, the loop is framed by two one-byte writes to that I/O
+ * port through /dev/port (0xb1 before the first wake-up is asked for,
+ * 0xe1 after the last): they show in L1 as kvm:kvm_pio events, so L1
+ * counts the exits of the loop alone, whatever its own marks' timing.
  *
  * The process pins itself to one CPU (-c, default 1: away from CPU 0,
  * which takes the serial console's interrupts and runs the stage's
@@ -16,8 +22,8 @@
  * (-s), so that the default 50 us slack of a normal task does not count
  * as lateness.  Built static, run in the L2 guest (busybox initramfs).
  *
- * usage: timerloop -m nanosleep|timerfd -i <interval us> [-n <count>]
- *                  [-t <seconds>] [-c <cpu>] [-s <slack ns>]
+ * usage: timerloop -m nanosleep|timerfd|idle [-i <interval us>] [-n <count>]
+ *                  [-t <seconds>] [-c <cpu>] [-s <slack ns>] [-p <port>]
  * Stops after <count> wake-ups (default 1000) or, with -t, once <seconds>
  * have passed (whichever comes first).  Prints one line:
  * "timerloop mode=<m> interval_us=<i> cpu=<c> n=<wake-ups> elapsed_s=<s>
@@ -25,6 +31,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +44,24 @@
 
 /* a wait that long past its deadline is a lost timer, not lateness */
 #define LOST_TIMER_S	30
+/* the values written to the marker port (-p) */
+#define MARK_BEGIN	0xb1
+#define MARK_END	0xe1
+
+static int port_fd = -1;
+static long port;
+
+/* mark: one byte to the marker port, if any (failures are reported once) */
+static void mark(unsigned char val)
+{
+	if (port_fd < 0)
+		return;
+	if (pwrite(port_fd, &val, 1, port) != 1) {
+		perror("timerloop: write /dev/port (no phase marks)");
+		close(port_fd);
+		port_fd = -1;
+	}
+}
 
 static long long now_ns(void)
 {
@@ -66,8 +91,8 @@ static int cmp_ll(const void *a, const void *b)
 static void bad_args(void)
 {
 	fprintf(stderr,
-		"usage: timerloop -m nanosleep|timerfd -i <interval us> [-n <count>]\n"
-		"                 [-t <seconds>] [-c <cpu>] [-s <slack ns>]\n");
+		"usage: timerloop -m nanosleep|timerfd|idle [-i <interval us>] [-n <count>]\n"
+		"                 [-t <seconds>] [-c <cpu>] [-s <slack ns>] [-p <port>]\n");
 	exit(2);
 }
 
@@ -131,7 +156,7 @@ int main(int argc, char **argv)
 	struct epoll_event ev = { .events = EPOLLIN };
 	cpu_set_t set;
 
-	while ((opt = getopt(argc, argv, "m:i:n:t:c:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:i:n:t:c:s:p:")) != -1) {
 		switch (opt) {
 		case 'm':
 			mode = optarg;
@@ -151,13 +176,31 @@ int main(int argc, char **argv)
 		case 's':
 			slack_ns = atoll(optarg);
 			break;
+		case 'p':
+			port = strtol(optarg, NULL, 0);
+			port_fd = open("/dev/port", O_WRONLY | O_CLOEXEC);
+			if (port_fd < 0)
+				perror("timerloop: /dev/port (no phase marks)");
+			break;
 		default:
 			bad_args();
 		}
 	}
+	if (mode && !strcmp(mode, "idle")) {
+		/* one wake-up, -t seconds away */
+		if (limit_ns < 1)
+			bad_args();
+		interval_us = limit_ns / 1000;
+		limit_ns = 0;
+		n = 1;
+	}
 	if (!mode || interval_us < 1 || n < 1 || slack_ns < 1 ||
-	    (strcmp(mode, "nanosleep") && strcmp(mode, "timerfd")))
+	    (strcmp(mode, "nanosleep") && strcmp(mode, "timerfd") &&
+	     strcmp(mode, "idle")))
 		bad_args();
+	/* with a time limit, at most one wake-up per interval */
+	if (limit_ns && n > limit_ns / (interval_us * 1000) + 1)
+		n = limit_ns / (interval_us * 1000) + 1;
 	if (cpu < 0)
 		cpu = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 1 : 0;
 	CPU_ZERO(&set);
@@ -184,6 +227,7 @@ int main(int argc, char **argv)
 		}
 	}
 
+	mark(MARK_BEGIN);
 	start = now_ns();
 	for (i = 0; i < n; i++) {
 		if (limit_ns && now_ns() - start >= limit_ns)
@@ -196,6 +240,7 @@ int main(int argc, char **argv)
 		/* a wake-up before the requested time is a bug: keep its sign */
 		lat[i] = late;
 	}
+	mark(MARK_END);
 	n = i;
 	if (!n) {
 		fprintf(stderr, "timerloop: no wake-up in the time given\n");

@@ -209,7 +209,9 @@ fi
 # and loads exitless_host while the L2 runs (see run.sh on text patching).
 # Its actions (selftests/pvtimer/run.sh): pvtimer-mark-<off|on>-<load>-begin
 # saves KVM's exits counter (debugfs, every VM: only this one runs) and
-# starts tracing kvm_exit/kvm_msr in a trace instance of the phase's own;
+# starts tracing kvm_exit/kvm_msr/kvm_pio in a trace instance of the
+# phase's own (the guest's load frames itself with writes to port 0x80,
+# PVT_PORT: only the exits between them are counted, when both are seen);
 # pvtimer-mark-<...>-end [the guest's timerloop line] stops that trace at
 # once (the guest moves on after a fixed wait: no counting here);
 # pvtimer-check (the guest's last request: counting takes L1 a while)
@@ -219,6 +221,7 @@ fi
 # lateness ratios on/off are printed, not asserted (TCG's timing).
 PVT_DIR=/tmp/pvtimer
 PVT_LOADS="ns100 ns1000 tfd1000 idle"
+PVT_PORT=0x80
 
 # pvt_kv <key> <file>: the value of key=<value> in a file of such words
 pvt_kv() {
@@ -234,7 +237,7 @@ pvtimer_action() {
 		name=${act#pvtimer-mark-}
 		name=${name%-begin}
 		cat "$d/exits" > "$PVT_DIR/$name.exits0"
-		ktrace_inst_on "pvt-$name"
+		ktrace_inst_on "pvt-$name" kvm_pio
 		echo "mark $name begin: exits $(cat "$PVT_DIR/$name.exits0")" ;;
 	pvtimer-mark-*-end)
 		name=${act#pvtimer-mark-}
@@ -255,14 +258,17 @@ pvtimer_check() {
 		for l in $PVT_LOADS; do
 			f=$PVT_DIR/$m-$l
 			if [ -d "$KTRACE/instances/pvt-$m-$l" ]; then
-				ktrace_count "$KTRACE/instances/pvt-$m-$l" > "$f.trace"
+				ktrace_count "$KTRACE/instances/pvt-$m-$l" $PVT_PORT > "$f.trace"
+				# no port marks: all between L1's marks
+				[ "$(pvt_kv marked "$f.trace")" = 1 ] ||
+					ktrace_count "$KTRACE/instances/pvt-$m-$l" > "$f.trace"
 				ktrace_inst_rm "pvt-$m-$l"
 			fi
 		done
 	done
-	echo "pvtimer: exits in L1 between the guest's marks (kvm_exit, kvm_msr msr_write 6e0; all vCPUs, and vCPU 1 which runs the load); lateness in the guest, us"
-	printf '%-8s %-4s %7s %7s %7s %8s %8s %8s %7s %7s %9s %9s %9s %5s\n' \
-		load mode wakeups 6e0_wr 6e0_v1 exits exits_v1 dbg_ex ex/wake v1/wake lat_p50 lat_p99 lat_max lost
+	echo "pvtimer: exits in L1 during each load (kvm_exit, kvm_msr msr_write 6e0; all vCPUs, and vCPU 1 which runs the load), between the load's port marks (win_s: their distance in L1; '-': none, all between the marks of the L1 actions); dbg_ex: KVM's exits counter between the L1 actions; lateness in the guest, us"
+	printf '%-8s %-4s %7s %7s %7s %8s %8s %8s %7s %7s %7s %9s %9s %9s %5s\n' \
+		load mode wakeups 6e0_wr 6e0_v1 exits exits_v1 dbg_ex win_s ex/wake v1/wake lat_p50 lat_p99 lat_max lost
 	for l in $PVT_LOADS; do
 		for m in off on; do
 			f=$PVT_DIR/$m-$l
@@ -282,12 +288,17 @@ pvtimer_check() {
 				-v t1="$(pvt_kv tscd_v1 "$f.trace")" -v e="${ex:-0}" \
 				-v e1="${ex1:-0}" -v dx="$(pvt_kv dbg_exits "$f.exits")" \
 				-v p50="${p50:--}" -v p99="${p99:--}" -v mx="${mx:--}" \
-				-v lost="${lost:-?}" -v s="$(pvt_kv s "$f.guest")" 'BEGIN {
+				-v lost="${lost:-?}" -v s="$(pvt_kv win_s "$f.trace")" 'BEGIN {
 				# idle: exits per second instead of per wake-up
-				epw = w + 0 > 0 ? sprintf("%.2f", e / w) : s + 0 > 0 ? sprintf("%.1f/s", e / s) : "-"
-				e1pw = w + 0 > 0 ? sprintf("%.2f", e1 / w) : s + 0 > 0 ? sprintf("%.1f/s", e1 / s) : "-"
-				printf "%-8s %-4s %7s %7d %7d %8d %8d %8s %7s %7s %9s %9s %9s %5s\n",
-					l, m, w, t, t1, e, e1, dx, epw, e1pw, p50, p99, mx, lost
+				if (l == "idle") {
+					epw = s + 0 > 0 ? sprintf("%.1f/s", e / s) : "-"
+					e1pw = s + 0 > 0 ? sprintf("%.1f/s", e1 / s) : "-"
+				} else {
+					epw = w + 0 > 0 ? sprintf("%.2f", e / w) : "-"
+					e1pw = w + 0 > 0 ? sprintf("%.2f", e1 / w) : "-"
+				}
+				printf "%-8s %-4s %7s %7d %7d %8d %8d %8s %7s %7s %7s %9s %9s %9s %5s\n",
+					l, m, w, t, t1, e, e1, dx, s == "" ? "-" : s, epw, e1pw, p50, p99, mx, lost
 			}'
 		done
 	done

@@ -190,11 +190,23 @@ ktrace_off() {
 # writes, MSR 0x6e0), tscd_v<n> and exits_v<n> for every vCPU n seen
 # (vCPU 0's exits_v0 always), and lost (events the buffer dropped: the
 # counts are then lower bounds).
+# ktrace_count <dir> <port>: only the events between the guest's writes
+# of 0xb1 and of 0xe1 to I/O port <port> (kvm_pio must be traced), and
+# also marked (1: both marks seen, else every event counted) and win_s
+# (seconds between the first and last event counted).
 ktrace_count() {
 	local lost
 	lost=$(cat "$1"/per_cpu/cpu*/stats 2>/dev/null |
 		awk '/^overrun:/ { s += $2 } END { print s + 0 }')
-	awk -v lost="$lost" '
+	awk -v lost="$lost" -v port="${2:-}" '
+		BEGIN { on = port == ""; marked = 0 }
+		port != "" && index($0, " kvm_pio: pio_write at " port " ") {
+			if ($0 ~ / val 0xb1( |$)/) { on = 1; marked = 1 }
+			else if ($0 ~ / val 0xe1( |$)/ && marked == 1) { on = 0; marked = 2 }
+		}
+		!on { next }
+		# the event time in s: "<comm>-<pid>  [cpu] <flags> <time>: "
+		match($0, / [0-9]+\.[0-9]+: /) { ts = substr($0, RSTART + 1, RLENGTH - 3) + 0; if (t0 == "") t0 = ts; t1 = ts }
 		# the task that logged the event: "<comm>-<pid>  [cpu]"
 		{ pid = ""; if (match($0, /-[0-9]+ +\[[0-9]+\]/)) { pid = substr($0, RSTART + 1); sub(/ .*/, "", pid) } }
 		/ kvm_exit: / {
@@ -213,6 +225,7 @@ ktrace_count() {
 		}
 		END {
 			printf "exits=%d exits_v0=%d icr=%d icr_v0=%d hc=%d hc_v0=%d tscd=%d lost=%d", exits, exits0, icr, icr0, hc, hc0, tscd, lost
+			if (port != "") printf " marked=%d win_s=%.3f", marked == 2, t1 - t0
 			for (v in ev) printf " exits_v%s=%d", v, ev[v]
 			for (v in tv) printf " tscd_v%s=%d", v, tv[v]
 			for (r in rs) printf " r_%s=%d", r, rs[r]
@@ -221,7 +234,8 @@ ktrace_count() {
 		}' "$1/trace"
 }
 
-# ktrace_inst_on <name> / ktrace_inst_off <name>: the same events traced
+# ktrace_inst_on <name> [<more kvm events>] / ktrace_inst_off <name>:
+# the same events (and more) traced
 # in a trace instance of their own (instances/<name>, 8 MB per CPU), so
 # that a phase ends with one write (no reading of the buffer while the
 # guest moves on) and several phases' buffers wait to be counted:
@@ -231,7 +245,7 @@ ktrace_inst_on() {
 	[ ! -d "$i" ] || rmdir "$i"
 	mkdir "$i"
 	echo 8192 > "$i/buffer_size_kb"
-	for e in $KTRACE_EVENTS; do
+	for e in $KTRACE_EVENTS ${2:-}; do
 		echo 1 > "$i/events/kvm/$e/enable"
 	done
 	echo 1 > "$i/tracing_on"
