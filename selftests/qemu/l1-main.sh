@@ -217,11 +217,15 @@ fi
 # pvtimer-check (the guest's last request: counting takes L1 a while)
 # counts every phase and prints the table (also in
 # $out/pvtimer.txt) and its TAP lines: TSC_DEADLINE (MSR 0x6e0) write
-# exits at least 90 % fewer with pvtimer, exits per wake-up fewer; the
-# lateness ratios on/off are printed, not asserted (TCG's timing).
+# exits at least 90 % fewer with pvtimer, exits per wake-up (all vCPUs)
+# at most PVT_EXITS_PCT % of pvtimer=0's (the same loads differed by up
+# to 6 % from one phase to the next with pvtimer absent: a smaller drop
+# is noise; the issue's target is 50 %); the lateness ratios on/off are
+# printed, not asserted (TCG's timing).
 PVT_DIR=/tmp/pvtimer
 PVT_LOADS="ns100 ns1000 tfd1000 idle"
 PVT_PORT=0x80
+PVT_EXITS_PCT=80
 
 # pvt_kv <key> <file>: the value of key=<value> in a file of such words
 pvt_kv() {
@@ -253,7 +257,7 @@ pvtimer_action() {
 
 # pvtimer_check: count each traced phase, print the table, the TAP lines
 pvtimer_check() {
-	local l m f w tscd ex ex1 lost p50 p99 mx off_w on_w off_t on_t off_e on_e
+	local l m f w tscd ex ex1 lost p50 p99 mx off_w on_w off_t on_t off_e on_e r
 	for m in off on; do
 		for l in $PVT_LOADS; do
 			f=$PVT_DIR/$m-$l
@@ -320,11 +324,12 @@ pvtimer_check() {
 		on_w=$(pvt_kv n "$PVT_DIR/on-$l.guest")
 		off_e=$(pvt_kv exits "$f.trace")
 		on_e=$(pvt_kv exits "$PVT_DIR/on-$l.trace")
-		if awk -v ow="${off_w:-0}" -v nw="${on_w:-0}" -v oe="$off_e" -v ne="$on_e" \
-			'BEGIN { exit !(ow > 0 && nw > 0 && ne / nw < oe / ow) }'; then
-			tap "ok - l2/pvtimer $l exits per wake-up drop # off $off_e/${off_w:-?}, on $on_e/${on_w:-?}"
+		r=$(awk -v ow="${off_w:-0}" -v nw="${on_w:-0}" -v oe="$off_e" -v ne="$on_e" \
+			'BEGIN { if (ow > 0 && nw > 0 && oe > 0) printf "%d", 100 * (ne / nw) / (oe / ow) + 0.5; else print "-" }')
+		if [ "$r" != - ] && [ "$r" -le $PVT_EXITS_PCT ]; then
+			tap "ok - l2/pvtimer $l exits per wake-up at most $PVT_EXITS_PCT% # off $off_e/${off_w:-?}, on $on_e/${on_w:-?}: $r%"
 		else
-			tap "not ok - l2/pvtimer $l exits per wake-up drop # off $off_e/${off_w:-?}, on $on_e/${on_w:-?}"
+			tap "not ok - l2/pvtimer $l exits per wake-up at most $PVT_EXITS_PCT% # off $off_e/${off_w:-?}, on $on_e/${on_w:-?}: $r%"
 		fi
 		awk -v a="$(pvt_kv p50 "$f.guest")" -v b="$(pvt_kv p50 "$PVT_DIR/on-$l.guest")" \
 			-v c="$(pvt_kv p99 "$f.guest")" -v d="$(pvt_kv p99 "$PVT_DIR/on-$l.guest")" \
