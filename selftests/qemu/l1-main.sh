@@ -271,8 +271,8 @@ pvtimer_check() {
 		done
 	done
 	echo "pvtimer: exits in L1 during each load (kvm_exit, kvm_msr msr_write 6e0; all vCPUs, and vCPU 1 which runs the load), between the load's port marks (win_s: their distance in L1; '-': none, all between the marks of the L1 actions); dbg_ex: KVM's exits counter between the L1 actions; lateness in the guest, us"
-	printf '%-8s %-4s %7s %7s %7s %8s %8s %8s %7s %7s %7s %9s %9s %9s %5s\n' \
-		load mode wakeups 6e0_wr 6e0_v1 exits exits_v1 dbg_ex win_s ex/wake v1/wake lat_p50 lat_p99 lat_max lost
+	printf '%-8s %-4s %7s %7s %7s %8s %8s %6s %8s %7s %7s %7s %9s %9s %9s %5s\n' \
+		load mode wakeups 6e0_wr 6e0_v1 exits exits_v1 hcalls dbg_ex win_s ex/wake v1/wake lat_p50 lat_p99 lat_max lost
 	for l in $PVT_LOADS; do
 		for m in off on; do
 			f=$PVT_DIR/$m-$l
@@ -291,6 +291,7 @@ pvtimer_check() {
 			awk -v l="$l" -v m="$m" -v w="${w:--}" -v t="${tscd:-0}" \
 				-v t1="$(pvt_kv tscd_v1 "$f.trace")" -v e="${ex:-0}" \
 				-v e1="${ex1:-0}" -v dx="$(pvt_kv dbg_exits "$f.exits")" \
+				-v hc="$(pvt_kv hc "$f.trace")" \
 				-v p50="${p50:--}" -v p99="${p99:--}" -v mx="${mx:--}" \
 				-v lost="${lost:-?}" -v s="$(pvt_kv win_s "$f.trace")" 'BEGIN {
 				# idle: exits per second instead of per wake-up
@@ -301,8 +302,8 @@ pvtimer_check() {
 					epw = w + 0 > 0 ? sprintf("%.2f", e / w) : "-"
 					e1pw = w + 0 > 0 ? sprintf("%.2f", e1 / w) : "-"
 				}
-				printf "%-8s %-4s %7s %7d %7d %8d %8d %8s %7s %7s %7s %9s %9s %9s %5s\n",
-					l, m, w, t, t1, e, e1, dx, s == "" ? "-" : s, epw, e1pw, p50, p99, mx, lost
+				printf "%-8s %-4s %7s %7d %7d %8d %8d %6d %8s %7s %7s %7s %9s %9s %9s %5s\n",
+					l, m, w, t, t1, e, e1, hc, dx, s == "" ? "-" : s, epw, e1pw, p50, p99, mx, lost
 			}'
 		done
 	done
@@ -338,6 +339,11 @@ pvtimer_check() {
 			r99 = c + 0 > 0 ? sprintf("%.2f", d / c) : "-"
 			printf "pvtimer %s lateness on/off (not asserted): p50 %s, p99 %s\n", l, r50, r99
 		}'
+	done
+	for l in $PVT_LOADS; do
+		for m in off on; do
+			echo "pvtimer $m-$l trace: $(cat "$PVT_DIR/$m-$l.trace" 2>/dev/null)"
+		done
 	done
 	echo "pvtimer: host module counters"
 	sed 's/^/pvtimer:   /' /sys/kernel/debug/exitless/stats 2>/dev/null || true
