@@ -55,10 +55,10 @@
  * it (host_armed shows the guard), and a vCPU that halts before the guard
  * never pays for it.  0 = no guard.
  */
-static unsigned int pvtimer_guard_us = 200;
+static unsigned int pvtimer_guard_us = 1000;
 module_param(pvtimer_guard_us, uint, 0644);
 MODULE_PARM_DESC(pvtimer_guard_us,
-		 "pvtimer: look at a vCPU's deadline again this many us after injecting its expiry, 0..10000, 0 = never (default: 200)");
+		 "pvtimer: look at a vCPU's deadline again this many us after injecting its expiry, 0..10000, 0 = never (default: 1000)");
 
 /*
  * Start the guard (lock held, timer not queued): returns false if there

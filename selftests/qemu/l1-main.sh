@@ -71,7 +71,11 @@ fi
 # on its console; each is done here and answered in the L1 log.
 l2_action() {
 	case "$1" in
-	rmmod-host) rmmod exitless_host ;;
+	rmmod-host)
+		local t0=$EPOCHREALTIME r=0
+		rmmod exitless_host || r=$?
+		echo "rmmod exitless_host took $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }') s"
+		return $r ;;
 	insmod-host) insmod "$ko" ;;
 	dynidle-*) dynidle_action "$1" ;;
 	pvtimer-*) pvtimer_action "$1" ;;
