@@ -171,29 +171,51 @@ ktrace_on() {
 }
 
 # ktrace_off: stop tracing and print the counts since ktrace_on as one line
-# of key=value: exits, icr (x2APIC ICR writes), hc (hypercalls), each also
-# for vCPU 0 alone (exits_v0, icr_v0, hc_v0), r_<reason> (exits of all
-# vCPUs by KVM's reason name), hc_v0_nr_<nr> (vCPU 0's hypercalls by
-# number, as the tracepoint prints it: 0xa KVM_HC_SEND_IPI, 0xb
-# KVM_HC_SCHED_YIELD, 0x45584c10 exitless PVIPI_SEND) and lost (events
-# the buffer dropped: the counts are then lower bounds).
+# of key=value (ktrace_count's).
 ktrace_off() {
-	local e lost
+	local e
 	echo 0 > $KTRACE/tracing_on
 	for e in $KTRACE_EVENTS; do
 		echo 0 > "$KTRACE/events/kvm/$e/enable"
 	done
-	lost=$(cat $KTRACE/per_cpu/cpu*/stats 2>/dev/null |
+	ktrace_count $KTRACE
+}
+
+# ktrace_count <tracefs dir>: the counts in that (stopped) trace buffer as
+# one line of key=value: exits, icr (x2APIC ICR writes), hc (hypercalls),
+# each also for vCPU 0 alone (exits_v0, icr_v0, hc_v0), r_<reason> (exits
+# of all vCPUs by KVM's reason name), hc_v0_nr_<nr> (vCPU 0's hypercalls
+# by number, as the tracepoint prints it: 0xa KVM_HC_SEND_IPI, 0xb
+# KVM_HC_SCHED_YIELD, 0x45584c10 exitless PVIPI_SEND), tscd (TSC_DEADLINE
+# writes, MSR 0x6e0), tscd_v<n> and exits_v<n> for every vCPU n seen
+# (vCPU 0's exits_v0 always), and lost (events the buffer dropped: the
+# counts are then lower bounds).
+# ktrace_count <dir> <port>: only the events between the guest's writes
+# of 0xb1 and of 0xe1 to I/O port <port> (kvm_pio must be traced), and
+# also marked (1: both marks seen, else every event counted) and win_s
+# (seconds between the first and last event counted).
+ktrace_count() {
+	local lost
+	lost=$(cat "$1"/per_cpu/cpu*/stats 2>/dev/null |
 		awk '/^overrun:/ { s += $2 } END { print s + 0 }')
-	awk -v lost="$lost" '
+	awk -v lost="$lost" -v port="${2:-}" '
+		BEGIN { on = port == ""; marked = 0 }
+		port != "" && index($0, " kvm_pio: pio_write at " port " ") {
+			if ($0 ~ / val 0xb1( |$)/) { on = 1; marked = 1 }
+			else if ($0 ~ / val 0xe1( |$)/ && marked == 1) { on = 0; marked = 2 }
+		}
+		!on { next }
+		# the event time in s: "<comm>-<pid>  [cpu] <flags> <time>: "
+		match($0, / [0-9]+\.[0-9]+: /) { ts = substr($0, RSTART + 1, RLENGTH - 3) + 0; if (t0 == "") t0 = ts; t1 = ts }
 		# the task that logged the event: "<comm>-<pid>  [cpu]"
 		{ pid = ""; if (match($0, /-[0-9]+ +\[[0-9]+\]/)) { pid = substr($0, RSTART + 1); sub(/ .*/, "", pid) } }
 		/ kvm_exit: / {
 			v = "?"; if (match($0, /vcpu [0-9]+/)) v = substr($0, RSTART + 5, RLENGTH - 5)
-			vcpu[pid] = v; exits++; if (v == "0") exits0++
+			vcpu[pid] = v; exits++; if (v == "0") exits0++; else ev[v]++
 			r = $0; sub(/.* reason /, "", r); sub(/ .*/, "", r); gsub(/[^A-Za-z0-9_]/, "_", r); rs[r]++
 		}
 		/ kvm_msr: msr_write 830 / { icr++; if (vcpu[pid] == "0") icr0++ }
+		/ kvm_msr: msr_write 6e0 / { tscd++; tv[vcpu[pid] == "" ? "?" : vcpu[pid]]++ }
 		/ kvm_hypercall: / {
 			hc++
 			if (vcpu[pid] == "0") {
@@ -202,9 +224,37 @@ ktrace_off() {
 			}
 		}
 		END {
-			printf "exits=%d exits_v0=%d icr=%d icr_v0=%d hc=%d hc_v0=%d lost=%d", exits, exits0, icr, icr0, hc, hc0, lost
+			printf "exits=%d exits_v0=%d icr=%d icr_v0=%d hc=%d hc_v0=%d tscd=%d lost=%d", exits, exits0, icr, icr0, hc, hc0, tscd, lost
+			if (port != "") printf " marked=%d win_s=%.3f", marked == 2, t1 - t0
+			for (v in ev) printf " exits_v%s=%d", v, ev[v]
+			for (v in tv) printf " tscd_v%s=%d", v, tv[v]
 			for (r in rs) printf " r_%s=%d", r, rs[r]
 			for (n in hcn0) printf " hc_v0_nr_%s=%d", n, hcn0[n]
 			printf "\n"
-		}' $KTRACE/trace
+		}' "$1/trace"
+}
+
+# ktrace_inst_on <name> [<more kvm events>] / ktrace_inst_off <name>:
+# the same events (and more) traced
+# in a trace instance of their own (instances/<name>, 8 MB per CPU), so
+# that a phase ends with one write (no reading of the buffer while the
+# guest moves on) and several phases' buffers wait to be counted:
+# ktrace_count $KTRACE/instances/<name>, then ktrace_inst_rm <name>.
+ktrace_inst_on() {
+	local i=$KTRACE/instances/$1 e
+	[ ! -d "$i" ] || rmdir "$i"
+	mkdir "$i"
+	echo 8192 > "$i/buffer_size_kb"
+	for e in $KTRACE_EVENTS ${2:-}; do
+		echo 1 > "$i/events/kvm/$e/enable"
+	done
+	echo 1 > "$i/tracing_on"
+}
+
+ktrace_inst_off() {
+	echo 0 > "$KTRACE/instances/$1/tracing_on"
+}
+
+ktrace_inst_rm() {
+	rmdir "$KTRACE/instances/$1"
 }

@@ -9,7 +9,9 @@
 # Env: EXITLESS_L1_TIMEOUT (s, default 1500), EXITLESS_CACHE,
 #      EXITLESS_TCG_THREAD (single|multi: force one mode; see boot_l1 use),
 #      EXITLESS_L1_SMP (L1 CPUs, for every boot), EXITLESS_BOOTS (names of
-#      the L1 boots to run, e.g. "guest"; default all), EXITLESS_L1_QUIET
+#      the L1 boots to run, e.g. "guest"; default all), EXITLESS_L1_STAGES
+#      (the stages those boots run instead of their own, e.g. "pvtimer"
+#      with EXITLESS_BOOTS=guest: one stage alone), EXITLESS_L1_QUIET
 #      (s of L1 console silence before a hang report and kill, default 240:
 #      an L2 is reported by L1 itself after 150 s, so a longer silence is L1's;
 #      L1's monitor socket is .build/nested-<release>/<boot>/l1.mon),
@@ -77,7 +79,7 @@ l1_once() {
 # boot_l1 <kernel label> <release> <dir> <boot name> <tcg thread> <L1 CPUs> <stages>
 boot_l1() {
 	local k=$1 rel=$2 dir=$3 name=$4 thread=${EXITLESS_TCG_THREAD:-$5}
-	local smp=${EXITLESS_L1_SMP:-$6} stages=$7
+	local smp=${EXITLESS_L1_SMP:-$6} stages=${EXITLESS_L1_STAGES:-$7}
 	local out=$dir/$name rc t0 tries=0 retries=${EXITLESS_L1_RETRIES:-2}
 	case " ${EXITLESS_BOOTS:-$name} " in
 	*" $name "*) ;;
@@ -141,6 +143,10 @@ run_one() {
 	gcc -O2 -Wall -static -o "$top/.build/pingpong" \
 		"$top/selftests/dynidle/pingpong.c" ||
 		{ echo "not ok - $k/pingpong build"; return 1; }
+	# the pvtimer stage's timer loop, same way
+	gcc -O2 -Wall -static -o "$top/.build/timerloop" \
+		"$top/selftests/pvtimer/timerloop.c" ||
+		{ echo "not ok - $k/timerloop build"; return 1; }
 	mkinitramfs "$rel" "$out/l2.cpio.gz" "$top/selftests/qemu/l2-init.sh" -- \
 		"$top/.build/$rel/exitless_guest.ko:/exitless_guest.ko" \
 		"$top/selftests/lib:/selftests/lib" \
@@ -149,6 +155,8 @@ run_one() {
 		"$top/.build/ipi_load:/selftests/pvipi/ipi_load" \
 		"$top/selftests/dynidle:/selftests/dynidle" \
 		"$top/.build/pingpong:/selftests/dynidle/pingpong" \
+		"$top/selftests/pvtimer:/selftests/pvtimer" \
+		"$top/.build/timerloop:/selftests/pvtimer/timerloop" \
 		"$top/selftests/demo:/selftests/demo" || return 1
 	# The L1 boots, each with the TCG mode and CPU count its stage needs.
 	# Under multi-threaded TCG with 2 L1 CPUs, L1 text patching (ftrace,
@@ -160,6 +168,8 @@ run_one() {
 	# TCG thread, code written by one vCPU is seen by the others at once.
 	#  - host: raw guests loop on hypercalls while the module comes and
 	#    goes: one TCG thread, 2 L1 CPUs (the unload races need them).
+	#  - pvtimer: removes and loads exitless_host under a running L2 (its
+	#    liveness checks), so it belongs with the guest stage.
 	#  - guest, demo, bench: Linux L2s with 2-3 vCPUs, whose handshakes
 	#    advance only once per TCG round-robin slice with 2 L1 CPUs on one
 	#    thread (they never finished booting), so L1 gets one CPU: its
@@ -176,7 +186,7 @@ run_one() {
 		log "bench results: .build/bench/bench-$rel.txt"
 	else
 		boot_l1 "$k" "$rel" "$out" host single 2 host || return 1
-		boot_l1 "$k" "$rel" "$out" guest single 1 guest,pvipi || return 1
+		boot_l1 "$k" "$rel" "$out" guest single 1 guest,pvipi,pvtimer || return 1
 	fi
 	# dynidle: polling only pays off, and is only allowed by the host's
 	# hint, when each L2 vCPU thread has an L1 CPU of its own: 2 L1 CPUs,

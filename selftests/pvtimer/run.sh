@@ -1,0 +1,262 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# pvtimer in an L2 Linux guest (busybox sh, 2 vCPUs), L1 running
+# exitless_host: the same timer loads with the guest's clock event device
+# "lapic-deadline" (pvtimer=0) and then "exitless-pvtimer" (pvtimer=1),
+# side by side in one boot, their exits counted in L1; then the host
+# module removed under a running timer loop (the guest falls back to
+# lapic-deadline, no timer is lost) and loaded again (pvtimer comes back);
+# the guest module unloaded (lapic-deadline again).
+#
+# Loads (timerloop, pinned to CPU 1; see timerloop.c): ns100 and ns1000,
+# a relative clock_nanosleep loop at 100 us and 1 ms; tfd1000, a one-shot
+# timerfd waited for in epoll_wait, 1 ms; idle, the guest idle (NOHZ) for
+# EXITLESS_PVT_IDLE_S seconds (one sleep).
+#
+# Talks to L1 through the console: "EXITLESS-SYNC: <action>" lines (see
+# selftests/qemu/l1-main.sh): pvtimer-mark-<off|on>-<load>-begin and
+# pvtimer-mark-<off|on>-<load>-end [timerloop's result line] (L1 traces
+# the KVM exits between the two), rmmod-host, insmod-host, and last
+# pvtimer-check (L1 prints the table and its own TAP lines: TSC_DEADLINE
+# writes and exits per wake-up, off against on).
+# Output: "ok N - pvtimer/<name>" / "not ok N - pvtimer/<name>"; exit 1 on
+# any failure.  A guest module without the pvtimer parameter, or a host
+# that does not offer pvtimer, fails the "on" checks (never a skip).
+#
+# Env (defaults in brackets): EXITLESS_PVT_N100 [2000], EXITLESS_PVT_N1000
+# [1000] wake-ups per load; EXITLESS_PVT_IDLE_S [5]; EXITLESS_PVT_LIVE_S
+# [8] the timer loop's length across the host module's removal;
+# EXITLESS_PVT_MAX_LATE_MS [500] its worst lateness allowed (TCG is slow);
+# EXITLESS_PVT_FALLBACK_S [5] and EXITLESS_PVT_BACK_S [8]: lapic-deadline
+# on every CPU at most this long after asking L1 for rmmod-host, and
+# exitless-pvtimer again after insmod-host.
+# shellcheck disable=SC2317 # predicates are called through check and wait_until
+set -eu
+
+KO=${EXITLESS_GUEST_KO:-/exitless_guest.ko}
+TL=${EXITLESS_TIMERLOOP:-/selftests/pvtimer/timerloop}
+# the paths are overridable only to dry-run this script against a mock
+SYS=${EXITLESS_SYSFS:-/sys/kernel/exitless}
+PAR=${EXITLESS_MODSYS:-/sys/module/exitless_guest}/parameters
+CED=${EXITLESS_CEDSYS:-/sys/devices/system/clockevents}
+TIMEOUT=${EXITLESS_TIMEOUT:-20}
+SYNC_WAIT=${EXITLESS_SYNC_WAIT:-3}
+N100=${EXITLESS_PVT_N100:-2000}
+N1000=${EXITLESS_PVT_N1000:-1000}
+IDLE_S=${EXITLESS_PVT_IDLE_S:-5}
+LIVE_S=${EXITLESS_PVT_LIVE_S:-8}
+MAX_LATE_MS=${EXITLESS_PVT_MAX_LATE_MS:-500}
+FALLBACK_S=${EXITLESS_PVT_FALLBACK_S:-5}
+BACK_S=${EXITLESS_PVT_BACK_S:-8}
+LOADS="ns100 ns1000 tfd1000 idle"
+# timerloop frames each load with writes to this I/O port (L1 counts the
+# exits between them: l1-main.sh's PVT_PORT)
+PORT=0x80
+PVT=exitless-pvtimer
+LAPIC=lapic-deadline
+
+TAP_NAME=pvtimer
+# shellcheck source=selftests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
+
+# not_ok_why <name> <reason>: a failed check with its reason on the line
+not_ok_why() {
+	n=$((n + 1))
+	echo "not ok $n - $TAP_NAME/$1 # $2"
+	failed=1
+}
+
+sync_l1() {
+	echo "EXITLESS-SYNC: $*"
+	sleep "$SYNC_WAIT"
+}
+
+rd() {
+	cat "$1" 2>/dev/null || echo "?"
+}
+
+# every CPU's clock event device, "0:<dev> 1:<dev> ..."
+devices() {
+	for c in "$CED"/clockevent[0-9]*; do
+		printf '%s:%s ' "${c##*/clockevent}" "$(rd "$c/current_device")"
+	done
+}
+
+# all_on <device>: every CPU's clock event device is <device>
+all_on() {
+	for c in "$CED"/clockevent[0-9]*; do
+		[ "$(rd "$c/current_device")" = "$1" ] || return 1
+	done
+	return 0
+}
+
+uptime_s() {
+	cut -d' ' -f1 /proc/uptime
+}
+
+# since <uptime>: seconds since then, one decimal
+since() {
+	awk -v t0="$1" -v t1="$(uptime_s)" 'BEGIN { printf "%.1f", t1 - t0 }'
+}
+
+# wait_within <seconds> <command...>: wait_until with its own bound
+wait_within() {
+	saved=$TIMEOUT
+	TIMEOUT=$1
+	shift
+	rc=0
+	wait_until "$@" || rc=$?
+	TIMEOUT=$saved
+	return "$rc"
+}
+
+dump() {
+	echo "# clock event devices: $(devices)"
+	echo "# state=$(rd "$SYS/state") features_offered=$(rd "$SYS/features_offered") features_enabled=$(rd "$SYS/features_enabled") pvtimer=$(rd "$PAR/pvtimer")"
+	if [ -r "$SYS/pvtimer" ]; then
+		sed 's/^/# pvtimer: /' "$SYS/pvtimer"
+	else
+		echo "# (no $SYS/pvtimer)"
+	fi
+}
+
+# field <key> <timerloop line>: a key=value of it
+field() {
+	echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1
+}
+
+# load <off|on> <load>: one load between two marks; its result line goes
+# to L1 with the end mark
+load() {
+	sync_l1 "pvtimer-mark-$1-$2-begin"
+	rc=0
+	case "$2" in
+	ns100) res=$("$TL" -p "$PORT" -m nanosleep -i 100 -n "$N100" 2>&1) || rc=$? ;;
+	ns1000) res=$("$TL" -p "$PORT" -m nanosleep -i 1000 -n "$N1000" 2>&1) || rc=$? ;;
+	tfd1000) res=$("$TL" -p "$PORT" -m timerfd -i 1000 -n "$N1000" 2>&1) || rc=$? ;;
+	idle) res=$("$TL" -p "$PORT" -m idle -t "$IDLE_S" 2>&1) || rc=$? ;;
+	esac
+	sync_l1 "pvtimer-mark-$1-$2-end $(echo "$res" | tail -n 1)"
+	echo "# $1 $2: $res"
+	if [ "$rc" = 0 ]; then
+		ok "$1_$2_ran"
+	else
+		not_ok_why "$1_$2_ran" "timerloop exit $rc"
+	fi
+}
+
+cpus=$(grep -c ^processor /proc/cpuinfo)
+echo "# pvtimer stage: $cpus CPUs; loads: $LOADS; ns100 x$N100, ns1000 and tfd1000 x$N1000, idle ${IDLE_S}s"
+echo "# clock event devices before the module: $(devices)"
+if [ ! -x "$TL" ]; then
+	not_ok_why timerloop_present "no $TL in the L2 initramfs"
+	exit 1
+fi
+
+# tl <timerloop arguments>: a short loop, its result as a comment
+tl() {
+	out=$("$TL" "$@" 2>&1) || { echo "# $out"; return 1; }
+	echo "# $out"
+}
+
+# --- pvtimer=0: the baseline -------------------------------------------------
+if insmod "$KO" pvtimer=0; then ok load_pvtimer_off; else not_ok load_pvtimer_off; exit 1; fi
+has_param=no
+[ -e "$PAR/pvtimer" ] && has_param=yes
+echo "# pvtimer parameter: $has_param"
+check off_lapic_deadline_every_cpu wait_within 5 all_on "$LAPIC"
+dump
+"$TL" -m nanosleep -i 1000 -n 100 >/dev/null 2>&1 || true	# warm up
+for l in $LOADS; do
+	load off "$l"
+done
+
+# --- pvtimer=1 -------------------------------------------------------------
+if [ "$has_param" = no ]; then
+	not_ok_why on_every_cpu "exitless_guest.ko has no pvtimer parameter: the feature is not in this module"
+elif ! echo 1 > "$PAR/pvtimer"; then
+	not_ok_why on_every_cpu "writing 1 to $PAR/pvtimer failed"
+elif wait_within 5 all_on "$PVT"; then
+	ok on_every_cpu
+else
+	not_ok_why on_every_cpu "not $PVT on every CPU (host offers features $(rd "$SYS/features_offered")): $(devices)"
+fi
+dump
+for l in $LOADS; do
+	load on "$l"
+done
+dump
+
+# --- liveness: the host module removed under a 1 ms nanosleep loop -----------
+"$TL" -m nanosleep -i 1000 -n 100000000 -t "$LIVE_S" > /tmp/live.out 2>&1 &
+lpid=$!
+sleep 2
+t0=$(uptime_s)
+echo "EXITLESS-SYNC: rmmod-host"
+if wait_within "$FALLBACK_S" all_on "$LAPIC"; then
+	ok host_gone_lapic_deadline "after $(since "$t0") s"
+else
+	not_ok_why host_gone_lapic_deadline "not $LAPIC on every CPU $FALLBACK_S s after rmmod-host: $(devices)"
+fi
+dump
+# the loop ends by itself after LIVE_S s; a lost timer keeps it asleep
+t=0
+while kill -0 "$lpid" 2>/dev/null && [ "$t" -lt $((LIVE_S + 30)) ]; do
+	sleep 1
+	t=$((t + 1))
+done
+if kill -0 "$lpid" 2>/dev/null; then
+	not_ok_why live_loop_finished "still running $((LIVE_S + 30 + 2)) s after it started, ${LIVE_S} s asked: a lost timer"
+	kill "$lpid" 2>/dev/null || true
+	wait "$lpid" 2>/dev/null || true
+else
+	rc=0
+	wait "$lpid" || rc=$?
+	res=$(cat /tmp/live.out)
+	echo "# live: $res"
+	if [ "$rc" = 0 ]; then
+		ok live_loop_finished
+		max=$(field max "$(echo "$res" | tail -n 1)")
+		if awk -v m="${max:-inf}" -v b="$MAX_LATE_MS" 'BEGIN { exit !(m + 0 == m && m < b * 1000) }'; then
+			ok live_max_lateness "max ${max} us < ${MAX_LATE_MS} ms"
+		else
+			not_ok_why live_max_lateness "max ${max:-?} us, bound ${MAX_LATE_MS} ms"
+		fi
+	else
+		not_ok_why live_loop_finished "timerloop exit $rc"
+		not_ok_why live_max_lateness "no result"
+	fi
+fi
+
+t0=$(uptime_s)
+echo "EXITLESS-SYNC: insmod-host"
+if [ "$has_param" = no ]; then
+	sleep "$SYNC_WAIT"
+	not_ok_why host_back_pvtimer "exitless_guest.ko has no pvtimer parameter"
+elif wait_within "$BACK_S" all_on "$PVT"; then
+	ok host_back_pvtimer "after $(since "$t0") s"
+else
+	not_ok_why host_back_pvtimer "not $PVT on every CPU $BACK_S s after insmod-host: $(devices)"
+fi
+dump
+check after_host_back_ns1000 tl -m nanosleep -i 1000 -n 200
+
+# --- guest module unloaded ---------------------------------------------------
+if rmmod exitless_guest; then ok unload; else not_ok unload; fi
+check unload_lapic_deadline_every_cpu wait_within 5 all_on "$LAPIC"
+echo "# clock event devices after unload: $(devices)"
+check after_unload_ns1000 tl -m nanosleep -i 1000 -n 200
+
+no_errors() {
+	! dmesg | grep -v taint | grep -E 'exitless_guest: .*(failed|never freed|not freed|not registered|lost)'
+}
+check no_errors_logged no_errors
+dmesg | grep -E 'exitless|clockevent|pvtimer' | sed 's/^/#   /' || true
+
+# last: L1 counts the traced phases, which takes it a while (the marks
+# above are answered at once, in the guest's fixed wait)
+sync_l1 pvtimer-check
+
+echo "# $n checks, $([ "$failed" -eq 0 ] && echo "all passed" || echo "some failed")"
+exit "$failed"
