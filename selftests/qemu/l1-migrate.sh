@@ -1,0 +1,276 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+# shellcheck disable=SC2154 # rel, out, ko: set by l1-main.sh
+#
+# The L1 side of the "migrate" stage: QEMU live migration of a pvtimer L2
+# guest inside L1, from one QEMU process to a second one started with
+# -incoming (selftests/pvtimer/migrate.sh is the guest's side).  Sourced
+# by l1-main.sh (uses its rel, out, ko, tap, collect, l2_action, log,
+# quiet_watchdog, scan_klog); run_l2_migrate is the stage.
+#
+# The guest runs "exitless.stage=pvtimer exitless.script=migrate.sh", with
+# two serial ports:
+#  - ttyS0, its console: a file chardev with append=on, the same log for
+#    the source and the destination QEMU, relayed here like run_l2_once's
+#    (TAP lines, "EXITLESS-SYNC: <action>" requests, a silence watchdog);
+#  - ttyS1, L1's answers: a socket chardev of each QEMU's own, written to
+#    once the migration is over ("migrated total_ms=<t> downtime_ms=<d>"
+#    or "failed <why>"), since the guest has no other way to know when
+#    it ended.
+# "EXITLESS-SYNC: migrate": start the destination (same arguments, its own
+# monitor and ttyS1 socket, -incoming unix:$MIG_SOCK), "migrate -d" on the
+# source's monitor, poll "info migrate" until completed (total time and
+# downtime printed), "quit" the source, answer on the destination's
+# ttyS1, and follow the destination's pid from then on.  Other actions go
+# to l2_action (rmmod-host, insmod-host, ...).
+#
+# Env (L1): EXITLESS_L2_QUIET (s of console silence, default 150),
+# EXITLESS_MIG_TIMEOUT (s for one migration, default 120:
+# less than the silence allowed), EXITLESS_MIG_MEM
+# (the L2's RAM, default 384M).
+
+MIG_SOCK=/tmp/mig.sock
+MIG_DIR=/tmp/l2-migrate
+
+# mig_hmp <monitor socket> <command>: one human monitor command, its output
+mig_hmp() {
+	python3 - "$1" "$2" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(20)
+s.connect(sys.argv[1])
+def until_prompt():
+    buf = b''
+    try:
+        while not buf.endswith(b'(qemu) '):
+            d = s.recv(65536)
+            if not d:
+                break
+            buf += d
+    except socket.timeout:
+        pass
+    return buf.decode(errors='replace')
+until_prompt()
+s.sendall(sys.argv[2].encode() + b'\n')
+out = until_prompt().replace('\r', '')
+# the monitor echoes the command line first
+print('\n'.join(out.split('\n')[1:-1]))
+EOF
+}
+
+# mig_answer <ttyS1 socket> <line>: the line to the guest's ttyS1; the
+# connection stays open a moment, while QEMU feeds the UART's 16-byte FIFO
+mig_answer() {
+	python3 - "$1" "$2" <<'EOF'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b'\n')
+time.sleep(3)
+s.close()
+EOF
+}
+
+# mig_qemu <role: src|dst> [more QEMU arguments]: one QEMU of the L2, in
+# the background; its pid in $MIG_DIR/<role>.pid
+mig_qemu() {
+	local role=$1
+	shift
+	rm -f "/tmp/l2-mig-$role.mon" "/tmp/l2-mig-$role.s1"
+	timeout 900 qemu-system-x86_64 -enable-kvm -cpu host -smp 2 \
+		-m "${EXITLESS_MIG_MEM:-384M}" \
+		-kernel "/boot/vmlinuz-$rel" -initrd "$out/l2.cpio.gz" \
+		-append "console=ttyS0 loglevel=4 panic=-1 nokaslr exitless.stage=pvtimer exitless.script=migrate.sh" \
+		-nodefaults -display none \
+		-chardev "file,id=s0,path=$MIG_LOG,append=on" -serial chardev:s0 \
+		-chardev "socket,id=s1,path=/tmp/l2-mig-$role.s1,server=on,wait=off" \
+		-serial chardev:s1 \
+		-monitor "unix:/tmp/l2-mig-$role.mon,server,nowait" \
+		-no-reboot "$@" </dev/null >"$MIG_DIR/$role.err" 2>&1 &
+	echo $! > "$MIG_DIR/$role.pid"
+}
+
+# mig_wait_file <seconds> <path>: wait for a socket a QEMU creates
+mig_wait_file() {
+	local t=0
+	while [ ! -S "$2" ]; do
+		[ "$t" -lt $(($1 * 2)) ] || return 1
+		sleep 0.5
+		t=$((t + 1))
+	done
+}
+
+# mig_field <key> <info migrate output>: the number after "<key>: "
+mig_field() {
+	printf '%s\n' "$2" | sed -n "s/^$1: \([0-9]*\).*/\1/p" | head -n 1
+}
+
+# mig_migrate: the "migrate" action (runs in the relay's shell: the
+# destination QEMU must be its child).  Prints what it does.
+mig_migrate() {
+	local src dst info status t0 t=0 total down limit=${EXITLESS_MIG_TIMEOUT:-120}
+	src=$(cat "$MIG_DIR/src.pid")
+	if [ -e "$MIG_DIR/migrated" ]; then
+		echo "a second migration is not supported by this stage"
+		mig_answer /tmp/l2-mig-dst.s1 "failed second-migration"
+		return 1
+	fi
+	rm -f "$MIG_SOCK"
+	t0=$(date +%s.%N)
+	mig_qemu dst -incoming "unix:$MIG_SOCK"
+	dst=$(cat "$MIG_DIR/dst.pid")
+	if ! mig_wait_file 60 "$MIG_SOCK" || ! mig_wait_file 10 /tmp/l2-mig-dst.mon; then
+		echo "destination QEMU not listening on $MIG_SOCK after 60 s:"
+		sed 's/^/  dst: /' "$MIG_DIR/dst.err"
+		kill "$dst" 2>/dev/null
+		wait "$dst"
+		mig_answer /tmp/l2-mig-src.s1 "failed no-destination"
+		return 1
+	fi
+	echo "destination QEMU (pid $dst) listening after $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
+	mig_hmp /tmp/l2-mig-src.mon "migrate -d unix:$MIG_SOCK" | sed '/^$/d; s/^/  src: /'
+	while :; do
+		info=$(mig_hmp /tmp/l2-mig-src.mon "info migrate")
+		status=$(printf '%s\n' "$info" | sed -n 's/^Migration status: *//p' | head -n 1)
+		case "$status" in
+		completed | failed | cancelled) break ;;
+		esac
+		if [ "$t" -ge $((limit * 2)) ]; then
+			status="timeout after $limit s (last status: ${status:-none})"
+			mig_hmp /tmp/l2-mig-src.mon migrate_cancel >/dev/null
+			break
+		fi
+		sleep 0.5
+		t=$((t + 1))
+	done
+	printf '%s\n' "$info" | grep -E '^(Migration status|total time|downtime|setup|transferred ram|remaining ram|total ram|duplicate|normal|dirty sync count|precopy ram)' |
+		sed 's/^/  src: /'
+	if [ "$status" != completed ]; then
+		echo "migration $status: the source goes on; destination killed"
+		kill "$dst" 2>/dev/null
+		wait "$dst"
+		sed 's/^/  dst: /' "$MIG_DIR/dst.err"
+		mig_answer /tmp/l2-mig-src.s1 "failed ${status%% *}"
+		return 1
+	fi
+	total=$(mig_field "total time" "$info")
+	down=$(mig_field downtime "$info")
+	echo "migration completed: total time ${total:-?} ms, downtime ${down:-?} ms"
+	echo "migration total_ms=${total:-?} downtime_ms=${down:-?}" > "$MIG_DIR/migrated"
+	# from now on the relay follows the destination
+	echo "$dst" > "$MIG_DIR/pid.new"
+	mv "$MIG_DIR/pid.new" "$MIG_DIR/pid"
+	mig_hmp /tmp/l2-mig-src.mon quit >/dev/null 2>&1
+	wait "$src"
+	echo "source QEMU (pid $src) quit: status $?"
+	mig_hmp /tmp/l2-mig-dst.mon "info status" | sed 's/^/  dst: /'
+	mig_answer /tmp/l2-mig-dst.s1 "migrated total_ms=${total:-0} downtime_ms=${down:-0}"
+}
+
+# mig_follow: lives as long as the L2's current QEMU ($MIG_DIR/pid)
+mig_follow() {
+	while kill -0 "$(cat "$MIG_DIR/pid")" 2>/dev/null; do
+		sleep 1
+	done
+}
+
+# run_l2_migrate_once: one boot of the guest, migrated on its request;
+# returns 1 when its console fell silent (the watchdog's report printed)
+run_l2_migrate_once() {
+	local line fpid w1 w2='' src dst rc=0 quiet=${EXITLESS_L2_QUIET:-150}
+	rm -rf "$MIG_DIR"
+	mkdir -p "$MIG_DIR"
+	MIG_LOG=$out/l2-migrate.log
+	: > "$MIG_LOG"
+	rm -f "$MIG_LOG.hung"
+	log "booting L2 (migrate, 2 vCPUs, ${EXITLESS_MIG_MEM:-384M})"
+	mig_qemu src
+	src=$(cat "$MIG_DIR/src.pid")
+	echo "$src" > "$MIG_DIR/pid"
+	quiet_watchdog "$src" "$MIG_LOG" "$quiet" /tmp/l2-mig-src.mon \
+		/proc/kallsyms 2 kvm &
+	w1=$!
+	mig_follow &
+	fpid=$!
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		printf '#   L2| %s\n' "$line"
+		case "$line" in
+		"EXITLESS-SYNC: migrate")
+			# not in a pipeline: the destination QEMU must be
+			# this shell's child
+			mig_migrate > "$MIG_DIR/action.out" 2>&1
+			sed 's/^/#   L1> /' "$MIG_DIR/action.out"
+			if [ -e "$MIG_DIR/migrated" ]; then
+				log "done: migrate"
+				dst=$(cat "$MIG_DIR/dst.pid")
+				quiet_watchdog "$dst" "$MIG_LOG" "$quiet" \
+					/tmp/l2-mig-dst.mon /proc/kallsyms 2 kvm &
+				w2=$!
+			fi ;;
+		"EXITLESS-SYNC: "*)
+			if l2_action "${line#EXITLESS-SYNC: }" 2>&1 | sed 's/^/#   L1> /'; then
+				log "done: ${line#EXITLESS-SYNC: }"
+			fi ;;
+		esac
+	done < <(tail -n +1 -F --pid=$fpid "$MIG_LOG" 2>/dev/null)
+	wait "$fpid"
+	if [ -e "$MIG_DIR/migrated" ]; then
+		wait "$(cat "$MIG_DIR/dst.pid")" || rc=$?
+	else
+		wait "$src" || rc=$?
+	fi
+	kill "$w1" ${w2:+"$w2"} 2>/dev/null
+	wait "$w1" ${w2:+"$w2"}
+	if [ -s "$MIG_DIR/dst.err" ] || [ -s "$MIG_DIR/src.err" ]; then
+		echo "# QEMU's own messages:"
+		sed 's/^/#   src: /' "$MIG_DIR/src.err"
+		sed 's/^/#   dst: /' "$MIG_DIR/dst.err" 2>/dev/null
+	fi
+	if [ -e "$MIG_LOG.hung" ]; then
+		cp "$MIG_LOG" "$MIG_LOG.silent"
+		return 1
+	fi
+	tr -d '\r' < "$MIG_LOG" | grep -aE '^(not )?ok ' | while IFS= read -r line; do
+		tap "$line"
+	done
+	if [ -e "$MIG_DIR/migrated" ]; then
+		tap "ok - l2/migrate migrated # $(cat "$MIG_DIR/migrated")"
+	else
+		tap "not ok - l2/migrate migrated # no migration completed (see the L1> lines)"
+	fi
+	if grep -aq '^EXITLESS-L2: done' "$MIG_LOG"; then
+		tap "ok - l2/migrate completed"
+	else
+		tap "not ok - l2/migrate completed # qemu rc=$rc (124 = timeout)"
+	fi
+	scan_klog "$MIG_LOG" "l2/migrate kernel log clean" | collect
+}
+
+# run_l2_migrate: the stage; an L2 that went silent is booted once more
+# (as run_l2 does), a second silence fails it
+run_l2_migrate() {
+	if ! grep -q '^exitless_host ' /proc/modules; then
+		insmod "$ko" || tap "not ok - l1/insmod exitless_host for migrate"
+	fi
+	run_l2_migrate_once && return 0
+	echo "# L2 migrate went silent (report above): booting it once more"
+	tap "ok - l2/migrate went silent once, booted again # see the hang report"
+	mig_kill_leftovers
+	if ! grep -q '^exitless_host ' /proc/modules; then
+		insmod "$ko" || tap "not ok - l1/insmod exitless_host for the retry"
+	fi
+	run_l2_migrate_once && return 0
+	tap "not ok - l2/migrate silent twice"
+}
+
+# mig_kill_leftovers: end the QEMUs of a silent boot (by their pids)
+mig_kill_leftovers() {
+	local p
+	for p in "$MIG_DIR"/src.pid "$MIG_DIR"/dst.pid; do
+		[ -s "$p" ] || continue
+		kill "$(cat "$p")" 2>/dev/null && wait "$(cat "$p")" 2>/dev/null
+	done
+	return 0
+}
