@@ -217,11 +217,15 @@ fi
 # pvtimer-check (the guest's last request: counting takes L1 a while)
 # counts every phase and prints the table (also in
 # $out/pvtimer.txt) and its TAP lines: TSC_DEADLINE (MSR 0x6e0) write
-# exits at least 90 % fewer with pvtimer, exits per wake-up fewer; the
-# lateness ratios on/off are printed, not asserted (TCG's timing).
+# exits at least 90 % fewer with pvtimer, exits per wake-up (all vCPUs)
+# at most PVT_EXITS_PCT % of pvtimer=0's (the same loads differed by up
+# to 6 % from one phase to the next with pvtimer absent: a smaller drop
+# is noise; the issue's target is 50 %); the lateness ratios on/off are
+# printed, not asserted (TCG's timing).
 PVT_DIR=/tmp/pvtimer
 PVT_LOADS="ns100 ns1000 tfd1000 idle"
 PVT_PORT=0x80
+PVT_EXITS_PCT=80
 
 # pvt_kv <key> <file>: the value of key=<value> in a file of such words
 pvt_kv() {
@@ -253,7 +257,7 @@ pvtimer_action() {
 
 # pvtimer_check: count each traced phase, print the table, the TAP lines
 pvtimer_check() {
-	local l m f w tscd ex ex1 lost p50 p99 mx off_w on_w off_t on_t off_e on_e
+	local l m f w tscd ex ex1 lost p50 p99 mx off_w on_w off_t on_t off_e on_e r
 	for m in off on; do
 		for l in $PVT_LOADS; do
 			f=$PVT_DIR/$m-$l
@@ -267,8 +271,8 @@ pvtimer_check() {
 		done
 	done
 	echo "pvtimer: exits in L1 during each load (kvm_exit, kvm_msr msr_write 6e0; all vCPUs, and vCPU 1 which runs the load), between the load's port marks (win_s: their distance in L1; '-': none, all between the marks of the L1 actions); dbg_ex: KVM's exits counter between the L1 actions; lateness in the guest, us"
-	printf '%-8s %-4s %7s %7s %7s %8s %8s %8s %7s %7s %7s %9s %9s %9s %5s\n' \
-		load mode wakeups 6e0_wr 6e0_v1 exits exits_v1 dbg_ex win_s ex/wake v1/wake lat_p50 lat_p99 lat_max lost
+	printf '%-8s %-4s %7s %7s %7s %8s %8s %6s %8s %7s %7s %7s %9s %9s %9s %5s\n' \
+		load mode wakeups 6e0_wr 6e0_v1 exits exits_v1 hcalls dbg_ex win_s ex/wake v1/wake lat_p50 lat_p99 lat_max lost
 	for l in $PVT_LOADS; do
 		for m in off on; do
 			f=$PVT_DIR/$m-$l
@@ -287,6 +291,7 @@ pvtimer_check() {
 			awk -v l="$l" -v m="$m" -v w="${w:--}" -v t="${tscd:-0}" \
 				-v t1="$(pvt_kv tscd_v1 "$f.trace")" -v e="${ex:-0}" \
 				-v e1="${ex1:-0}" -v dx="$(pvt_kv dbg_exits "$f.exits")" \
+				-v hc="$(pvt_kv hc "$f.trace")" \
 				-v p50="${p50:--}" -v p99="${p99:--}" -v mx="${mx:--}" \
 				-v lost="${lost:-?}" -v s="$(pvt_kv win_s "$f.trace")" 'BEGIN {
 				# idle: exits per second instead of per wake-up
@@ -297,8 +302,8 @@ pvtimer_check() {
 					epw = w + 0 > 0 ? sprintf("%.2f", e / w) : "-"
 					e1pw = w + 0 > 0 ? sprintf("%.2f", e1 / w) : "-"
 				}
-				printf "%-8s %-4s %7s %7d %7d %8d %8d %8s %7s %7s %7s %9s %9s %9s %5s\n",
-					l, m, w, t, t1, e, e1, dx, s == "" ? "-" : s, epw, e1pw, p50, p99, mx, lost
+				printf "%-8s %-4s %7s %7d %7d %8d %8d %6d %8s %7s %7s %7s %9s %9s %9s %5s\n",
+					l, m, w, t, t1, e, e1, hc, dx, s == "" ? "-" : s, epw, e1pw, p50, p99, mx, lost
 			}'
 		done
 	done
@@ -320,11 +325,12 @@ pvtimer_check() {
 		on_w=$(pvt_kv n "$PVT_DIR/on-$l.guest")
 		off_e=$(pvt_kv exits "$f.trace")
 		on_e=$(pvt_kv exits "$PVT_DIR/on-$l.trace")
-		if awk -v ow="${off_w:-0}" -v nw="${on_w:-0}" -v oe="$off_e" -v ne="$on_e" \
-			'BEGIN { exit !(ow > 0 && nw > 0 && ne / nw < oe / ow) }'; then
-			tap "ok - l2/pvtimer $l exits per wake-up drop # off $off_e/${off_w:-?}, on $on_e/${on_w:-?}"
+		r=$(awk -v ow="${off_w:-0}" -v nw="${on_w:-0}" -v oe="$off_e" -v ne="$on_e" \
+			'BEGIN { if (ow > 0 && nw > 0 && oe > 0) printf "%d", 100 * (ne / nw) / (oe / ow) + 0.5; else print "-" }')
+		if [ "$r" != - ] && [ "$r" -le $PVT_EXITS_PCT ]; then
+			tap "ok - l2/pvtimer $l exits per wake-up at most $PVT_EXITS_PCT% # off $off_e/${off_w:-?}, on $on_e/${on_w:-?}: $r%"
 		else
-			tap "not ok - l2/pvtimer $l exits per wake-up drop # off $off_e/${off_w:-?}, on $on_e/${on_w:-?}"
+			tap "not ok - l2/pvtimer $l exits per wake-up at most $PVT_EXITS_PCT% # off $off_e/${off_w:-?}, on $on_e/${on_w:-?}: $r%"
 		fi
 		awk -v a="$(pvt_kv p50 "$f.guest")" -v b="$(pvt_kv p50 "$PVT_DIR/on-$l.guest")" \
 			-v c="$(pvt_kv p99 "$f.guest")" -v d="$(pvt_kv p99 "$PVT_DIR/on-$l.guest")" \
@@ -333,6 +339,11 @@ pvtimer_check() {
 			r99 = c + 0 > 0 ? sprintf("%.2f", d / c) : "-"
 			printf "pvtimer %s lateness on/off (not asserted): p50 %s, p99 %s\n", l, r50, r99
 		}'
+	done
+	for l in $PVT_LOADS; do
+		for m in off on; do
+			echo "pvtimer $m-$l trace: $(cat "$PVT_DIR/$m-$l.trace" 2>/dev/null)"
+		done
 	done
 	echo "pvtimer: host module counters"
 	sed 's/^/pvtimer:   /' /sys/kernel/debug/exitless/stats 2>/dev/null || true
