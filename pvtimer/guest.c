@@ -38,6 +38,7 @@
 
 #include <linux/clockchips.h>
 #include <linux/cpuidle.h>
+#include <linux/irq_work.h>
 #include <linux/kvm_para.h>
 #include <linux/moduleparam.h>
 #include <linux/percpu.h>
@@ -140,6 +141,18 @@ static void exitless_pvtimer_backstop(struct exitless_pvtimer_cpu *pc,
 	pc->backstops++;
 }
 
+/*
+ * The re-probe is queued from an irq_work: a fallback can happen in the
+ * scheduler (sched_switch, hrtick) with a runqueue lock held, where
+ * queueing work, which may wake a worker, would deadlock.
+ */
+static void exitless_pvtimer_kick_fn(struct irq_work *work)
+{
+	exitless_guest_kick_probe();
+}
+
+static DEFINE_IRQ_WORK(exitless_pvtimer_kick, exitless_pvtimer_kick_fn);
+
 /* The host stopped serving this CPU: the APIC timer takes the deadline. */
 static void exitless_pvtimer_fallback(struct exitless_pvtimer_cpu *pc)
 {
@@ -148,7 +161,7 @@ static void exitless_pvtimer_fallback(struct exitless_pvtimer_cpu *pc)
 	pc->fallbacks++;
 	pc->backstop = 0;
 	exitless_pvtimer_msr_deadline(pc->deadline);
-	exitless_guest_kick_probe();
+	irq_work_queue(&exitless_pvtimer_kick);
 }
 
 static void exitless_pvtimer_sync(struct exitless_pvtimer_cpu *pc)
@@ -575,6 +588,7 @@ void exitless_pvtimer_exit(void)
 	tracepoint_probe_unregister(exitless_pvtimer_irq_tp,
 				    exitless_pvtimer_irq, NULL);
 	tracepoint_synchronize_unregister();
+	irq_work_sync(&exitless_pvtimer_kick);
 	exitless_pvtimer_probes = false;
 }
 
