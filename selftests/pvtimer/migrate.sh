@@ -23,9 +23,12 @@
 # Arguments (exitless.arg=a=1,b=2) or env, defaults in brackets:
 #   max_late_ms / EXITLESS_MIG_MAX_LATE_MS [2000]: each loop's worst
 #     lateness allowed (TCG, and the downtime counts);
-#   loop_s / EXITLESS_MIG_LOOP_S [15]: each loop's length; it must outlast
-#     the migration (started loop_pre_s into it);
+#   loop_s / EXITLESS_MIG_LOOP_S [45]: each migrated loop's length; it
+#     must outlast the migration, asked for loop_pre_s into it (in the
+#     nested TCG setup a migration takes about 25 s from the request);
 #   loop_pre_s / EXITLESS_MIG_LOOP_PRE_S [3];
+#   control_s / EXITLESS_MIG_CONTROL_S [10]: a loop while parked, before
+#     B's migration: the lateness of the parked device alone;
 #   back_s / EXITLESS_MIG_BACK_S [5]: pvtimer in use again this long
 #     after L1's answer (phase A);
 #   return_s / EXITLESS_MIG_RETURN_S [8]: ... after insmod-host (phase B);
@@ -42,8 +45,9 @@ ANSWER_TTY=/dev/ttyS1
 TIMEOUT=20
 SYNC_WAIT=3
 MAX_LATE_MS=${EXITLESS_MIG_MAX_LATE_MS:-2000}
-LOOP_S=${EXITLESS_MIG_LOOP_S:-15}
+LOOP_S=${EXITLESS_MIG_LOOP_S:-45}
 LOOP_PRE_S=${EXITLESS_MIG_LOOP_PRE_S:-3}
+CONTROL_S=${EXITLESS_MIG_CONTROL_S:-10}
 BACK_S=${EXITLESS_MIG_BACK_S:-5}
 RETURN_S=${EXITLESS_MIG_RETURN_S:-8}
 ANSWER_S=${EXITLESS_MIG_ANSWER_S:-200}
@@ -52,6 +56,7 @@ for a in "$@"; do
 	max_late_ms=*) MAX_LATE_MS=${a#*=} ;;
 	loop_s=*) LOOP_S=${a#*=} ;;
 	loop_pre_s=*) LOOP_PRE_S=${a#*=} ;;
+	control_s=*) CONTROL_S=${a#*=} ;;
 	back_s=*) BACK_S=${a#*=} ;;
 	return_s=*) RETURN_S=${a#*=} ;;
 	answer_s=*) ANSWER_S=${a#*=} ;;
@@ -149,9 +154,10 @@ field() {
 	echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1
 }
 
-# loop_start: the 1 ms nanosleep loop in the background, LOOP_S long
+# loop_start <seconds>: the 1 ms nanosleep loop in the background
 loop_start() {
-	"$TL" -m nanosleep -i 1000 -n 100000000 -t "$LOOP_S" > /tmp/loop.out 2>&1 &
+	loop_s=$1
+	"$TL" -m nanosleep -i 1000 -n 100000000 -t "$loop_s" > /tmp/loop.out 2>&1 &
 	lpid=$!
 	loop_t0=$(uptime_s)
 }
@@ -178,16 +184,16 @@ migrate() {
 	esac
 }
 
-# loop_end <phase>: wait for the loop (LOOP_S + 30 s at most from its
+# loop_end <phase>: wait for the loop (its length + 30 s at most from its
 # start: longer is a lost timer), its TAP lines; sets worst
 loop_end() {
 	worst='?'
 	while kill -0 "$lpid" 2>/dev/null &&
-	      awk -v a="$(since "$loop_t0")" -v b=$((LOOP_S + 30)) 'BEGIN { exit !(a < b) }'; do
+	      awk -v a="$(since "$loop_t0")" -v b=$((loop_s + 30)) 'BEGIN { exit !(a < b) }'; do
 		sleep 1
 	done
 	if kill -0 "$lpid" 2>/dev/null; then
-		not_ok_why "$1_loop_finished" "still running $(since "$loop_t0") s after it started, $LOOP_S s asked: a lost timer"
+		not_ok_why "$1_loop_finished" "still running $(since "$loop_t0") s after it started, $loop_s s asked: a lost timer"
 		dump
 		kill "$lpid" 2>/dev/null || true
 		wait "$lpid" 2>/dev/null || true
@@ -238,12 +244,16 @@ dump
 
 # --- A: migrated with the host module on both sides --------------------------
 e0=$(rd "$SYS/host_epoch")
-loop_start
+mig=
+loop_start "$LOOP_S"
 sleep "$LOOP_PRE_S"
 if migrate a; then
 	t0=$(uptime_s)
-	kill -0 "$lpid" 2>/dev/null ||
+	if kill -0 "$lpid" 2>/dev/null; then
+		ok a_loop_outlasts_migration "$(since "$loop_t0") s into the loop"
+	else
 		not_ok_why a_loop_outlasts_migration "the loop ($LOOP_S s) ended before the migration: raise loop_s"
+	fi
 	if wait_within "$BACK_S" served_new_epoch "$e0"; then
 		ok a_served_again "after $(since "$t0") s; epoch $e0 -> $(rd "$SYS/host_epoch")"
 	else
@@ -264,12 +274,20 @@ else
 	not_ok_why b_host_gone_parked "not every CPU parked 5 s after rmmod-host: $(state)"
 fi
 dump
-sleep 1
-loop_start
+# control: the parked device alone, no migration
+mig="none (control)"
+loop_start "$CONTROL_S"
+loop_end b_parked_control
+worst_c=$worst
+mig=
+loop_start "$LOOP_S"
 sleep "$LOOP_PRE_S"
 if migrate b; then
-	kill -0 "$lpid" 2>/dev/null ||
+	if kill -0 "$lpid" 2>/dev/null; then
+		ok b_loop_outlasts_migration "$(since "$loop_t0") s into the loop"
+	else
 		not_ok_why b_loop_outlasts_migration "the loop ($LOOP_S s) ended before the migration: raise loop_s"
+	fi
 fi
 dump
 loop_end b
@@ -301,6 +319,6 @@ no_errors() {
 check no_errors_logged no_errors
 dmesg | grep -E 'exitless|clockevent|pvtimer' | sed 's/^/#   /' || true
 
-echo "# worst lateness: A (host module, migrated) ${worst_a} us, B (no host module, migrated) ${worst_b} us"
+echo "# worst lateness: A (host module, migrated) ${worst_a} us; B (no host module, parked) not migrated ${worst_c} us, migrated ${worst_b} us"
 echo "# $n checks, $([ "$failed" -eq 0 ] && echo "all passed" || echo "some failed")"
 exit "$failed"

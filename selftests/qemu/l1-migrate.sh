@@ -21,7 +21,8 @@
 # monitor and ttyS1 socket, -incoming unix:$MIG_SOCK), "migrate -d" on the
 # source's monitor, poll "info migrate" until completed (total time and
 # downtime printed), "quit" the source, answer on the destination's
-# ttyS1, and follow the destination's pid from then on.  Other actions go
+# ttyS1, and follow the destination's pid from then on (the next
+# migration starts from it).  Other actions go
 # to l2_action (rmmod-host, insmod-host, ...).
 #
 # Env (L1): EXITLESS_L2_QUIET (s of console silence, default 150),
@@ -72,23 +73,25 @@ s.close()
 EOF
 }
 
-# mig_qemu <role: src|dst> [more QEMU arguments]: one QEMU of the L2, in
-# the background; its pid in $MIG_DIR/<role>.pid
+# mig_qemu <n> [more QEMU arguments]: QEMU number <n> of the L2 (0: the
+# first boot, n + 1: the destination of QEMU n), in the background; its
+# pid in $MIG_DIR/<n>.pid, its monitor /tmp/l2-mig-<n>.mon, its ttyS1
+# socket /tmp/l2-mig-<n>.s1
 mig_qemu() {
-	local role=$1
+	local n=$1
 	shift
-	rm -f "/tmp/l2-mig-$role.mon" "/tmp/l2-mig-$role.s1"
+	rm -f "/tmp/l2-mig-$n.mon" "/tmp/l2-mig-$n.s1"
 	timeout 900 qemu-system-x86_64 -enable-kvm -cpu host -smp 2 \
 		-m "${EXITLESS_MIG_MEM:-384M}" \
 		-kernel "/boot/vmlinuz-$rel" -initrd "$out/l2.cpio.gz" \
 		-append "console=ttyS0 loglevel=4 panic=-1 nokaslr exitless.stage=pvtimer exitless.script=migrate.sh" \
 		-nodefaults -display none \
 		-chardev "file,id=s0,path=$MIG_LOG,append=on" -serial chardev:s0 \
-		-chardev "socket,id=s1,path=/tmp/l2-mig-$role.s1,server=on,wait=off" \
+		-chardev "socket,id=s1,path=/tmp/l2-mig-$n.s1,server=on,wait=off" \
 		-serial chardev:s1 \
-		-monitor "unix:/tmp/l2-mig-$role.mon,server,nowait" \
-		-no-reboot "$@" </dev/null >"$MIG_DIR/$role.err" 2>&1 &
-	echo $! > "$MIG_DIR/$role.pid"
+		-monitor "unix:/tmp/l2-mig-$n.mon,server,nowait" \
+		-no-reboot "$@" </dev/null >"$MIG_DIR/$n.err" 2>&1 &
+	echo $! > "$MIG_DIR/$n.pid"
 }
 
 # mig_wait_file <seconds> <path>: wait for a socket a QEMU creates
@@ -106,66 +109,67 @@ mig_field() {
 	printf '%s\n' "$2" | sed -n "s/^$1: \([0-9]*\).*/\1/p" | head -n 1
 }
 
-# mig_migrate: the "migrate" action (runs in the relay's shell: the
-# destination QEMU must be its child).  Prints what it does.
+# mig_migrate: the "migrate" action, from the current QEMU ($MIG_DIR/cur)
+# to a new one.  Runs in the relay's shell (the destination QEMU must be
+# its child), prints what it does; on success $MIG_DIR/cur is the
+# destination and $MIG_DIR/migrations has a line more.
 mig_migrate() {
-	local src dst info status t0 t=0 total down limit=${EXITLESS_MIG_TIMEOUT:-120}
-	src=$(cat "$MIG_DIR/src.pid")
-	if [ -e "$MIG_DIR/migrated" ]; then
-		echo "a second migration is not supported by this stage"
-		mig_answer /tmp/l2-mig-dst.s1 "failed second-migration"
-		return 1
-	fi
+	local cur next src dst info status t0 t=0 total down
+	local limit=${EXITLESS_MIG_TIMEOUT:-120}
+	cur=$(cat "$MIG_DIR/cur")
+	next=$((cur + 1))
+	src=$(cat "$MIG_DIR/$cur.pid")
 	rm -f "$MIG_SOCK"
 	t0=$(date +%s.%N)
-	mig_qemu dst -incoming "unix:$MIG_SOCK"
-	dst=$(cat "$MIG_DIR/dst.pid")
-	if ! mig_wait_file 60 "$MIG_SOCK" || ! mig_wait_file 10 /tmp/l2-mig-dst.mon; then
-		echo "destination QEMU not listening on $MIG_SOCK after 60 s:"
-		sed 's/^/  dst: /' "$MIG_DIR/dst.err"
+	mig_qemu "$next" -incoming "unix:$MIG_SOCK"
+	dst=$(cat "$MIG_DIR/$next.pid")
+	if ! mig_wait_file 60 "$MIG_SOCK" || ! mig_wait_file 10 "/tmp/l2-mig-$next.mon"; then
+		echo "destination QEMU $next not listening on $MIG_SOCK after 60 s:"
 		kill "$dst" 2>/dev/null
 		wait "$dst"
-		mig_answer /tmp/l2-mig-src.s1 "failed no-destination"
+		sed "s/^/  qemu $next: /" "$MIG_DIR/$next.err"
+		mig_answer "/tmp/l2-mig-$cur.s1" "failed no-destination"
 		return 1
 	fi
-	echo "destination QEMU (pid $dst) listening after $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
-	mig_hmp /tmp/l2-mig-src.mon "migrate -d unix:$MIG_SOCK" | sed '/^$/d; s/^/  src: /'
+	echo "migration $next: QEMU $cur (pid $src) -> QEMU $next (pid $dst), listening after $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
+	mig_hmp "/tmp/l2-mig-$cur.mon" "migrate -d unix:$MIG_SOCK" | sed "/^$/d; s/^/  qemu $cur: /"
 	while :; do
-		info=$(mig_hmp /tmp/l2-mig-src.mon "info migrate")
+		info=$(mig_hmp "/tmp/l2-mig-$cur.mon" "info migrate")
 		status=$(printf '%s\n' "$info" | sed -n 's/^Migration status: *//p' | head -n 1)
 		case "$status" in
 		completed | failed | cancelled) break ;;
 		esac
 		if [ "$t" -ge $((limit * 2)) ]; then
 			status="timeout after $limit s (last status: ${status:-none})"
-			mig_hmp /tmp/l2-mig-src.mon migrate_cancel >/dev/null
+			mig_hmp "/tmp/l2-mig-$cur.mon" migrate_cancel >/dev/null
 			break
 		fi
 		sleep 0.5
 		t=$((t + 1))
 	done
 	printf '%s\n' "$info" | grep -E '^(Migration status|total time|downtime|setup|transferred ram|remaining ram|total ram|duplicate|normal|dirty sync count|precopy ram)' |
-		sed 's/^/  src: /'
+		sed "s/^/  qemu $cur: /"
 	if [ "$status" != completed ]; then
-		echo "migration $status: the source goes on; destination killed"
+		echo "migration $next $status: QEMU $cur goes on; QEMU $next killed"
 		kill "$dst" 2>/dev/null
 		wait "$dst"
-		sed 's/^/  dst: /' "$MIG_DIR/dst.err"
-		mig_answer /tmp/l2-mig-src.s1 "failed ${status%% *}"
+		sed "s/^/  qemu $next: /" "$MIG_DIR/$next.err"
+		mig_answer "/tmp/l2-mig-$cur.s1" "failed ${status%% *}"
 		return 1
 	fi
 	total=$(mig_field "total time" "$info")
 	down=$(mig_field downtime "$info")
-	echo "migration completed: total time ${total:-?} ms, downtime ${down:-?} ms"
-	echo "migration total_ms=${total:-?} downtime_ms=${down:-?}" > "$MIG_DIR/migrated"
+	echo "migration $next completed: total time ${total:-?} ms, downtime ${down:-?} ms"
+	echo "migration $next: total_ms=${total:-?} downtime_ms=${down:-?}" >> "$MIG_DIR/migrations"
 	# from now on the relay follows the destination
+	echo "$next" > "$MIG_DIR/cur"
 	echo "$dst" > "$MIG_DIR/pid.new"
 	mv "$MIG_DIR/pid.new" "$MIG_DIR/pid"
-	mig_hmp /tmp/l2-mig-src.mon quit >/dev/null 2>&1
+	mig_hmp "/tmp/l2-mig-$cur.mon" quit >/dev/null 2>&1
 	wait "$src"
-	echo "source QEMU (pid $src) quit: status $?"
-	mig_hmp /tmp/l2-mig-dst.mon "info status" | sed 's/^/  dst: /'
-	mig_answer /tmp/l2-mig-dst.s1 "migrated total_ms=${total:-0} downtime_ms=${down:-0}"
+	echo "QEMU $cur (pid $src) quit: status $?"
+	mig_hmp "/tmp/l2-mig-$next.mon" "info status" | sed "s/^/  qemu $next: /"
+	mig_answer "/tmp/l2-mig-$next.s1" "migrated total_ms=${total:-0} downtime_ms=${down:-0}"
 }
 
 # mig_follow: lives as long as the L2's current QEMU ($MIG_DIR/pid)
@@ -175,22 +179,27 @@ mig_follow() {
 	done
 }
 
+# mig_watch <n>: the silence watchdog of QEMU <n>, in the background
+mig_watch() {
+	quiet_watchdog "$(cat "$MIG_DIR/$1.pid")" "$MIG_LOG" \
+		"${EXITLESS_L2_QUIET:-150}" "/tmp/l2-mig-$1.mon" /proc/kallsyms 2 kvm &
+	echo $! >> "$MIG_DIR/watchdogs"
+}
+
 # run_l2_migrate_once: one boot of the guest, migrated on its request;
 # returns 1 when its console fell silent (the watchdog's report printed)
 run_l2_migrate_once() {
-	local line fpid w1 w2='' src dst rc=0 quiet=${EXITLESS_L2_QUIET:-150}
+	local line fpid w n rc=0
 	rm -rf "$MIG_DIR"
 	mkdir -p "$MIG_DIR"
 	MIG_LOG=$out/l2-migrate.log
 	: > "$MIG_LOG"
 	rm -f "$MIG_LOG.hung"
 	log "booting L2 (migrate, 2 vCPUs, ${EXITLESS_MIG_MEM:-384M})"
-	mig_qemu src
-	src=$(cat "$MIG_DIR/src.pid")
-	echo "$src" > "$MIG_DIR/pid"
-	quiet_watchdog "$src" "$MIG_LOG" "$quiet" /tmp/l2-mig-src.mon \
-		/proc/kallsyms 2 kvm &
-	w1=$!
+	echo 0 > "$MIG_DIR/cur"
+	mig_qemu 0
+	cp "$MIG_DIR/0.pid" "$MIG_DIR/pid"
+	mig_watch 0
 	mig_follow &
 	fpid=$!
 	while IFS= read -r line; do
@@ -200,14 +209,12 @@ run_l2_migrate_once() {
 		"EXITLESS-SYNC: migrate")
 			# not in a pipeline: the destination QEMU must be
 			# this shell's child
+			n=$(cat "$MIG_DIR/cur")
 			mig_migrate > "$MIG_DIR/action.out" 2>&1
 			sed 's/^/#   L1> /' "$MIG_DIR/action.out"
-			if [ -e "$MIG_DIR/migrated" ]; then
+			if [ "$(cat "$MIG_DIR/cur")" != "$n" ]; then
 				log "done: migrate"
-				dst=$(cat "$MIG_DIR/dst.pid")
-				quiet_watchdog "$dst" "$MIG_LOG" "$quiet" \
-					/tmp/l2-mig-dst.mon /proc/kallsyms 2 kvm &
-				w2=$!
+				mig_watch "$(cat "$MIG_DIR/cur")"
 			fi ;;
 		"EXITLESS-SYNC: "*)
 			if l2_action "${line#EXITLESS-SYNC: }" 2>&1 | sed 's/^/#   L1> /'; then
@@ -216,18 +223,15 @@ run_l2_migrate_once() {
 		esac
 	done < <(tail -n +1 -F --pid=$fpid "$MIG_LOG" 2>/dev/null)
 	wait "$fpid"
-	if [ -e "$MIG_DIR/migrated" ]; then
-		wait "$(cat "$MIG_DIR/dst.pid")" || rc=$?
-	else
-		wait "$src" || rc=$?
-	fi
-	kill "$w1" ${w2:+"$w2"} 2>/dev/null
-	wait "$w1" ${w2:+"$w2"}
-	if [ -s "$MIG_DIR/dst.err" ] || [ -s "$MIG_DIR/src.err" ]; then
-		echo "# QEMU's own messages:"
-		sed 's/^/#   src: /' "$MIG_DIR/src.err"
-		sed 's/^/#   dst: /' "$MIG_DIR/dst.err" 2>/dev/null
-	fi
+	wait "$(cat "$MIG_DIR/pid")" || rc=$?
+	while read -r w; do
+		kill "$w" 2>/dev/null
+		wait "$w"
+	done < "$MIG_DIR/watchdogs"
+	echo "# QEMU's own messages:"
+	for n in $(seq 0 "$(cat "$MIG_DIR/cur")"); do
+		sed "s/^/#   qemu $n: /" "$MIG_DIR/$n.err"
+	done
 	if [ -e "$MIG_LOG.hung" ]; then
 		cp "$MIG_LOG" "$MIG_LOG.silent"
 		return 1
@@ -235,8 +239,8 @@ run_l2_migrate_once() {
 	tr -d '\r' < "$MIG_LOG" | grep -aE '^(not )?ok ' | while IFS= read -r line; do
 		tap "$line"
 	done
-	if [ -e "$MIG_DIR/migrated" ]; then
-		tap "ok - l2/migrate migrated # $(cat "$MIG_DIR/migrated")"
+	if [ -s "$MIG_DIR/migrations" ]; then
+		tap "ok - l2/migrate migrated # $(tr '\n' ';' < "$MIG_DIR/migrations")"
 	else
 		tap "not ok - l2/migrate migrated # no migration completed (see the L1> lines)"
 	fi
@@ -268,7 +272,7 @@ run_l2_migrate() {
 # mig_kill_leftovers: end the QEMUs of a silent boot (by their pids)
 mig_kill_leftovers() {
 	local p
-	for p in "$MIG_DIR"/src.pid "$MIG_DIR"/dst.pid; do
+	for p in "$MIG_DIR"/[0-9]*.pid; do
 		[ -s "$p" ] || continue
 		kill "$(cat "$p")" 2>/dev/null && wait "$(cat "$p")" 2>/dev/null
 	done
