@@ -60,7 +60,7 @@ EOF
 }
 
 # mig_answer <ttyS1 socket> <line>: the line to the guest's ttyS1; the
-# connection stays open a moment, while QEMU feeds the UART's 16-byte FIFO
+# connection stays open a second, while QEMU feeds the UART's 16-byte FIFO
 mig_answer() {
 	python3 - "$1" "$2" <<'EOF'
 import socket, sys, time
@@ -68,8 +68,52 @@ s = socket.socket(socket.AF_UNIX)
 s.settimeout(10)
 s.connect(sys.argv[1])
 s.sendall(sys.argv[2].encode() + b'\n')
-time.sleep(3)
+time.sleep(1)
 s.close()
+EOF
+}
+
+# mig_run <monitor socket> <uri> <limit s>: "migrate -d <uri>", then
+# "info migrate" every 0.5 s until it ends or <limit> s pass (then
+# migrate_cancel), in one process (each one started costs L1, which runs
+# the guest too); prints the last "info migrate"
+mig_run() {
+	python3 - "$1" "$2" "$3" <<'EOF'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(20)
+s.connect(sys.argv[1])
+def until_prompt():
+    buf = b''
+    try:
+        while not buf.endswith(b'(qemu) '):
+            d = s.recv(65536)
+            if not d:
+                break
+            buf += d
+    except socket.timeout:
+        pass
+    return buf.decode(errors='replace').replace('\r', '')
+def hmp(cmd):
+    s.sendall(cmd.encode() + b'\n')
+    return '\n'.join(until_prompt().split('\n')[1:-1])
+until_prompt()
+out = hmp('migrate -d ' + sys.argv[2]).strip()
+if out:
+    print(out)
+end = time.monotonic() + float(sys.argv[3])
+while True:
+    info = hmp('info migrate')
+    st = [l.split(':', 1)[1].strip() for l in info.split('\n')
+          if l.startswith('Migration status:')]
+    if st and st[0] in ('completed', 'failed', 'cancelled'):
+        break
+    if time.monotonic() > end:
+        hmp('migrate_cancel')
+        info = 'Migration status: timeout (last: %s)\n' % (st[0] if st else 'none') + info
+        break
+    time.sleep(0.5)
+print(info)
 EOF
 }
 
@@ -114,7 +158,7 @@ mig_field() {
 # its child), prints what it does; on success $MIG_DIR/cur is the
 # destination and $MIG_DIR/migrations has a line more.
 mig_migrate() {
-	local cur next src dst info status t0 t=0 total down
+	local cur next src dst info status t0 total down
 	local limit=${EXITLESS_MIG_TIMEOUT:-120}
 	cur=$(cat "$MIG_DIR/cur")
 	next=$((cur + 1))
@@ -132,22 +176,9 @@ mig_migrate() {
 		return 1
 	fi
 	echo "migration $next: QEMU $cur (pid $src) -> QEMU $next (pid $dst), listening after $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
-	mig_hmp "/tmp/l2-mig-$cur.mon" "migrate -d unix:$MIG_SOCK" | sed "/^$/d; s/^/  qemu $cur: /"
-	while :; do
-		info=$(mig_hmp "/tmp/l2-mig-$cur.mon" "info migrate")
-		status=$(printf '%s\n' "$info" | sed -n 's/^Migration status: *//p' | head -n 1)
-		case "$status" in
-		completed | failed | cancelled) break ;;
-		esac
-		if [ "$t" -ge $((limit * 2)) ]; then
-			status="timeout after $limit s (last status: ${status:-none})"
-			mig_hmp "/tmp/l2-mig-$cur.mon" migrate_cancel >/dev/null
-			break
-		fi
-		sleep 0.5
-		t=$((t + 1))
-	done
-	printf '%s\n' "$info" | grep -E '^(Migration status|total time|downtime|setup|transferred ram|remaining ram|total ram|duplicate|normal|dirty sync count|precopy ram)' |
+	info=$(mig_run "/tmp/l2-mig-$cur.mon" "unix:$MIG_SOCK" "$limit")
+	status=$(printf '%s\n' "$info" | sed -n 's/^Migration status: *//p' | head -n 1)
+	printf '%s\n' "$info" | grep -E '^(Migration status|migrate|total time|downtime|setup|transferred ram|remaining ram|total ram|duplicate|normal|dirty sync count|precopy ram)' |
 		sed "s/^/  qemu $cur: /"
 	if [ "$status" != completed ]; then
 		echo "migration $next $status: QEMU $cur goes on; QEMU $next killed"
@@ -165,11 +196,11 @@ mig_migrate() {
 	echo "$next" > "$MIG_DIR/cur"
 	echo "$dst" > "$MIG_DIR/pid.new"
 	mv "$MIG_DIR/pid.new" "$MIG_DIR/pid"
+	mig_answer "/tmp/l2-mig-$next.s1" "migrated total_ms=${total:-0} downtime_ms=${down:-0}"
 	mig_hmp "/tmp/l2-mig-$cur.mon" quit >/dev/null 2>&1
 	wait "$src"
 	echo "QEMU $cur (pid $src) quit: status $?"
 	mig_hmp "/tmp/l2-mig-$next.mon" "info status" | sed "s/^/  qemu $next: /"
-	mig_answer "/tmp/l2-mig-$next.s1" "migrated total_ms=${total:-0} downtime_ms=${down:-0}"
 }
 
 # mig_follow: lives as long as the L2's current QEMU ($MIG_DIR/pid)
