@@ -3,11 +3,14 @@
 #
 # pvtimer in an L2 Linux guest (busybox sh, 2 vCPUs), L1 running
 # exitless_host: the same timer loads with the guest's clock event device
-# "lapic-deadline" (pvtimer=0) and then "exitless-pvtimer" (pvtimer=1),
-# side by side in one boot, their exits counted in L1; then the host
-# module removed under a running timer loop (the guest falls back to
-# lapic-deadline, no timer is lost) and loaded again (pvtimer comes back);
-# the guest module unloaded (lapic-deadline again).
+# "lapic-deadline" (loaded with pvtimer=0, before pvtimer=1 was ever
+# written) and then "exitless-pvtimer" served by the host (pvtimer=1,
+# cpus_direct 0), side by side in one boot, their exits counted in L1;
+# then the host module removed under a running timer loop (the device
+# stays exitless-pvtimer but parked: it arms the local APIC itself,
+# cpus_direct = every CPU; no timer is lost) and loaded again (cpus_direct
+# 0 again); the guest module unloaded (lapic-deadline again on CPUs 1..N;
+# CPU 0 may keep "hpet", a documented limitation: not asserted).
 #
 # Loads (timerloop, pinned to CPU 1; see timerloop.c): ns100 and ns1000,
 # a relative clock_nanosleep loop at 100 us and 1 ms; tfd1000, a one-shot
@@ -28,9 +31,9 @@
 # [1000] wake-ups per load; EXITLESS_PVT_IDLE_S [5]; EXITLESS_PVT_LIVE_S
 # [8] the timer loop's length across the host module's removal;
 # EXITLESS_PVT_MAX_LATE_MS [500] its worst lateness allowed (TCG is slow);
-# EXITLESS_PVT_FALLBACK_S [5] and EXITLESS_PVT_BACK_S [8]: lapic-deadline
-# on every CPU at most this long after asking L1 for rmmod-host, and
-# exitless-pvtimer again after insmod-host.
+# EXITLESS_PVT_FALLBACK_S [5] and EXITLESS_PVT_BACK_S [8]: every CPU
+# parked at most this long after asking L1 for rmmod-host, and every CPU
+# served by the host again after insmod-host.
 # shellcheck disable=SC2317 # predicates are called through check and wait_until
 set -eu
 
@@ -91,6 +94,32 @@ all_on() {
 	return 0
 }
 
+# pv <key>: a line "key value" of /sys/kernel/exitless/pvtimer, "?" if none
+pv() {
+	v=$(awk -v k="$1" '$1 == k { print $2; exit }' "$SYS/pvtimer" 2>/dev/null)
+	echo "${v:-?}"
+}
+
+# served: every CPU on exitless-pvtimer, none parked (the host arms them)
+served() {
+	all_on "$PVT" && [ "$(pv cpus_direct)" = 0 ]
+}
+
+# parked: every CPU still on exitless-pvtimer, each arming its local APIC
+# itself (the host gone)
+parked() {
+	all_on "$PVT" && [ "$(pv cpus_direct)" = "$cpus" ]
+}
+
+# native_but_cpu0: CPUs 1..N on lapic-deadline (CPU 0 may keep hpet)
+native_but_cpu0() {
+	for c in "$CED"/clockevent[0-9]*; do
+		[ "${c##*/clockevent}" != 0 ] || continue
+		[ "$(rd "$c/current_device")" = "$LAPIC" ] || return 1
+	done
+	return 0
+}
+
 uptime_s() {
 	cut -d' ' -f1 /proc/uptime
 }
@@ -112,7 +141,7 @@ wait_within() {
 }
 
 dump() {
-	echo "# clock event devices: $(devices)"
+	echo "# clock event devices: $(devices) cpus_direct=$(pv cpus_direct) on=$(pv on)"
 	echo "# state=$(rd "$SYS/state") features_offered=$(rd "$SYS/features_offered") features_enabled=$(rd "$SYS/features_enabled") pvtimer=$(rd "$PAR/pvtimer")"
 	if [ -r "$SYS/pvtimer" ]; then
 		sed 's/^/# pvtimer: /' "$SYS/pvtimer"
@@ -177,10 +206,10 @@ if [ "$has_param" = no ]; then
 	not_ok_why on_every_cpu "exitless_guest.ko has no pvtimer parameter: the feature is not in this module"
 elif ! echo 1 > "$PAR/pvtimer"; then
 	not_ok_why on_every_cpu "writing 1 to $PAR/pvtimer failed"
-elif wait_within 5 all_on "$PVT"; then
+elif wait_within 5 served; then
 	ok on_every_cpu
 else
-	not_ok_why on_every_cpu "not $PVT on every CPU (host offers features $(rd "$SYS/features_offered")): $(devices)"
+	not_ok_why on_every_cpu "not $PVT served by the host on every CPU (host offers features $(rd "$SYS/features_offered")): $(devices) cpus_direct=$(pv cpus_direct)"
 fi
 dump
 for l in $LOADS; do
@@ -194,10 +223,13 @@ lpid=$!
 sleep 2
 t0=$(uptime_s)
 echo "EXITLESS-SYNC: rmmod-host"
-if wait_within "$FALLBACK_S" all_on "$LAPIC"; then
-	ok host_gone_lapic_deadline "after $(since "$t0") s"
+if [ "$has_param" = no ]; then
+	sleep "$SYNC_WAIT"
+	not_ok_why host_gone_parked "exitless_guest.ko has no pvtimer parameter"
+elif wait_within "$FALLBACK_S" parked; then
+	ok host_gone_parked "after $(since "$t0") s"
 else
-	not_ok_why host_gone_lapic_deadline "not $LAPIC on every CPU $FALLBACK_S s after rmmod-host: $(devices)"
+	not_ok_why host_gone_parked "not every CPU parked on $PVT $FALLBACK_S s after rmmod-host: $(devices) cpus_direct=$(pv cpus_direct) of $cpus"
 fi
 dump
 # the loop ends by itself after LIVE_S s; a lost timer keeps it asleep
@@ -234,18 +266,20 @@ echo "EXITLESS-SYNC: insmod-host"
 if [ "$has_param" = no ]; then
 	sleep "$SYNC_WAIT"
 	not_ok_why host_back_pvtimer "exitless_guest.ko has no pvtimer parameter"
-elif wait_within "$BACK_S" all_on "$PVT"; then
+elif wait_within "$BACK_S" served; then
 	ok host_back_pvtimer "after $(since "$t0") s"
 else
-	not_ok_why host_back_pvtimer "not $PVT on every CPU $BACK_S s after insmod-host: $(devices)"
+	not_ok_why host_back_pvtimer "not $PVT served by the host on every CPU $BACK_S s after insmod-host: $(devices) cpus_direct=$(pv cpus_direct)"
 fi
 dump
 check after_host_back_ns1000 tl -m nanosleep -i 1000 -n 200
 
 # --- guest module unloaded ---------------------------------------------------
 if rmmod exitless_guest; then ok unload; else not_ok unload; fi
-check unload_lapic_deadline_every_cpu wait_within 5 all_on "$LAPIC"
-echo "# clock event devices after unload: $(devices)"
+# CPU 0 may stay on hpet: unbinding a CPU's device makes CPU 0's
+# lapic-deadline the broadcast device (a known, documented limitation)
+check unload_lapic_deadline_cpus_1_to_n wait_within 5 native_but_cpu0
+echo "# clock event devices after unload: $(devices) (CPU 0 not asserted)"
 check after_unload_ns1000 tl -m nanosleep -i 1000 -n 200
 
 no_errors() {

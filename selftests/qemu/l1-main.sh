@@ -218,14 +218,16 @@ fi
 # counts every phase and prints the table (also in
 # $out/pvtimer.txt) and its TAP lines: TSC_DEADLINE (MSR 0x6e0) write
 # exits at least 90 % fewer with pvtimer, exits per wake-up (all vCPUs)
-# at most PVT_EXITS_PCT % of pvtimer=0's (the same loads differed by up
-# to 6 % from one phase to the next with pvtimer absent: a smaller drop
-# is noise; the issue's target is 50 %); the lateness ratios on/off are
-# printed, not asserted (TCG's timing).
+# at most PVT_EXITS_PCT % of pvtimer=0's (with pvtimer absent, the same
+# load's exits per wake-up differed by up to 14 % between the two phases
+# of one run on a shared build machine: a smaller drop is noise; the
+# issue's target is 50 %); the lateness ratios on/off are printed, not
+# asserted (TCG's timing; with pvtimer absent the later "on" phases
+# still showed p50 ratios of 0.6-0.8 and p99 of 0.2-1.4).
 PVT_DIR=/tmp/pvtimer
 PVT_LOADS="ns100 ns1000 tfd1000 idle"
 PVT_PORT=0x80
-PVT_EXITS_PCT=80
+PVT_EXITS_PCT=70
 
 # pvt_kv <key> <file>: the value of key=<value> in a file of such words
 pvt_kv() {
