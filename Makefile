@@ -8,8 +8,8 @@
 #   make kernels             build for every Debian 6.1/6.12 headers tree
 #                            installed, each in .build/<kernel release>/
 #   make deps                install the Debian packages everything needs
-#   make demo                boot the nested stack, show the guest
-#                            negotiating with the host and the counters
+#   make demo                one IPI workload in a nested guest, stock and
+#                            with exitless: VM exits side by side (6.1)
 #   make check               every test: KUnit + nested QEMU suite, both
 #                            kernels (what CI runs); installs deps first
 #   make bench               the long measurements, both kernels (pvipi:
@@ -17,6 +17,10 @@
 #                            stock/host poll/haltpoll/dynidle), report in
 #                            Documentation/benchmarks.rst
 #   make style               checkpatch --strict and sparse on the sources
+#   make deb                 .build/exitless-dkms_<version>_all.deb (DKMS)
+#   make dkms-install        as root: DKMS add/build/install for the running
+#                            kernel, or KERNELRELEASE=<release>
+#   make dkms-remove         as root: undo dkms-install, every kernel
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
@@ -26,7 +30,8 @@ HDR_TREES = $(sort $(wildcard /usr/src/linux-headers-6.1.*-amd64 \
 			       /usr/src/linux-headers-6.12.*-amd64))
 KRELS = $(patsubst /usr/src/linux-headers-%,%,$(HDR_TREES))
 
-.PHONY: all modules clean kernels deps check kunit nested demo bench bench-report style help
+.PHONY: all modules clean kernels deps check kunit nested demo bench bench-report style help \
+	deb dkms-install dkms-remove
 
 all: modules
 
@@ -79,5 +84,18 @@ bench-report:
 style:
 	$(TOP)/scripts/style.sh
 
+# DKMS (Documentation/dkms.rst).  dkms runs make itself: our command line
+# (KERNELRELEASE=...) must not reach it through MAKEFLAGS.
+DKMS_SH = env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(TOP)/scripts/dkms.sh
+
+deb:
+	@$(DKMS_SH) deb $(BUILD)
+
+dkms-install:
+	$(DKMS_SH) install $(KERNELRELEASE)
+
+dkms-remove:
+	$(DKMS_SH) remove
+
 help:
-	@sed -n '3,19p' $(TOP)/Makefile
+	@sed -n '3,23p' $(TOP)/Makefile

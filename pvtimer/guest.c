@@ -127,14 +127,19 @@ static void exitless_pvtimer_msr_deadline(u64 tsc)
 	wrmsrl(MSR_IA32_TSC_DEADLINE, tsc);
 }
 
-/* Keep the APIC backstop covering @deadline; an MSR write if it must move. */
+/*
+ * Keep the APIC backstop covering @deadline; an MSR write if it must move.
+ * A backstop before the deadline will do unless this CPU goes idle with
+ * nothing to run (it would wake for nothing); see backstop_covers().
+ */
 static void exitless_pvtimer_backstop(struct exitless_pvtimer_cpu *pc,
 				      u64 deadline)
 {
 	u64 window = exitless_pvtimer_window();
+	bool early_ok = !is_idle_task(current) || need_resched();
 
 	if (exitless_pvtimer_backstop_covers(deadline, pc->backstop,
-					     window / 8, window))
+					     window / 8, window, early_ok))
 		return;
 	pc->backstop = exitless_pvtimer_backstop_for(deadline, window);
 	exitless_pvtimer_msr_deadline(pc->backstop);

@@ -46,6 +46,38 @@
 #include "policy.h"
 #include "host.h"
 
+/*
+ * The guard: after injecting an expiry the host looks at the section
+ * again this long after (in the vCPU's next exit at the latest, forcing
+ * one if the vCPU still runs guest code then).  The guest's timer handler
+ * arms its next deadline right after the injection; with a guard that
+ * comes no later than that deadline, the guest needs no PVTIMER_SYNC for
+ * it (host_armed shows the guard), and a vCPU that halts before the guard
+ * never pays for it.  0 = no guard.
+ */
+static unsigned int pvtimer_guard_us = 200;
+module_param(pvtimer_guard_us, uint, 0644);
+MODULE_PARM_DESC(pvtimer_guard_us,
+		 "pvtimer: look at a vCPU's deadline again this many us after injecting its expiry, 0..10000, 0 = never (default: 200)");
+
+/*
+ * Start the guard (lock held, timer not queued): returns false if there
+ * is none, true if @pt->timer must be (re)started for @pt->guard_ns.
+ */
+static bool exitless_pvtimer_guard(struct exitless_pvtimer_vcpu *pt, u64 now)
+{
+	u32 us = min(READ_ONCE(pvtimer_guard_us), 10000U);
+
+	if (!us)
+		return false;
+	pt->guard = true;
+	pt->armed = now + mul_u64_u32_div(us, pt->vcpu->arch.virtual_tsc_khz,
+					  1000) + 1;
+	pt->guard_ns = (u64)us * NSEC_PER_USEC;
+	atomic64_inc(&exitless_stats.pvtimer_guards);
+	return true;
+}
+
 /* Read the section's deadline and seq; @atomic: no page faults. */
 static int exitless_pvtimer_read(struct kvm_vcpu *vcpu,
 				 struct exitless_vcpu *xv, u64 *deadline,
@@ -101,12 +133,19 @@ static bool exitless_pvtimer_apply(struct exitless_pvtimer_vcpu *pt,
 	case EXITLESS_PVTIMER_HOST_CANCEL:
 		hrtimer_try_to_cancel(&pt->timer);
 		pt->armed = 0;
+		pt->guard = false;
 		break;
 	case EXITLESS_PVTIMER_HOST_INJECT:
 		hrtimer_try_to_cancel(&pt->timer);
 		pt->armed = 0;
+		pt->guard = false;
 		pt->seen_seq = seq;
 		pt->fired = false;
+		if (exitless_pvtimer_guard(pt, now)) {
+			hrtimer_start(&pt->timer, ns_to_ktime(pt->guard_ns),
+				      HRTIMER_MODE_REL_PINNED_HARD);
+			pt->cpu = smp_processor_id();
+		}
 		return true;
 	case EXITLESS_PVTIMER_HOST_ARM:
 		ns = exitless_pvtimer_delay_ns(deadline, now,
@@ -114,6 +153,7 @@ static bool exitless_pvtimer_apply(struct exitless_pvtimer_vcpu *pt,
 		hrtimer_start(&pt->timer, ns_to_ktime(ns),
 			      HRTIMER_MODE_REL_PINNED_HARD);
 		pt->armed = deadline;
+		pt->guard = false;
 		pt->cpu = smp_processor_id();
 		atomic64_inc(&exitless_stats.pvtimer_arms);
 		break;
@@ -137,7 +177,16 @@ static enum hrtimer_restart exitless_pvtimer_fn(struct hrtimer *timer)
 	/* disabled, cancelled or re-armed while this callback waited */
 	if (pt->enabled && pt->armed && !hrtimer_is_queued(timer)) {
 		now = kvm_read_l1_tsc(pt->vcpu, rdtsc());
-		if (pt->in_guest) {
+		if (pt->guard) {
+			/*
+			 * Look again: at an exit, forced if the vCPU runs
+			 * guest code; if it does not, its last exit read the
+			 * section and there is nothing new.
+			 */
+			pt->guard = false;
+			pt->armed = 0;
+			kick = pt->in_guest;
+		} else if (pt->in_guest) {
 			/* the exit decides, with the section in hand */
 			pt->armed = 0;
 			pt->fired = true;
@@ -145,6 +194,12 @@ static enum hrtimer_restart exitless_pvtimer_fn(struct hrtimer *timer)
 		} else if (pt->armed <= now) {
 			pt->armed = 0;
 			inject = true;
+			if (exitless_pvtimer_guard(pt, now)) {
+				hrtimer_set_expires(timer,
+						    ktime_add_ns(ktime_get(),
+								 pt->guard_ns));
+				ret = HRTIMER_RESTART;
+			}
 		} else {
 			/* capped at EXITLESS_PVTIMER_MAX_NS, or clocks apart */
 			ns = exitless_pvtimer_delay_ns(pt->armed, now,
@@ -186,6 +241,7 @@ void exitless_pvtimer_vcpu_stop(struct exitless_vcpu *xv)
 	was = pt->enabled;
 	pt->enabled = false;
 	pt->armed = 0;
+	pt->guard = false;
 	pt->fired = false;
 	raw_spin_unlock_irqrestore(&pt->lock, flags);
 	/* waits for a running callback: it injects nothing after this */
@@ -372,8 +428,12 @@ void exitless_pvtimer_vcpu_entry(struct kvm_vcpu *vcpu)
 	 * an exit in between (the kick landed before the entry): leave the
 	 * guest again at once, the exit decides.
 	 */
-	if (fired)
-		(smp_ops.smp_send_reschedule)(cpu); /* not the 6.12 macro: needs ipi.h */
+	if (fired) {
+		/* smp_ops' own: 6.12's smp_send_reschedule() needs ipi.h */
+		void (*resched)(int cpu) = smp_ops.smp_send_reschedule;
+
+		resched(cpu);
+	}
 
 	if (!publish)
 		return;

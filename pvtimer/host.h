@@ -21,6 +21,7 @@ struct exitless_hc;
  * @vcpu: the vCPU (the state dies with the VM, before the vCPU)
  * @seen_seq: the section's seq the host acted on last
  * @armed: deadline (vCPU TSC) @timer runs for, 0 = none
+ * @guard_ns: length of the guard being started
  * @pub_seq: host_seq as the section shows it
  * @pub_armed: host_armed as the section shows it
  * @cpu: CPU @timer was queued on
@@ -30,6 +31,7 @@ struct exitless_hc;
  * @in_guest: between a VM entry and the next VM exit: the guest may have
  *	written a deadline the host has not read
  * @fired: @timer expired while @in_guest: decide at the next exit
+ * @guard: @timer runs for a guard (see pvtimer_guard_us), not a deadline
  */
 struct exitless_pvtimer_vcpu {
 	raw_spinlock_t lock;
@@ -37,6 +39,7 @@ struct exitless_pvtimer_vcpu {
 	struct kvm_vcpu *vcpu;
 	u64 seen_seq;
 	u64 armed;
+	u64 guard_ns;
 	u64 pub_seq;
 	u64 pub_armed;
 	int cpu;
@@ -45,6 +48,7 @@ struct exitless_pvtimer_vcpu {
 	bool pub_valid;
 	bool in_guest;
 	bool fired;
+	bool guard;
 };
 
 /* When the per-vCPU state is created (vCPU thread) / before it is freed. */

@@ -79,11 +79,16 @@ bool exitless_pvtimer_exit_follows(bool idle_task, bool halting_idle,
 }
 
 bool exitless_pvtimer_backstop_covers(u64 deadline, u64 backstop, u64 margin,
-				      u64 window)
+				      u64 window, bool early_ok)
 {
 	if (!deadline)
 		return true;
-	if (!backstop || backstop <= deadline)
+	if (!backstop)
+		return false;
+	if (backstop < deadline)
+		return early_ok;
+	/* at the deadline itself: a race with the host's own delivery */
+	if (backstop == deadline)
 		return false;
 	return backstop - deadline >= margin && backstop - deadline <= window;
 }

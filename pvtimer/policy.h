@@ -122,16 +122,25 @@ bool exitless_pvtimer_exit_follows(bool idle_task, bool halting_idle,
  * @backstop: the APIC TSC deadline armed as a backstop (0 = none)
  * @margin: least time the host gets to deliver before the backstop fires
  * @window: latest the backstop may fire after the deadline
+ * @early_ok: a backstop before the deadline will do (see below)
  *
- * The backstop must fire after @deadline + @margin (never before the host
- * had its chance) and no later than @deadline + @window (the bound on a
- * lost deadline).  No deadline needs no backstop.
+ * The backstop must fire no later than @deadline + @window (the bound on
+ * a lost deadline), and never between @deadline and @deadline + @margin
+ * (the host had no fair chance yet: a false alarm).  Before @deadline it
+ * is only an early check: when it fires, nothing is missed yet and it is
+ * armed again for the deadline, at the cost of an interrupt.  That is
+ * worth it (@early_ok) when the deadline will likely move before the
+ * backstop fires, e.g. a far deadline armed while a woken task is about
+ * to run and arm a nearer one; not on a CPU going idle for long, which
+ * the early check would wake for nothing.  No deadline needs no backstop.
  */
 bool exitless_pvtimer_backstop_covers(u64 deadline, u64 backstop, u64 margin,
-				      u64 window);
+				      u64 window, bool early_ok);
 
-/* The backstop for @deadline: halfway into the window, so that it covers
- * the deadlines of the next window/2 of timer progress too. */
+/*
+ * The backstop for @deadline: halfway into the window, so that it covers
+ * the deadlines of the next 3/8 window of timer progress too.
+ */
 u64 exitless_pvtimer_backstop_for(u64 deadline, u64 window);
 
 /**

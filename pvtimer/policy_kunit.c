@@ -443,7 +443,7 @@ static void exit_follows_cases(struct kunit *test)
 static bool covers(u64 deadline, u64 backstop)
 {
 	return exitless_pvtimer_backstop_covers(deadline, backstop, MARGIN,
-						WINDOW);
+						WINDOW, false);
 }
 
 static void backstop_covers_rules(struct kunit *test)
@@ -473,9 +473,40 @@ static void backstop_covers_rules(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, covers(1, U64_MAX));
 	/* margin 0: anything after the deadline and in the window */
 	KUNIT_EXPECT_TRUE(test, exitless_pvtimer_backstop_covers(d, d + 1, 0,
-								 WINDOW));
+								 WINDOW, false));
 	KUNIT_EXPECT_FALSE(test, exitless_pvtimer_backstop_covers(d, d, 0,
-								  WINDOW));
+								  WINDOW, false));
+}
+
+/* a backstop before the deadline: an early check, only where wanted */
+static void backstop_early_check(struct kunit *test)
+{
+	u64 d = NOW + 500 * MS;
+
+	KUNIT_EXPECT_FALSE(test, exitless_pvtimer_backstop_covers(d, NOW + MS,
+								  MARGIN,
+								  WINDOW,
+								  false));
+	KUNIT_EXPECT_TRUE(test, exitless_pvtimer_backstop_covers(d, NOW + MS,
+								 MARGIN, WINDOW,
+								 true));
+	/* at the deadline itself: never, early or not */
+	KUNIT_EXPECT_FALSE(test, exitless_pvtimer_backstop_covers(d, d, 0,
+								  WINDOW,
+								  true));
+	/* after it, early_ok changes nothing */
+	KUNIT_EXPECT_FALSE(test, exitless_pvtimer_backstop_covers(d, d + 1,
+								  MARGIN,
+								  WINDOW,
+								  true));
+	KUNIT_EXPECT_FALSE(test,
+			   exitless_pvtimer_backstop_covers(d, d + WINDOW + 1,
+							    MARGIN, WINDOW,
+							    true));
+	/* no backstop at all never covers */
+	KUNIT_EXPECT_FALSE(test, exitless_pvtimer_backstop_covers(d, 0, MARGIN,
+								  WINDOW,
+								  true));
 }
 
 static void backstop_for_values(struct kunit *test)
@@ -490,7 +521,8 @@ static void backstop_for_values(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test,
 			  exitless_pvtimer_backstop_covers(NOW,
 							   bfor(NOW, WINDOW),
-							   WINDOW / 2, WINDOW));
+							   WINDOW / 2, WINDOW,
+							   false));
 }
 
 static void backstop_for_end_of_time(struct kunit *test)
@@ -894,6 +926,7 @@ static struct kunit_case exitless_pvtimer_cases[] = {
 	KUNIT_CASE(arm_against_host_timer),
 	KUNIT_CASE(exit_follows_cases),
 	KUNIT_CASE(backstop_covers_rules),
+	KUNIT_CASE(backstop_early_check),
 	KUNIT_CASE(backstop_for_values),
 	KUNIT_CASE(backstop_for_end_of_time),
 	KUNIT_CASE(backstop_rearm_rate),

@@ -17,6 +17,8 @@ pkgs=(
 	# nested harness
 	qemu-system-x86 busybox-static cpio xz-utils zstd rsync kmod util-linux
 	procps coreutils
+	# DKMS packaging (make deb, make dkms-install, the dkms stage)
+	dkms
 	# measurements, and make bench's plots
 	linux-perf gnuplot-nox
 )

@@ -119,8 +119,10 @@
  * The vCPU must have registered its area with layout version >= 3 and a
  * size that covers the pvtimer section (-EXITLESS_ENOENT: not registered;
  * -EXITLESS_EINVAL: layout or size too small, bad vector or flags).  The
- * host reads the section at once.  Enabling an enabled vCPU changes its
- * vector.  Out: RAX = 0.
+ * host reads the section at once and acts on its deadline as new: one
+ * already past is injected, even if it was delivered before (the guest
+ * clears the deadline first if it does not want that).  Enabling an
+ * enabled vCPU changes its vector.  Out: RAX = 0.
  */
 #define EXITLESS_HC_PVTIMER_ENABLE	(EXITLESS_HC_PVTIMER_BASE + 0)
 /*
@@ -245,9 +247,10 @@ struct exitless_dynidle_section {
  * vCPU's own thread at VM exits, VM entries and PVTIMER_SYNC, so the guest
  * never sees them change under it while it runs: host_seq is the seq the
  * host last read (host_seq == seq: the host knows the current deadline),
- * host_armed the deadline its timer is running for (0 = none; the value
- * is as of the vCPU's last entry: a timer that expired since is still
- * shown).  Like every host field, left as they were on DISABLE or unload.
+ * host_armed the time (vCPU TSC) by which the host looks at the section
+ * again: the deadline its timer runs for, or a guard after an injected
+ * expiry (0 = none; as of the vCPU's last entry: a timer that expired
+ * since is still shown).  Like every host field, left as they were on DISABLE or unload.
  */
 struct exitless_pvtimer_section {
 	__u64 deadline;		/* guest: TSC deadline, 0 = none */

@@ -189,6 +189,12 @@ run_test exitless_hostile_test "$EXITLESS_SELFTESTS/exitless_hostile_test"
 run_test exitless_vm_destroy_test "$EXITLESS_SELFTESTS/exitless_vm_destroy_test"
 # 256 vCPUs with sparse APIC IDs: about 11 s in L1 under TCG
 run_test exitless_pvipi_test "$EXITLESS_SELFTESTS/exitless_pvipi_test" -n 256 -r 4
+# pvtimer: hostile calls, delivery at the HLT exit, teardown by kill, and
+# (-R, not with EXITLESS_RMMOD_PARK=1) a rmmod/insmod while vCPUs arm
+pvtimer_args="-r 50 -k 4"
+[ "$EXITLESS_RMMOD_PARK" = 1 ] || pvtimer_args="$pvtimer_args -R"
+# shellcheck disable=SC2086
+run_test exitless_pvtimer_test "$EXITLESS_SELFTESTS/exitless_pvtimer_test" $pvtimer_args
 rmmod_args="-n 2 -c 2"
 [ "$EXITLESS_RMMOD_PARK" != 1 ] || rmmod_args="$rmmod_args -P"
 # shellcheck disable=SC2086

@@ -130,6 +130,12 @@ run_one() {
 			sed 's/^/#   /' ||
 			{ echo "not ok - $k/host selftests build"; return 1; }
 	fi
+	if [ "$main" = selftests/qemu/l1-main.sh ]; then
+		# the dkms stage's package, installed in L1 by dpkg
+		"$top/scripts/dkms.sh" deb "$top/.build" | sed 's/^/#   /' ||
+			{ echo "not ok - $k/make deb"; return 1; }
+		echo "ok - $k/make deb"
+	fi
 	rm -rf "$out"
 	mkdir -p "$out"
 	log "building initramfs for L1 and L2"
@@ -192,9 +198,10 @@ run_one() {
 	# hint, when each L2 vCPU thread has an L1 CPU of its own: 2 L1 CPUs,
 	# so multi-threaded TCG; the stage therefore never makes L1 patch
 	# text while the L2 runs (no host module reload: the guest boot
-	# covers that with dynidle negotiated).
+	# covers that with dynidle negotiated).  Then, with its L2 gone, the
+	# dkms stage: the package installed with dpkg, DKMS building with -j2.
 	if [ "$main" = selftests/qemu/l1-main.sh ]; then
-		boot_l1 "$k" "$rel" "$out" dynidle multi 2 dynidle || return 1
+		boot_l1 "$k" "$rel" "$out" dynidle multi 2 dynidle,dkms || return 1
 	fi
 	log "kernel $rel took $(($(date +%s) - t0)) s"
 }

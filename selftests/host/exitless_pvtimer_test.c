@@ -1,0 +1,1096 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * exitless_pvtimer_test: the pvtimer calls (ENABLE, DISABLE, SYNC) and the
+ * pvtimer section, against a raw guest with an in-kernel local APIC.
+ *
+ * The guest runs in x2APIC mode with two handlers: the pvtimer vector
+ * (PT_VECTOR), which records the TSC it arrived at, and a watchdog vector
+ * (WD_VECTOR) on the local APIC's own TSC-deadline timer, armed around
+ * every wait so that a lost pvtimer interrupt ends a HLT instead of hanging
+ * the test.  The host drives the guest through a mailbox, as the executor
+ * of exitless_util.c, and makes every check.
+ *
+ *  1. hostile: ENABLE, DISABLE and SYNC with bad vectors and flags, before
+ *     REGISTER, on areas of layout < 3 or too small for the section;
+ *     unknown numbers of the pvtimer sub-range; deadlines U64_MAX, 1 and 0
+ *     and a seq at U64_MAX (and wrapping) in the section, then SYNC.  Each
+ *     call gets its documented answer and the kernel log stays silent.
+ *  2. delivery: REPS deadlines ~DELTA_US ahead, each written to the section
+ *     (deadline, then seq + 1) before a HLT with no hypercall: the host
+ *     reads it at the HLT exit; every interrupt must come, none before its
+ *     deadline.  Then the same with PVTIMER_SYNC and a busy loop, and with
+ *     the deadline moved later, without a call, after the SYNC.  The
+ *     lateness is printed (cycles and us).
+ *  3. DISABLE: a deadline armed (with SYNC), then DISABLE: the watchdog
+ *     ends the HLT, and no interrupt comes that was not already pending in
+ *     the IRR when DISABLE returned.
+ *  4. teardown: a VM destroyed with a host timer armed; then VMs whose
+ *     vCPUs arm deadlines in a loop (HLT, SYNC, cancel, DISABLE + ENABLE)
+ *     are killed (their process gets SIGKILL) at varied points; with -R
+ *     also a rmmod/insmod of the host module while they run
+ *     (EXITLESS_HOST_KO): they go on without it (the watchdog) and enable
+ *     again after it.  The host's stats come back to where they were; the
+ *     harness scans the kernel log.
+ *
+ * usage: exitless_pvtimer_test [-r reps] [-k kills] [-R]
+ */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/select.h>
+#include <sys/wait.h>
+
+#include "exitless_test.h"
+#include "apic.h"
+
+#define PT_VECTOR	0xf7
+#define WD_VECTOR	0xe0
+
+#ifndef APIC_LVTT
+#define APIC_LVTT	0x320
+#endif
+#define LVTT_TSCDEADLINE	(2U << 17)
+
+#define SYNC_WAIT	0x57414954UL
+#define SYNC_READY	0x52454459UL
+
+#define AREA_SIZE	EXITLESS_AREA_SIZE_PVTIMER	/* the smallest that serves */
+#define DELTA_US	2000	/* deadline ahead of "now" in the delivery test */
+#define QUIET_MS	100	/* how long "no interrupt" is watched for */
+#define LOAD_VCPUS	4
+#define MAX_LOAD_VCPUS	8
+#define SETTLE_TIMEOUT	10.0
+
+#define EINVAL_RET	EXL_RET(EXITLESS_EINVAL)
+#define ENOENT_RET	EXL_RET(EXITLESS_ENOENT)
+#define ENOSYS_RET	EXL_RET(EXITLESS_ENOSYS)
+
+enum op { OP_HC = 1, OP_WAIT, OP_ARM, OP_DONE };
+
+/* OP_ARM flags */
+#define F_SYNC		0x1	/* PVTIMER_SYNC after writing the section */
+#define F_BUSY		0x2	/* busy-wait (sti) instead of sti; hlt */
+#define F_DISABLE	0x4	/* ENABLE, arm, DISABLE: wait for the watchdog */
+#define F_LATER		0x8	/* after SYNC, move the deadline later, no call */
+
+struct pt_mbox {
+	u64 op;
+	u64 nr, a[4];
+	struct exl_hc_out out;
+	/* OP_ARM */
+	u64 section;		/* gva of the pvtimer section */
+	u64 reps, delta, timeout, flags, vector;
+	/* OP_ARM results */
+	u64 got, early, lost, wd, bad_rax, late_sum, late_max, min_late;
+	u64 pending_at_disable;	/* F_DISABLE: in the IRR when DISABLE returned */
+	u64 due_at_disable;	/* F_DISABLE: the deadline had passed by then */
+	s64 worst_early;
+};
+
+static struct pt_mbox mbox;
+static u64 pt_count, pt_tsc, wd_count;
+
+static void pt_handler(struct ex_regs *regs)
+{
+	WRITE_ONCE(pt_tsc, rdtsc());
+	WRITE_ONCE(pt_count, pt_count + 1);
+	x2apic_write_reg(APIC_EOI, 0);
+}
+
+static void wd_handler(struct ex_regs *regs)
+{
+	WRITE_ONCE(wd_count, wd_count + 1);
+	x2apic_write_reg(APIC_EOI, 0);
+}
+
+static void guest_wait(void)
+{
+	u64 c0 = READ_ONCE(pt_count), t0 = rdtsc();
+
+	asm volatile("sti" ::: "memory");
+	while (READ_ONCE(pt_count) == c0 && rdtsc() - t0 < mbox.a[0])
+		cpu_relax();
+	asm volatile("cli" ::: "memory");
+	mbox.out.rax = READ_ONCE(pt_count) - c0;
+	mbox.out.rbx = READ_ONCE(pt_tsc) - t0;
+}
+
+/* One arm: section, optional SYNC/DISABLE, wait; the counters in mbox. */
+static void guest_arm_once(struct exitless_pvtimer_section *s)
+{
+	u64 c0 = READ_ONCE(pt_count), w0 = READ_ONCE(wd_count), dl, late;
+	struct exl_hc_out o;
+
+	if (mbox.flags & F_DISABLE) {
+		/*
+		 * ENABLE reads the section at once: the last rep's deadline,
+		 * never delivered (DISABLEd) and due by now, would be injected
+		 * at this ENABLE.  Take it out first.
+		 */
+		WRITE_ONCE(s->deadline, 0);
+		barrier();
+		WRITE_ONCE(s->seq, s->seq + 1);
+		exl_hypercall(EXITLESS_HC_PVTIMER_ENABLE, mbox.vector, 0, 0, 0,
+			      &o);
+		if (o.rax)
+			mbox.bad_rax = o.rax;
+	}
+	dl = rdtsc() + mbox.delta;
+	wrmsr(MSR_IA32_TSC_DEADLINE, dl + mbox.timeout);
+	WRITE_ONCE(s->deadline, dl);
+	barrier();
+	WRITE_ONCE(s->seq, s->seq + 1);
+	if (mbox.flags & F_SYNC) {
+		exl_hypercall(EXITLESS_HC_PVTIMER_SYNC, 0, 0, 0, 0, &o);
+		if (o.rax)
+			mbox.bad_rax = o.rax;
+	}
+	if (mbox.flags & F_LATER) {
+		/* the host's timer runs for the old one: it must not inject */
+		dl += mbox.delta;
+		WRITE_ONCE(s->deadline, dl);
+		barrier();
+		WRITE_ONCE(s->seq, s->seq + 1);
+	}
+	if (mbox.flags & F_DISABLE) {
+		exl_hypercall(EXITLESS_HC_PVTIMER_DISABLE, 0, 0, 0, 0, &o);
+		if (o.rax)
+			mbox.bad_rax = o.rax;
+		/*
+		 * IF is 0: one injected before DISABLE returned waits in the
+		 * IRR, and the ABI allows it to come.
+		 */
+		if (x2apic_read_reg(APIC_IRR + (mbox.vector / 32) * 0x10) &
+		    (1U << (mbox.vector % 32)))
+			mbox.pending_at_disable++;
+		if (rdtsc() >= dl)
+			mbox.due_at_disable++;
+		/* only the watchdog may end this wait */
+		while (READ_ONCE(wd_count) == w0)
+			asm volatile("sti; hlt; cli" ::: "memory");
+	} else if (mbox.flags & F_BUSY) {
+		asm volatile("sti" ::: "memory");
+		while (READ_ONCE(pt_count) == c0 && READ_ONCE(wd_count) == w0)
+			cpu_relax();
+		asm volatile("cli" ::: "memory");
+	} else {
+		while (READ_ONCE(pt_count) == c0 && READ_ONCE(wd_count) == w0)
+			asm volatile("sti; hlt; cli" ::: "memory");
+	}
+	wrmsr(MSR_IA32_TSC_DEADLINE, 0);
+	mbox.wd += READ_ONCE(wd_count) != w0;
+	if (READ_ONCE(pt_count) == c0) {
+		mbox.lost++;
+		return;
+	}
+	mbox.got += READ_ONCE(pt_count) - c0;
+	if (READ_ONCE(pt_tsc) < dl) {
+		mbox.early++;
+		if ((s64)(READ_ONCE(pt_tsc) - dl) < mbox.worst_early)
+			mbox.worst_early = READ_ONCE(pt_tsc) - dl;
+		return;
+	}
+	late = READ_ONCE(pt_tsc) - dl;
+	mbox.late_sum += late;
+	if (late > mbox.late_max)
+		mbox.late_max = late;
+	if (late < mbox.min_late)
+		mbox.min_late = late;
+}
+
+static void guest_arm(void)
+{
+	struct exitless_pvtimer_section *s = (void *)mbox.section;
+	u64 r;
+
+	mbox.got = 0;
+	mbox.early = 0;
+	mbox.lost = 0;
+	mbox.wd = 0;
+	mbox.bad_rax = 0;
+	mbox.late_sum = 0;
+	mbox.late_max = 0;
+	mbox.pending_at_disable = 0;
+	mbox.due_at_disable = 0;
+	mbox.min_late = ~0ULL;
+	mbox.worst_early = 0;
+	for (r = 0; r < mbox.reps; r++)
+		guest_arm_once(s);
+}
+
+static void pt_guest(void)
+{
+	x2apic_enable();
+	x2apic_write_reg(APIC_LVTT, LVTT_TSCDEADLINE | WD_VECTOR);
+	for (;;) {
+		GUEST_SYNC(SYNC_WAIT);
+		switch (READ_ONCE(mbox.op)) {
+		case OP_HC:
+			exl_hypercall(mbox.nr, mbox.a[0], mbox.a[1], mbox.a[2],
+				      mbox.a[3], &mbox.out);
+			break;
+		case OP_WAIT:
+			guest_wait();
+			break;
+		case OP_ARM:
+			guest_arm();
+			break;
+		case OP_DONE:
+			GUEST_DONE();
+			break;
+		default:
+			GUEST_ASSERT_1(0, mbox.op);
+		}
+	}
+}
+
+/*
+ * Host side.
+ */
+static struct kvm_vm *vm;
+static struct kvm_vcpu *vcpu;
+static u64 area_gpa;
+static vm_vaddr_t area_gva;
+static struct exitless_pvtimer_section *sec;	/* host view */
+static u64 tsc_khz;
+static unsigned int reps = 50;
+static unsigned int kills = 4;
+static bool do_rmmod;
+
+static struct pt_mbox *host_mbox(void)
+{
+	return addr_gva2hva(vm, (vm_vaddr_t)&mbox);
+}
+
+static void run_op(u64 op)
+{
+	struct ucall uc;
+	u64 cmd;
+
+	WRITE_ONCE(host_mbox()->op, op);
+	cmd = exl_vcpu_run_ucall(vcpu, &uc);
+	TEST_ASSERT(cmd == UCALL_SYNC && uc.args[1] == SYNC_WAIT,
+		    "guest lost after op %lu (ucall %lu)", op,
+		    (unsigned long)cmd);
+}
+
+static u64 hc(u64 nr, u64 a0, u64 a1, u64 a2, u64 a3)
+{
+	struct pt_mbox *mb = host_mbox();
+
+	mb->nr = nr;
+	mb->a[0] = a0;
+	mb->a[1] = a1;
+	mb->a[2] = a2;
+	mb->a[3] = a3;
+	memset(&mb->out, 0xa5, sizeof(mb->out));
+	run_op(OP_HC);
+	return mb->out.rax;
+}
+
+static u64 reg(u64 size, u64 layout)
+{
+	exl_area_init(vm, area_gpa, layout, size);
+	memset(sec, 0, sizeof(*sec));
+	return hc(EXITLESS_HC_REGISTER, area_gpa, size, layout, 0);
+}
+
+static u64 unreg(void)
+{
+	return hc(EXITLESS_HC_UNREGISTER, 0, 0, 0, 0);
+}
+
+static u64 enable(u64 vector, u64 flags)
+{
+	return hc(EXITLESS_HC_PVTIMER_ENABLE, vector, flags, 0, 0);
+}
+
+static u64 sync_(u64 flags)
+{
+	return hc(EXITLESS_HC_PVTIMER_SYNC, flags, 0, 0, 0);
+}
+
+static u64 disable(u64 flags)
+{
+	return hc(EXITLESS_HC_PVTIMER_DISABLE, flags, 0, 0, 0);
+}
+
+static u64 us_to_cycles(u64 us)
+{
+	return us * tsc_khz / 1000;
+}
+
+static double cycles_to_us(double c)
+{
+	return c * 1000.0 / tsc_khz;
+}
+
+/* Wait up to @ms in the guest (sti) for pvtimer interrupts; how many came. */
+static u64 guest_wait_ms(u64 ms, u64 *after_cycles)
+{
+	struct pt_mbox *mb = host_mbox();
+
+	mb->a[0] = us_to_cycles(ms * 1000);
+	run_op(OP_WAIT);
+	if (after_cycles)
+		*after_cycles = mb->out.rbx;
+	return mb->out.rax;
+}
+
+static void check_rax(const char *what, u64 rax, u64 want)
+{
+	ksft_test_result(rax == want, "%s: rax %#lx, want %#lx\n", what, rax,
+			 want);
+}
+
+/* Write the section from the host (the vCPU is outside KVM_RUN). */
+static void set_section(u64 deadline, u64 seq)
+{
+	WRITE_ONCE(sec->deadline, deadline);
+	WRITE_ONCE(sec->seq, seq);
+}
+
+/* Is @vector pending in the vCPU's IRR (the vCPU is outside KVM_RUN)? */
+static bool irr_has(u8 vector)
+{
+	struct kvm_lapic_state lapic;
+	u32 irr;
+
+	vcpu_ioctl(vcpu, KVM_GET_LAPIC, &lapic);
+	memcpy(&irr, &lapic.regs[APIC_IRR + (vector / 32) * 0x10], 4);
+	return irr & (1U << (vector % 32));
+}
+
+#define NR_HOSTILE_TESTS	47
+
+static void test_hostile(void)
+{
+	static const struct { const char *what; u64 vector, flags; } bad[] = {
+		{ "vector 0", 0, 0 },
+		{ "vector 31", 31, 0 },
+		{ "vector 256", 256, 0 },
+		{ "vector 2^32 + 0xf7 (truncation)", (1ULL << 32) | PT_VECTOR, 0 },
+		{ "vector ~0", ~0ULL, 0 },
+		{ "flags 1", PT_VECTOR, 1 },
+		{ "flags 1 << 32 (truncation)", PT_VECTOR, 1ULL << 32 },
+		{ "flags 1 << 63", PT_VECTOR, 1ULL << 63 },
+	};
+	u64 rax, rax2, n, after, bad_nr, bad_rax, seq;
+	char what[128];
+	unsigned int i;
+	bool irr;
+	s64 base_vcpus = exl_stat("pvtimer_vcpus");
+	int kmsg;
+
+	kmsg = exl_kmsg_open();
+	TEST_ASSERT(kmsg >= 0, "/dev/kmsg: %s", strerror(-kmsg));
+
+	/* nothing registered */
+	check_rax("ENABLE before REGISTER: -ENOENT", enable(PT_VECTOR, 0),
+		  ENOENT_RET);
+	check_rax("ENABLE vector 0 before REGISTER: arguments first, -EINVAL",
+		  enable(0, 0), EINVAL_RET);
+	check_rax("SYNC before REGISTER: -ENOENT", sync_(0), ENOENT_RET);
+	check_rax("DISABLE before REGISTER: -ENOENT", disable(0), ENOENT_RET);
+	check_rax("SYNC flags 1 before REGISTER: -EINVAL", sync_(1), EINVAL_RET);
+	check_rax("DISABLE flags 1 before REGISTER: -EINVAL", disable(1),
+		  EINVAL_RET);
+
+	/* areas that cannot hold the section */
+	rax = reg(256, 2);
+	rax2 = enable(PT_VECTOR, 0);
+	ksft_test_result(rax == 0 && rax2 == EINVAL_RET && unreg() == 0,
+			 "ENABLE on a layout 2 area (256 bytes): -EINVAL (REGISTER %#lx, ENABLE %#lx)\n",
+			 rax, rax2);
+	rax = reg(256, 1);
+	rax2 = enable(PT_VECTOR, 0);
+	ksft_test_result(rax == 0 && rax2 == EINVAL_RET && unreg() == 0,
+			 "ENABLE on a layout 1 area (256 bytes): -EINVAL (REGISTER %#lx, ENABLE %#lx)\n",
+			 rax, rax2);
+	rax = reg(EXITLESS_AREA_MIN_SIZE, 3);
+	rax2 = enable(PT_VECTOR, 0);
+	ksft_test_result(rax == 0 && rax2 == EINVAL_RET && unreg() == 0,
+			 "ENABLE on a layout 3 area of %d bytes: -EINVAL (REGISTER %#lx, ENABLE %#lx)\n",
+			 EXITLESS_AREA_MIN_SIZE, rax, rax2);
+	rax = reg(AREA_SIZE - 1, 3);
+	rax2 = enable(PT_VECTOR, 0);
+	ksft_test_result(rax == 0 && rax2 == EINVAL_RET && unreg() == 0,
+			 "ENABLE on a layout 3 area of %d bytes (one short): -EINVAL (REGISTER %#lx, ENABLE %#lx)\n",
+			 AREA_SIZE - 1, rax, rax2);
+
+	/* a good area: bad arguments */
+	rax = reg(AREA_SIZE, 3);
+	ksft_test_result(rax == 0, "REGISTER layout 3, %d bytes: 0 (rax %#lx)\n",
+			 AREA_SIZE, rax);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		snprintf(what, sizeof(what),
+			 "ENABLE %s (a0 %#lx a1 %#lx): -EINVAL", bad[i].what,
+			 bad[i].vector, bad[i].flags);
+		check_rax(what, enable(bad[i].vector, bad[i].flags), EINVAL_RET);
+	}
+	check_rax("SYNC before ENABLE: -ENOENT", sync_(0), ENOENT_RET);
+	check_rax("SYNC flags 1 before ENABLE: -EINVAL", sync_(1), EINVAL_RET);
+	check_rax("DISABLE flags 1: -EINVAL", disable(1), EINVAL_RET);
+	check_rax("DISABLE flags 1 << 32 (truncation): -EINVAL",
+		  disable(1ULL << 32), EINVAL_RET);
+	ksft_test_result(exl_stat("pvtimer_vcpus") == base_vcpus,
+			 "refused ENABLEs leave pvtimer_vcpus at %ld\n",
+			 base_vcpus);
+
+	/* the edges, then the real vector */
+	check_rax("ENABLE vector 32: 0", enable(32, 0), 0);
+	check_rax("ENABLE vector 255 (enabled: changes the vector): 0",
+		  enable(255, 0), 0);
+	check_rax("ENABLE vector 0xf7: 0", enable(PT_VECTOR, 0), 0);
+	ksft_test_result(exl_stat("pvtimer_vcpus") == base_vcpus + 1,
+			 "three ENABLEs count one pvtimer vCPU (pvtimer_vcpus %ld, want %ld)\n",
+			 exl_stat("pvtimer_vcpus"), base_vcpus + 1);
+	check_rax("SYNC flags 1 while enabled: -EINVAL", sync_(1), EINVAL_RET);
+	check_rax("SYNC flags 1 << 32 (truncation): -EINVAL", sync_(1ULL << 32),
+		  EINVAL_RET);
+	check_rax("SYNC with nothing armed: 0", sync_(0), 0);
+
+	{
+		u64 nr, nbad = 0;
+
+		bad_nr = 0;
+		bad_rax = 0;
+		for (nr = EXITLESS_HC_PVTIMER_SYNC + 1;
+		     nr < EXITLESS_HC_PVTIMER_BASE + EXITLESS_HC_FEATURE_SPAN;
+		     nr++) {
+			rax = hc(nr, 0, 0, 0, 0);
+			if (rax == ENOSYS_RET)
+				continue;
+			if (!nbad++) {
+				bad_nr = nr;
+				bad_rax = rax;
+			}
+		}
+		ksft_test_result(!nbad,
+				 "the %d unused pvtimer numbers answer -ENOSYS (%lu did not, first %#lx: %#lx)\n",
+				 EXITLESS_HC_FEATURE_SPAN - 3, nbad, bad_nr,
+				 bad_rax);
+	}
+
+	/* hostile sections */
+	seq = 1;
+	set_section(~0ULL, seq);
+	rax = sync_(0);
+	n = guest_wait_ms(QUIET_MS, NULL);
+	ksft_test_result(rax == 0 && n == 0,
+			 "deadline U64_MAX, SYNC: 0 and no interrupt in %d ms (rax %#lx, %lu came)\n",
+			 QUIET_MS, rax, n);
+	ksft_test_result(sec->host_seq == seq && sec->host_armed == ~0ULL,
+			 "deadline U64_MAX: the host shows host_seq %lu host_armed %#lx (want %lu, U64_MAX)\n",
+			 sec->host_seq, sec->host_armed, seq);
+
+	set_section(1, ++seq);
+	rax = sync_(0);
+	irr = irr_has(PT_VECTOR);
+	n = guest_wait_ms(QUIET_MS, &after);
+	ksft_test_result(rax == 0 && irr && n == 1,
+			 "deadline 1, SYNC: 0 and the interrupt at once (rax %#lx, in the IRR when SYNC returned: %d; %lu came, %.0f us after the wait began)\n",
+			 rax, irr, n, cycles_to_us(after));
+	n = guest_wait_ms(QUIET_MS, NULL);
+	ksft_test_result(n == 0,
+			 "deadline 1 is not injected twice (%lu more came in %d ms)\n",
+			 n, QUIET_MS);
+
+	set_section(~0ULL, ++seq);
+	rax = sync_(0);
+	set_section(0, ++seq);
+	rax2 = sync_(0);
+	n = guest_wait_ms(QUIET_MS, NULL);
+	ksft_test_result(rax == 0 && rax2 == 0 && n == 0 &&
+			 sec->host_armed == 0,
+			 "deadline 0 cancels: SYNCs %#lx %#lx, %lu interrupts in %d ms, host_armed %#lx\n",
+			 rax, rax2, n, QUIET_MS, sec->host_armed);
+
+	set_section(1, ~0ULL);
+	rax = sync_(0);
+	n = guest_wait_ms(QUIET_MS, NULL);
+	ksft_test_result(rax == 0 && n == 1 && sec->host_seq == ~0ULL,
+			 "seq U64_MAX, deadline 1, SYNC: 0 and one interrupt (rax %#lx, %lu came, host_seq %#lx)\n",
+			 rax, n, sec->host_seq);
+	set_section(1, 0);
+	rax = sync_(0);
+	n = guest_wait_ms(QUIET_MS, NULL);
+	ksft_test_result(rax == 0 && n == 1 && sec->host_seq == 0,
+			 "seq wrapping to 0, deadline 1, SYNC: 0 and one interrupt (rax %#lx, %lu came, host_seq %#lx)\n",
+			 rax, n, sec->host_seq);
+
+	/*
+	 * Information only: ENABLE on an enabled vCPU (a vector change) reads
+	 * the section "at once", forced, so the deadline just delivered (same
+	 * seq) is acted on again.
+	 */
+	rax = enable(PT_VECTOR, 0);
+	n = guest_wait_ms(QUIET_MS, NULL);
+	ksft_print_msg("note: ENABLE again (%#lx), delivered deadline 1 kept: %lu more came\n",
+		       rax, n);
+
+	/* a deadline that only looks far when read as signed */
+	set_section(1ULL << 63, 1);
+	rax = sync_(0);
+	n = guest_wait_ms(QUIET_MS, NULL);
+	ksft_test_result(rax == 0 && n == 0,
+			 "deadline 2^63, SYNC: 0 and no interrupt in %d ms (rax %#lx, %lu came)\n",
+			 QUIET_MS, rax, n);
+
+	/* DISABLE, and UNREGISTER implies it */
+	check_rax("DISABLE: 0", disable(0), 0);
+	check_rax("SYNC after DISABLE: -ENOENT", sync_(0), ENOENT_RET);
+	check_rax("DISABLE again (registered, not enabled): 0", disable(0), 0);
+	ksft_test_result(exl_stat("pvtimer_vcpus") == base_vcpus,
+			 "after DISABLE pvtimer_vcpus is back to %ld (%ld)\n",
+			 base_vcpus, exl_stat("pvtimer_vcpus"));
+	rax = enable(PT_VECTOR, 0);
+	set_section(~0ULL, 2);
+	rax2 = sync_(0);
+	ksft_test_result(rax == 0 && rax2 == 0 && unreg() == 0 &&
+			 reg(AREA_SIZE, 3) == 0 && sync_(0) == ENOENT_RET,
+			 "UNREGISTER disables: ENABLE %#lx, SYNC %#lx, then after UNREGISTER + REGISTER SYNC is -ENOENT\n",
+			 rax, rax2);
+	ksft_test_result(exl_stat("pvtimer_vcpus") == base_vcpus,
+			 "after UNREGISTER pvtimer_vcpus is back to %ld (%ld)\n",
+			 base_vcpus, exl_stat("pvtimer_vcpus"));
+
+	n = exl_kmsg_new_records(kmsg, "kmsg: ");
+	ksft_test_result(n == 0, "hostile: no record in the kernel log (%lu new)\n",
+			 n);
+	close(kmsg);
+}
+
+#define NR_DELIVERY_TESTS	10
+
+/* Run OP_ARM; prints its figures, returns the mailbox. */
+static struct pt_mbox *arm_run(const char *name, u64 nreps, u64 flags,
+			       u64 delta_us, u64 timeout_ms)
+{
+	struct pt_mbox *mb = host_mbox();
+	double t0 = exl_now();
+
+	mb->section = area_gva + EXITLESS_AREA_OFF_PVTIMER;
+	mb->reps = nreps;
+	mb->flags = flags;
+	mb->vector = PT_VECTOR;
+	mb->delta = us_to_cycles(delta_us);
+	mb->timeout = us_to_cycles(timeout_ms * 1000);
+	run_op(OP_ARM);
+	ksft_print_msg("%s: %lu deadlines +%lu us, %.2f s: %lu came, %lu early, %lu lost, wd %lu\n",
+		       name, nreps, delta_us, exl_now() - t0, mb->got,
+		       mb->early, mb->lost, mb->wd);
+	if (mb->got > mb->early)
+		ksft_print_msg("%s: lateness avg %.0f cycles = %.1f us, min %.1f us, max %.1f us\n",
+			       name,
+			       (double)mb->late_sum / (mb->got - mb->early),
+			       cycles_to_us((double)mb->late_sum /
+					    (mb->got - mb->early)),
+			       cycles_to_us(mb->min_late),
+			       cycles_to_us(mb->late_max));
+	if (mb->early)
+		ksft_print_msg("%s: worst early arrival %ld cycles (%.1f us) before the deadline\n",
+			       name, mb->worst_early,
+			       cycles_to_us(-(double)mb->worst_early));
+	return mb;
+}
+
+static void test_delivery(void)
+{
+	s64 syncs0, syncs1, injects0, injects1, kicks0;
+	struct pt_mbox *mb;
+	u64 rax;
+
+	rax = enable(PT_VECTOR, 0);
+	ksft_test_result(rax == 0, "delivery: ENABLE vector %#x: 0 (rax %#lx)\n",
+			 PT_VECTOR, rax);
+
+	syncs0 = exl_stat("pvtimer_syncs");
+	injects0 = exl_stat("pvtimer_injects");
+	mb = arm_run("HLT, no SYNC", reps, 0, DELTA_US, 200);
+	syncs1 = exl_stat("pvtimer_syncs");
+	injects1 = exl_stat("pvtimer_injects");
+	ksft_test_result(mb->got == reps && !mb->lost && !mb->wd,
+			 "HLT, no SYNC: all %u interrupts came (%lu, %lu lost, watchdog %lu)\n",
+			 reps, mb->got, mb->lost, mb->wd);
+	ksft_test_result(!mb->early,
+			 "HLT, no SYNC: none before its deadline (%lu early)\n",
+			 mb->early);
+	ksft_test_result(syncs1 == syncs0 && injects1 - injects0 >= reps,
+			 "HLT, no SYNC: no SYNC made, the host injected (syncs +%ld, injects +%ld)\n",
+			 syncs1 - syncs0, injects1 - injects0);
+
+	kicks0 = exl_stat("pvtimer_kicks");
+	mb = arm_run("SYNC, busy loop", 10, F_SYNC | F_BUSY, DELTA_US, 200);
+	ksft_print_msg("SYNC, busy loop: the host kicked the vCPU %ld times\n",
+		       exl_stat("pvtimer_kicks") - kicks0);
+	ksft_test_result(mb->got == 10 && !mb->lost && !mb->wd && !mb->bad_rax,
+			 "SYNC, busy loop: all 10 interrupts came (%lu, %lu lost, watchdog %lu, SYNC rax %#lx)\n",
+			 mb->got, mb->lost, mb->wd, mb->bad_rax);
+	ksft_test_result(!mb->early,
+			 "SYNC, busy loop: none before its deadline (%lu early)\n",
+			 mb->early);
+
+	/*
+	 * Moved later without telling: the host's timer expires at the first
+	 * deadline while the guest runs, kicks it out and, at that exit,
+	 * reads the later one: nothing may come before it.  (5 * DELTA_US:
+	 * the guest's second write must land before the first deadline.)
+	 */
+	kicks0 = exl_stat("pvtimer_kicks");
+	mb = arm_run("SYNC, moved later, busy loop", 10,
+		     F_SYNC | F_BUSY | F_LATER, 5 * DELTA_US, 200);
+	ksft_test_result(mb->got == 10 && !mb->lost && !mb->wd && !mb->bad_rax,
+			 "moved later without a call: all 10 interrupts came (%lu, %lu lost, watchdog %lu, SYNC rax %#lx)\n",
+			 mb->got, mb->lost, mb->wd, mb->bad_rax);
+	ksft_test_result(!mb->early,
+			 "moved later without a call: none before the later deadline (%lu early, worst %.1f us; kicks +%ld)\n",
+			 mb->early, cycles_to_us(-(double)mb->worst_early),
+			 exl_stat("pvtimer_kicks") - kicks0);
+
+	/*
+	 * DISABLE stops it: the watchdog, 20 ms after the deadline, ends the
+	 * HLT.  5 * DELTA_US: the deadline rarely passes before DISABLE, but
+	 * under TCG it may, and then an injection before DISABLE returned is
+	 * allowed (the IRR tells).
+	 */
+	mb = arm_run("DISABLE", 3, F_SYNC | F_DISABLE, 5 * DELTA_US, 20);
+	ksft_print_msg("DISABLE: pending when DISABLE returned %lu, deadline passed by then %lu\n",
+		       mb->pending_at_disable, mb->due_at_disable);
+	ksft_test_result(mb->wd == 3 && !mb->bad_rax,
+			 "DISABLE: the watchdog ends each HLT (%lu of 3, rax %#lx)\n",
+			 mb->wd, mb->bad_rax);
+	ksft_test_result(mb->got <= mb->pending_at_disable &&
+			 mb->got + mb->lost == 3,
+			 "DISABLE: no pvtimer interrupt injected after DISABLE (%lu came, %lu of them pending in the IRR before DISABLE returned)\n",
+			 mb->got, mb->pending_at_disable);
+}
+
+/*
+ * Teardown.
+ */
+struct counts {
+	s64 vms, regs, pt;
+};
+
+static struct counts read_counts(void)
+{
+	struct counts c = { exl_stat("vms"), exl_stat("vcpus_registered"),
+			    exl_stat("pvtimer_vcpus") };
+	return c;
+}
+
+static bool counts_eq(struct counts a, struct counts b)
+{
+	return a.vms == b.vms && a.regs == b.regs && a.pt == b.pt;
+}
+
+static struct counts settle(struct counts want, double *secs)
+{
+	double t0 = exl_now();
+	struct counts c;
+
+	for (;;) {
+		c = read_counts();
+		*secs = exl_now() - t0;
+		if (counts_eq(c, want) || *secs > SETTLE_TIMEOUT)
+			return c;
+		usleep(10000);
+	}
+}
+
+/* The single-vCPU VM goes with a host timer 1 s ahead. */
+static void test_destroy_armed(struct counts base)
+{
+	struct counts c;
+	double secs;
+	u64 rax, rax2;
+
+	rax = enable(PT_VECTOR, 0);
+	set_section(rdtsc() + us_to_cycles(1000000), 1000);
+	rax2 = sync_(0);
+	ksft_test_result(rax == 0 && rax2 == 0 && sec->host_armed,
+			 "teardown: ENABLE %#lx, SYNC %#lx, host timer armed for %#lx\n",
+			 rax, rax2, sec->host_armed);
+	kvm_vm_free(vm);
+	vm = NULL;
+	c = settle(base, &secs);
+	ksft_test_result(counts_eq(c, base),
+			 "teardown: VM destroyed with its timer armed: vms %ld, vcpus_registered %ld, pvtimer_vcpus %ld back (want %ld %ld %ld) in %.2f s\n",
+			 c.vms, c.regs, c.pt, base.vms, base.regs, base.pt,
+			 secs);
+}
+
+/* Load guests: each vCPU arms deadlines in a loop, re-enabling as needed. */
+static u64 load_iters[MAX_LOAD_VCPUS];
+
+static void load_guest(u64 idx, u64 gva, u64 gpa, u64 delta)
+{
+	struct exitless_pvtimer_section *s =
+		(void *)(gva + EXITLESS_AREA_OFF_PVTIMER);
+	struct exitless_area_hdr *h = (void *)gva;
+	struct exl_hc_out o;
+	bool on = false;
+	u64 i, dl, w0, c0;
+
+	x2apic_enable();
+	x2apic_write_reg(APIC_LVTT, LVTT_TSCDEADLINE | WD_VECTOR);
+	h->magic = EXITLESS_AREA_MAGIC;
+	h->version = 3;
+	h->size = AREA_SIZE;
+	GUEST_SYNC(SYNC_READY);
+
+	for (i = 0; ; i++) {
+		if (!on) {
+			/* first time, or the module came back: start over */
+			exl_hypercall(EXITLESS_HC_UNREGISTER, 0, 0, 0, 0, &o);
+			exl_hypercall(EXITLESS_HC_REGISTER, gpa, AREA_SIZE, 3,
+				      0, &o);
+			exl_hypercall(EXITLESS_HC_PVTIMER_ENABLE, PT_VECTOR, 0,
+				      0, 0, &o);
+			on = !o.rax;
+		}
+		c0 = READ_ONCE(pt_count);
+		w0 = READ_ONCE(wd_count);
+		/* 0 .. 2 delta ahead, now and then already past */
+		dl = rdtsc() + (i % 7 == 3 ? 0 : delta * (i % 3));
+		wrmsr(MSR_IA32_TSC_DEADLINE, dl + delta + 20 * delta);
+		WRITE_ONCE(s->deadline, dl);
+		barrier();
+		WRITE_ONCE(s->seq, s->seq + 1);
+		switch (i % 4) {
+		case 0:		/* lazy: the HLT exit tells the host */
+			while (READ_ONCE(pt_count) == c0 &&
+			       READ_ONCE(wd_count) == w0)
+				asm volatile("sti; hlt; cli" ::: "memory");
+			break;
+		case 1:		/* SYNC, busy */
+			exl_hypercall(EXITLESS_HC_PVTIMER_SYNC, 0, 0, 0, 0, &o);
+			on = !o.rax;
+			asm volatile("sti" ::: "memory");
+			while (READ_ONCE(pt_count) == c0 &&
+			       READ_ONCE(wd_count) == w0)
+				cpu_relax();
+			asm volatile("cli" ::: "memory");
+			break;
+		case 2:		/* SYNC, then cancel */
+			exl_hypercall(EXITLESS_HC_PVTIMER_SYNC, 0, 0, 0, 0, &o);
+			WRITE_ONCE(s->deadline, 0);
+			barrier();
+			WRITE_ONCE(s->seq, s->seq + 1);
+			exl_hypercall(EXITLESS_HC_PVTIMER_SYNC, 0, 0, 0, 0, &o);
+			on = !o.rax;
+			asm volatile("sti; nop; cli" ::: "memory");
+			break;
+		default:	/* DISABLE and ENABLE again with a timer armed */
+			exl_hypercall(EXITLESS_HC_PVTIMER_SYNC, 0, 0, 0, 0, &o);
+			exl_hypercall(EXITLESS_HC_PVTIMER_DISABLE, 0, 0, 0, 0,
+				      &o);
+			exl_hypercall(EXITLESS_HC_PVTIMER_ENABLE, PT_VECTOR, 0,
+				      0, 0, &o);
+			on = !o.rax;
+			asm volatile("sti; nop; cli" ::: "memory");
+			break;
+		}
+		wrmsr(MSR_IA32_TSC_DEADLINE, 0);
+		WRITE_ONCE(load_iters[idx], i + 1);
+	}
+}
+
+static void *load_vcpu_thread(void *arg)
+{
+	struct kvm_vcpu *v = arg;
+	struct ucall uc;
+	u64 cmd;
+
+	cmd = exl_vcpu_run_ucall(v, &uc);
+	/* the guest never comes back: only an assertion would */
+	TEST_ASSERT(0, "load vCPU %u left the guest (ucall %lu)", v->id,
+		    (unsigned long)cmd);
+	return NULL;
+}
+
+/*
+ * Child: a VM of LOAD_VCPUS looping vCPUs; writes one byte to @fd once
+ * they all started, then to @fd every time each has made progress
+ * (a line with the iterations), until it is killed.
+ */
+static void load_child(int fd, u64 delta)
+{
+	struct kvm_vcpu *lv[MAX_LOAD_VCPUS];
+	pthread_t th[MAX_LOAD_VCPUS];
+	struct kvm_vm *lvm;
+	unsigned int i;
+	vm_vaddr_t gva;
+	u64 *iters;
+	char buf[128];
+	u64 sum, last = 0;
+
+	lvm = vm_create_with_vcpus(LOAD_VCPUS, load_guest, lv);
+	exl_vm_sync(lvm);
+	vm_init_descriptor_tables(lvm);
+	vm_install_exception_handler(lvm, PT_VECTOR, pt_handler);
+	vm_install_exception_handler(lvm, WD_VECTOR, wd_handler);
+	for (i = 0; i < LOAD_VCPUS; i++) {
+		vcpu_set_cpuid_feature(lv[i], X86_FEATURE_TSC_DEADLINE_TIMER);
+		vcpu_init_descriptor_tables(lv[i]);
+		gva = vm_vaddr_alloc_page(lvm);
+		memset(addr_gva2hva(lvm, gva), 0, 4096);
+		vcpu_args_set(lv[i], 4, (u64)i, (u64)gva,
+			      (u64)addr_gva2gpa(lvm, gva), delta);
+	}
+	for (i = 0; i < LOAD_VCPUS; i++) {
+		struct ucall uc;
+
+		TEST_ASSERT(exl_vcpu_run_ucall(lv[i], &uc) == UCALL_SYNC &&
+			    uc.args[1] == SYNC_READY, "load vCPU %u: no start",
+			    i);
+	}
+	for (i = 0; i < LOAD_VCPUS; i++)
+		pthread_create(&th[i], NULL, load_vcpu_thread, lv[i]);
+	iters = addr_gva2hva(lvm, (vm_vaddr_t)load_iters);
+	for (;;) {
+		usleep(20000);
+		for (sum = 0, i = 0; i < LOAD_VCPUS; i++)
+			sum += READ_ONCE(iters[i]);
+		if (sum == last)
+			continue;
+		last = sum;
+		snprintf(buf, sizeof(buf), "%lu\n", sum);
+		if (write(fd, buf, strlen(buf)) < 0)
+			_exit(0);
+	}
+}
+
+struct loader {
+	pid_t pid;
+	int fd;
+	u64 iters;
+};
+
+static bool loader_start(struct loader *l, u64 delta)
+{
+	int p[2];
+
+	TEST_ASSERT(!pipe(p), "pipe");
+	fflush(stdout);
+	fflush(stderr);
+	l->pid = fork();
+	TEST_ASSERT(l->pid >= 0, "fork");
+	if (!l->pid) {
+		close(p[0]);
+		load_child(p[1], delta);
+		_exit(0);
+	}
+	close(p[1]);
+	l->fd = p[0];
+	l->iters = 0;
+	return true;
+}
+
+/* Read progress lines until the iterations pass @want or @secs pass. */
+static bool loader_progress(struct loader *l, u64 want, double secs)
+{
+	double t0 = exl_now();
+	char buf[4096];
+	ssize_t len;
+	char *nl, *p;
+
+	while (exl_now() - t0 < secs) {
+		struct timeval tv = { 0, 100000 };
+		fd_set set;
+
+		FD_ZERO(&set);
+		FD_SET(l->fd, &set);
+		if (select(l->fd + 1, &set, NULL, NULL, &tv) <= 0)
+			continue;
+		len = read(l->fd, buf, sizeof(buf) - 1);
+		if (len <= 0)
+			return false;	/* the child died */
+		buf[len] = '\0';
+		/* the last complete line */
+		buf[len] = '\0';
+		nl = strrchr(buf, '\n');
+		if (!nl)
+			continue;
+		*nl = '\0';
+		p = strrchr(buf, '\n');
+		l->iters = strtoull(p ? p + 1 : buf, NULL, 10);
+		if (l->iters >= want)
+			return true;
+	}
+	return false;
+}
+
+static bool loader_kill(struct loader *l)
+{
+	int status;
+
+	kill(l->pid, SIGKILL);
+	close(l->fd);
+	if (waitpid(l->pid, &status, 0) != l->pid)
+		return false;
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+}
+
+static void test_kill_under_load(struct counts base)
+{
+	u64 delta = us_to_cycles(200);
+	unsigned int k, ok = 0;
+	s64 inj0 = exl_stat("pvtimer_injects");
+	struct loader l;
+	struct counts c;
+	double secs;
+	bool prog, killed;
+
+	for (k = 0; k < kills; k++) {
+		loader_start(&l, delta);
+		prog = loader_progress(&l, 40 + 40 * k, 60);
+		/* stop at a different point each time */
+		usleep(1000 * (7 * k % 20));
+		killed = loader_kill(&l);
+		c = settle(base, &secs);
+		ksft_print_msg("kill %u: %lu iterations, SIGKILL %s, counts back in %.2f s\n",
+			       k, l.iters, killed ? "ok" : "FAILED", secs);
+		if (prog && killed && counts_eq(c, base))
+			ok++;
+		else
+			ksft_print_msg("kill %u: progress %d: %ld %ld %ld, want %ld %ld %ld\n",
+				       k, prog, c.vms, c.regs, c.pt, base.vms,
+				       base.regs, base.pt);
+	}
+	ksft_test_result(ok == kills,
+			 "teardown: %u VMs of %d vCPUs arming in a loop were killed, each had made progress and the counts came back (%u ok)\n",
+			 kills, LOAD_VCPUS, ok);
+	ksft_test_result(exl_stat("pvtimer_injects") > inj0,
+			 "teardown: the host injected under load (%ld injects)\n",
+			 exl_stat("pvtimer_injects") - inj0);
+}
+
+static void test_rmmod_under_load(struct counts base)
+{
+	static char * const rmmod[] = { "rmmod", EXL_HOST_MODULE, NULL };
+	char *ko = getenv("EXITLESS_HOST_KO");
+	char *insmod[3];
+	u64 delta = us_to_cycles(200), it;
+	struct loader l;
+	struct counts c;
+	bool p1, p2, p3, killed;
+	s64 inj0, inj1, pt;
+	double secs, t0;
+	int rc1, rc2;
+
+	insmod[0] = "insmod";
+	insmod[1] = ko;
+	insmod[2] = NULL;
+	loader_start(&l, delta);
+	p1 = loader_progress(&l, 50, 60);
+	rc1 = exl_run_cmd(rmmod);
+	/* without the module (counted from now): the watchdog ends each wait */
+	loader_progress(&l, ~0ULL, 0.2);
+	it = l.iters;
+	p2 = loader_progress(&l, it + 8, 60);
+	rc2 = exl_run_cmd(insmod);
+	/*
+	 * The vCPUs went on while insmod ran: from here, wait until all of
+	 * them enabled pvtimer again and the host injected (or 60 s).
+	 */
+	inj0 = exl_stat("pvtimer_injects");
+	t0 = exl_now();
+	do {
+		p3 = loader_progress(&l, l.iters + 20, 60);
+		inj1 = exl_stat("pvtimer_injects");
+		pt = exl_stat("pvtimer_vcpus");
+	} while (p3 && (pt != LOAD_VCPUS || inj1 <= inj0) &&
+		 exl_now() - t0 < 60);
+	killed = loader_kill(&l);
+	ksft_test_result(p1 && !rc1 && p2 && !rc2,
+			 "rmmod %s with %d vCPUs arming: exit %d, they go on without it, insmod exit %d (progress %d %d)\n",
+			 EXL_HOST_MODULE, LOAD_VCPUS, rc1, rc2, p1, p2);
+	ksft_test_result(p3 && inj0 >= 0 && inj1 > inj0 && pt == LOAD_VCPUS,
+			 "after insmod the vCPUs enable again and get interrupts (progress %d, pvtimer_vcpus %ld, injects +%ld in %.2f s)\n",
+			 p3, pt, inj1 - inj0, exl_now() - t0);
+	/* a fresh module: nothing */
+	base.vms = 0;
+	base.regs = 0;
+	base.pt = 0;
+	c = settle(base, &secs);
+	ksft_test_result(killed && counts_eq(c, base),
+			 "after the kill: vms %ld, vcpus_registered %ld, pvtimer_vcpus %ld (want 0) in %.2f s\n",
+			 c.vms, c.regs, c.pt, secs);
+}
+
+static void create_vm(void)
+{
+	vm = vm_create_with_one_vcpu(&vcpu, pt_guest);
+	exl_vm_sync(vm);
+	vm_init_descriptor_tables(vm);
+	vcpu_init_descriptor_tables(vcpu);
+	vm_install_exception_handler(vm, PT_VECTOR, pt_handler);
+	vm_install_exception_handler(vm, WD_VECTOR, wd_handler);
+	vcpu_set_cpuid_feature(vcpu, X86_FEATURE_TSC_DEADLINE_TIMER);
+	area_gva = vm_vaddr_alloc_page(vm);
+	area_gpa = addr_gva2gpa(vm, area_gva);
+	sec = addr_gpa2hva(vm, area_gpa + EXITLESS_AREA_OFF_PVTIMER);
+	tsc_khz = __vcpu_ioctl(vcpu, KVM_GET_TSC_KHZ, NULL);
+	TEST_ASSERT((s64)tsc_khz > 0, "KVM_GET_TSC_KHZ: %ld", (long)tsc_khz);
+	run_op(0);	/* to the first wait: x2APIC on, watchdog LVT set */
+}
+
+int main(int argc, char *argv[])
+{
+	struct exl_hc_out out;
+	struct counts base;
+	int opt;
+
+	exl_init();
+	while ((opt = getopt(argc, argv, "r:k:R")) != -1) {
+		switch (opt) {
+		case 'r':
+			reps = atoi(optarg);
+			break;
+		case 'k':
+			kills = atoi(optarg);
+			break;
+		case 'R':
+			do_rmmod = true;
+			break;
+		default:
+			ksft_exit_fail_msg("usage: %s [-r reps] [-k kills] [-R]\n",
+					   argv[0]);
+		}
+	}
+	ksft_print_header();
+	__TEST_REQUIRE(exl_module_loaded(), "%s is not loaded",
+		       EXL_HOST_MODULE);
+	if (access(EXL_STATS_PATH, R_OK))
+		ksft_exit_fail_msg("%s is loaded but %s is missing\n",
+				   EXL_HOST_MODULE, EXL_STATS_PATH);
+	TEST_ASSERT(reps >= 1 && kills >= 1, "need reps, kills >= 1");
+	if (do_rmmod && !getenv("EXITLESS_HOST_KO")) {
+		ksft_print_msg("-R without EXITLESS_HOST_KO: no rmmod part\n");
+		do_rmmod = false;
+	}
+	base = read_counts();
+	ksft_set_plan(1 + NR_HOSTILE_TESTS + NR_DELIVERY_TESTS + 2 + 2 +
+		      (do_rmmod ? 3 : 0));
+
+	create_vm();
+	ksft_print_msg("guest TSC %lu kHz\n", tsc_khz);
+	hc(EXITLESS_HC_PROBE, EXITLESS_ABI_VERSION, 0, 0, 0);
+	out = host_mbox()->out;
+	ksft_test_result(out.rax == 0 && (out.rcx & EXITLESS_F_PVTIMER),
+			 "PROBE offers EXITLESS_F_PVTIMER (rax %#lx, features %#lx)\n",
+			 out.rax, out.rcx);
+
+	test_hostile();
+	test_delivery();
+	test_destroy_armed(base);
+	test_kill_under_load(base);
+	if (do_rmmod)
+		test_rmmod_under_load(base);
+
+	ksft_finished();
+	return 0;
+}
