@@ -399,6 +399,16 @@ if [ "${stages#*,pvtimer,}" != "$stages" ]; then
 	stage_end pvtimer
 fi
 
+# migrate: QEMU live migration of a pvtimer L2, with and without the host
+# module (selftests/qemu/l1-migrate.sh, selftests/pvtimer/migrate.sh)
+if [ "${stages#*,migrate,}" != "$stages" ]; then
+	stage_start migrate
+	# shellcheck source=selftests/qemu/l1-migrate.sh
+	. "$top/selftests/qemu/l1-migrate.sh"
+	run_l2_migrate
+	stage_end migrate
+fi
+
 # --- L1's own kernel log ---------------------------------------------------
 dmesg > "$out/l1-dmesg.txt"
 scan_klog "$out/l1-dmesg.txt" "l1/kernel log clean" | collect

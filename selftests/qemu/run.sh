@@ -192,7 +192,7 @@ run_one() {
 		log "bench results: .build/bench/bench-$rel.txt"
 	else
 		boot_l1 "$k" "$rel" "$out" host single 2 host || return 1
-		boot_l1 "$k" "$rel" "$out" guest single 1 guest,pvipi,pvtimer || return 1
+		boot_l1 "$k" "$rel" "$out" guest single 1 guest,pvipi,pvtimer,migrate || return 1
 	fi
 	# dynidle: polling only pays off, and is only allowed by the host's
 	# hint, when each L2 vCPU thread has an L1 CPU of its own: 2 L1 CPUs,
