@@ -71,13 +71,18 @@ demo: deps
 # Both kernels, then the report: raw results, CSV and plots in
 # Documentation/bench/, Documentation/benchmarks.rst regenerated.
 bench: deps
-	rm -f $(BUILD)/bench/bench-*.txt
+	rm -f $(BUILD)/bench/bench-*.txt $(BUILD)/bench/pvtimer-*.txt
 	$(TOP)/selftests/qemu/run.sh --bench
+	@set -e; for r in $(KRELS); do \
+	  EXITLESS_BOOTS=guest EXITLESS_L1_STAGES=pvtimer $(TOP)/selftests/qemu/run.sh $$r || true; \
+	  cp -p $(BUILD)/nested-$$r/guest/pvtimer.txt $(BUILD)/bench/pvtimer-$$r.txt; \
+	done
 	$(MAKE) bench-report
 
 bench-report:
 	mkdir -p $(TOP)/Documentation/bench
-	cp $(BUILD)/bench/bench-*.txt $(TOP)/Documentation/bench/
+	cp -p $(BUILD)/bench/bench-*.txt $(TOP)/Documentation/bench/
+	cp -p $(BUILD)/bench/pvtimer-*.txt $(TOP)/Documentation/bench/ 2>/dev/null || true
 	$(TOP)/scripts/bench-report.py $(TOP)/Documentation/bench \
 		$(TOP)/Documentation/benchmarks.rst
 
