@@ -74,8 +74,8 @@ bench: deps
 	rm -f $(BUILD)/bench/bench-*.txt $(BUILD)/bench/pvtimer-*.txt
 	$(TOP)/selftests/qemu/run.sh --bench
 	@set -e; for r in $(KRELS); do \
-	  EXITLESS_BOOTS=guest EXITLESS_L1_STAGES=pvtimer $(TOP)/selftests/qemu/run.sh $$r || true; \
-	  cp -p $(BUILD)/nested-$$r/guest/pvtimer.txt $(BUILD)/bench/pvtimer-$$r.txt; \
+	  EXITLESS_BOOTS=pvtimer $(TOP)/selftests/qemu/run.sh $$r || true; \
+	  cp -p $(BUILD)/nested-$$r/pvtimer/pvtimer.txt $(BUILD)/bench/pvtimer-$$r.txt; \
 	done
 	$(MAKE) bench-report
 

@@ -232,8 +232,8 @@ if [ "${stages#*,dkms,}" != "$stages" ]; then
 	stage_end dkms
 fi
 
-# pvtimer: its own L2 boot (2 vCPUs; the timer loads run on CPU 1) in the
-# guest boot's L1: one L1 CPU and one TCG thread, since the stage removes
+# pvtimer: its own L2 boot (2 vCPUs; the timer loads run on CPU 1) in an
+# L1 like the guest stage's: one L1 CPU and one TCG thread, since it removes
 # and loads exitless_host while the L2 runs (see run.sh on text patching).
 # Its actions (selftests/pvtimer/run.sh): pvtimer-mark-<off|on>-<load>-begin
 # saves KVM's exits counter (debugfs, every VM: only this one runs) and
