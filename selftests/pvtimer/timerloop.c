@@ -11,6 +11,16 @@
  *   -m timerfd     a one-shot relative timerfd, waited for in epoll_wait()
  *   -m idle        one sleep of -t seconds (the guest idle, NOHZ)
  *
+ * With -S, the steal time of its CPU (/proc/stat, the time the host did
+ * not run this vCPU although it was runnable, in 10 ms ticks) is read
+ * after each wake-up (the reading before a wait is the one after the
+ * previous wake-up: /proc/stat is not cheap): a wake-up late only because
+ * the host ran something else is told apart from one the guest's timer
+ * made late.
+ * It adds "steal_ms=<total> worst_steal_us=<the steal during the wait
+ * that woke latest> unstolen_max_us=<the largest lateness minus the
+ * steal during its own wait>" to the output line.
+ *
  * With -p <port>, the loop is framed by two one-byte writes to that I/O
  * port through /dev/port (0xb1 before the first wake-up is asked for,
  * 0xe1 after the last): they show in L1 as kvm:kvm_pio events, so L1
@@ -23,11 +33,11 @@
  * as lateness.  Built static, run in the L2 guest (busybox initramfs).
  *
  * usage: timerloop -m nanosleep|timerfd|idle [-i <interval us>] [-n <count>]
- *                  [-t <seconds>] [-c <cpu>] [-s <slack ns>] [-p <port>]
+ *                  [-t <seconds>] [-c <cpu>] [-s <slack ns>] [-p <port>] [-S]
  * Stops after <count> wake-ups (default 1000) or, with -t, once <seconds>
  * have passed (whichever comes first).  Prints one line:
  * "timerloop mode=<m> interval_us=<i> cpu=<c> n=<wake-ups> elapsed_s=<s>
- *  lat_us p50=<us> p99=<us> max=<us>"
+ *  lat_us p50=<us> p99=<us> max=<us> min=<us>[ steal_ms=...]"
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -81,6 +91,34 @@ static struct timespec to_ts(long long ns)
 	return ts;
 }
 
+/* steal_ns: @cpu's steal time so far (/proc/stat, USER_HZ ticks), in ns */
+static long long steal_ns(int cpu)
+{
+	static long hz;
+	char line[512], name[16];
+	unsigned long long v[8];
+	long long ret = -1;
+	FILE *f;
+
+	if (!hz)
+		hz = sysconf(_SC_CLK_TCK);
+	snprintf(name, sizeof(name), "cpu%d ", cpu);
+	f = fopen("/proc/stat", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, name, strlen(name)))
+			continue;
+		/* user nice system idle iowait irq softirq steal */
+		if (sscanf(line + strlen(name), "%llu %llu %llu %llu %llu %llu %llu %llu",
+			   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8)
+			ret = (long long)v[7] * (1000000000LL / hz);
+		break;
+	}
+	fclose(f);
+	return ret;
+}
+
 static int cmp_ll(const void *a, const void *b)
 {
 	long long x = *(const long long *)a, y = *(const long long *)b;
@@ -92,7 +130,7 @@ static void bad_args(void)
 {
 	fprintf(stderr,
 		"usage: timerloop -m nanosleep|timerfd|idle [-i <interval us>] [-n <count>]\n"
-		"                 [-t <seconds>] [-c <cpu>] [-s <slack ns>] [-p <port>]\n");
+		"                 [-t <seconds>] [-c <cpu>] [-s <slack ns>] [-p <port>] [-S]\n");
 	exit(2);
 }
 
@@ -149,14 +187,17 @@ static long long wait_timerfd(int tfd, int ep, long long ns)
 int main(int argc, char **argv)
 {
 	long long interval_us = 0, slack_ns = 1, limit_ns = 0, start, due, late;
+	long long st0 = 0, st1, st_begin = 0, worst = -1, worst_steal = 0;
+	long long unstolen_max = 0;
 	long long *lat;
+	int steal = 0;
 	long i, n = 1000;
 	int opt, cpu = -1, tfd = -1, ep = -1;
 	const char *mode = NULL;
 	struct epoll_event ev = { .events = EPOLLIN };
 	cpu_set_t set;
 
-	while ((opt = getopt(argc, argv, "m:i:n:t:c:s:p:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:i:n:t:c:s:p:S")) != -1) {
 		switch (opt) {
 		case 'm':
 			mode = optarg;
@@ -181,6 +222,9 @@ int main(int argc, char **argv)
 			port_fd = open("/dev/port", O_WRONLY | O_CLOEXEC);
 			if (port_fd < 0)
 				perror("timerloop: /dev/port (no phase marks)");
+			break;
+		case 'S':
+			steal = 1;
 			break;
 		default:
 			bad_args();
@@ -227,6 +271,14 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (steal) {
+		st_begin = steal_ns(cpu);
+		if (st_begin < 0) {
+			fprintf(stderr, "timerloop: no steal time for cpu%d in /proc/stat\n", cpu);
+			return 1;
+		}
+		st0 = st_begin;
+	}
 	mark(MARK_BEGIN);
 	start = now_ns();
 	for (i = 0; i < n; i++) {
@@ -239,6 +291,16 @@ int main(int argc, char **argv)
 		late = now_ns() - due;
 		/* a wake-up before the requested time is a bug: keep its sign */
 		lat[i] = late;
+		if (steal) {
+			st1 = steal_ns(cpu);
+			if (late > worst) {
+				worst = late;
+				worst_steal = st1 - st0;
+			}
+			if (late - (st1 - st0) > unstolen_max)
+				unstolen_max = late - (st1 - st0);
+			st0 = st1;
+		}
 	}
 	mark(MARK_END);
 	n = i;
@@ -249,9 +311,14 @@ int main(int argc, char **argv)
 	qsort(lat, n, sizeof(*lat), cmp_ll);
 	printf("timerloop mode=%s interval_us=%lld cpu=%d n=%ld elapsed_s=%.3f",
 	       mode, interval_us, cpu, n, (now_ns() - start) / 1e9);
-	printf(" lat_us p50=%.1f p99=%.1f max=%.1f min=%.1f\n",
+	printf(" lat_us p50=%.1f p99=%.1f max=%.1f min=%.1f",
 	       lat[n / 2] / 1e3, lat[n * 99 / 100] / 1e3, lat[n - 1] / 1e3,
 	       lat[0] / 1e3);
+	if (steal)
+		printf(" steal_ms=%.0f worst_steal_us=%.0f unstolen_max_us=%.1f",
+		       (steal_ns(cpu) - st_begin) / 1e6, worst_steal / 1e3,
+		       unstolen_max / 1e3);
+	printf("\n");
 	if (lat[0] < 0) {
 		fprintf(stderr, "timerloop: woken %.1f us before the requested time\n",
 			-lat[0] / 1e3);
