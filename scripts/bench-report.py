@@ -371,9 +371,11 @@ def main():
     if pvt:
         doc += ["pvtimer", "=======", "",
                 "The nested ``pvtimer`` stage (``selftests/pvtimer/run.sh``; run\n"
-                "alone with ``EXITLESS_BOOTS=guest EXITLESS_L1_STAGES=pvtimer\n"
-                "selftests/qemu/run.sh <kernel>``, which ``make bench`` does for\n"
-                "both kernels): each timer load on an L2 vCPU with\n"
+                "alone with ``EXITLESS_BOOTS=pvtimer selftests/qemu/run.sh\n"
+                "<kernel>``, which ``make bench`` does for both kernels; the\n"
+                "figures below came from ``EXITLESS_BOOTS=guest\n"
+                "EXITLESS_L1_STAGES=pvtimer``, the same stage before it had an\n"
+                "L1 boot of its own): each timer load on an L2 vCPU with\n"
                 "``lapic-deadline`` (*off*) and ``exitless-pvtimer`` (*on*), exits\n"
                 "counted in L1 from KVM's tracepoints, lateness in the guest.\n"
                 "Targets and their reading: ``Documentation/pvtimer.rst``.", ""]
