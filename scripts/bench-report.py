@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """make bench's report: from the raw BENCH lines of each kernel's run
 (<results>/bench-<release>.txt, written by selftests/qemu/run.sh --bench),
-write <results>/dynidle.csv, <results>/pvipi.csv, the plots
+write <results>/dynidle.csv, <results>/pvipi.csv, <results>/pvtimer.csv
+(from the pvtimer stage's tables, <results>/pvtimer-<kernel>.txt), the plots
 (<results>/*.svg, with gnuplot) and Documentation/benchmarks.rst.
 
 usage: scripts/bench-report.py <results dir> <benchmarks.rst>
@@ -217,7 +218,7 @@ def main():
         "slower than hardware; exit counts and the ratios between\n"
         "configurations of the same run are what carry over.  Raw lines:\n"
         "``Documentation/bench/bench-<kernel>.txt``; tables:\n"
-        "``Documentation/bench/dynidle.csv`` and ``pvipi.csv``.\n")
+        "``Documentation/bench/dynidle.csv``, ``pvipi.csv`` and ``pvtimer.csv``.\n")
     doc.append("Runs (``make bench``; each L1 boot's start, UTC):\n")
     for r in runs:
         boots = ", ".join(f"{what} {when}" for when, what in r["when"])
@@ -379,6 +380,7 @@ def main():
                 "``lapic-deadline`` (*off*) and ``exitless-pvtimer`` (*on*), exits\n"
                 "counted in L1 from KVM's tracepoints, lateness in the guest.\n"
                 "Targets and their reading: ``Documentation/pvtimer.rst``.", ""]
+        csv_rows = []
         for p in pvt:
             rel = os.path.basename(p)[len("pvtimer-"):-len(".txt")]
             when = time.strftime("%Y-%m-%d", time.gmtime(os.path.getmtime(p)))
@@ -386,6 +388,38 @@ def main():
             rows = [l for l in lines[1:] if l.split()[:1] and
                     (l.startswith("load ") or l.split()[1:2] in (["off"], ["on"]))]
             doc += [f"{rel}, {when}::", ""] + ["    " + l for l in rows] + [""]
+            head = next((l.split() for l in rows if l.startswith("load ")), None)
+            writes, exits = {}, {}
+            for l in rows:
+                cells = l.split()
+                if not head or len(cells) != len(head) or cells[1] not in ("off", "on"):
+                    continue
+                csv_rows.append([rel] + cells)
+                serie = "lapic-deadline" if cells[1] == "off" else "exitless-pvtimer"
+                d = dict(zip(head, cells))
+                try:
+                    writes[(d["load"], serie)] = int(d["6e0_wr"])
+                    if not d["ex/wake"].endswith("/s"):
+                        exits[(d["load"], serie)] = float(d["ex/wake"])
+                except ValueError:
+                    pass
+            series = ["lapic-deadline", "exitless-pvtimer"]
+            if writes:
+                doc.append(".. image:: bench/" + plot(
+                    results, f"pvtimer-tscd-{rel}",
+                    f"pvtimer: TSC_DEADLINE write exits per load ({rel})",
+                    "MSR 0x6e0 write exits", series, writes) + "\n")
+            if exits:
+                doc.append(".. image:: bench/" + plot(
+                    results, f"pvtimer-exits-{rel}",
+                    f"pvtimer: exits per wake-up, all vCPUs ({rel})",
+                    "exits / wake-up", series, exits) + "\n")
+        if csv_rows:
+            with open(os.path.join(results, "pvtimer.csv"), "w", newline="") as f:
+                w = csv.writer(f)
+                w.writerow(["kernel"] + head)
+                w.writerows(csv_rows)
+            doc.append("Tables: ``Documentation/bench/pvtimer.csv``.\n")
     open(rst, "w").write("\n".join(doc) + "\n")
 
 
