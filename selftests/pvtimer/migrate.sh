@@ -79,41 +79,8 @@ PVT=exitless-pvtimer
 TAP_NAME=pvtimer-migrate
 # shellcheck source=selftests/lib/tap.sh
 . "$(dirname "$0")/../lib/tap.sh"
-
-# not_ok_why <name> <reason>: a failed check with its reason on the line
-not_ok_why() {
-	n=$((n + 1))
-	echo "not ok $n - $TAP_NAME/$1 # $2"
-	failed=1
-}
-
-sync_l1() {
-	echo "EXITLESS-SYNC: $*"
-	sleep "$SYNC_WAIT"
-}
-
-rd() {
-	cat "$1" 2>/dev/null || echo "?"
-}
-
-# pv <key>: a line "<key> <value>" of /sys/kernel/exitless/pvtimer
-pv() {
-	sed -n "s/^$1 //p" "$SYS/pvtimer" 2>/dev/null | head -n 1
-}
-
-# every CPU's clock event device, "0:<dev> 1:<dev> ..."
-devices() {
-	for c in "$CED"/clockevent[0-9]*; do
-		printf '%s:%s ' "${c##*/clockevent}" "$(rd "$c/current_device")"
-	done
-}
-
-all_on() {
-	for c in "$CED"/clockevent[0-9]*; do
-		[ "$(rd "$c/current_device")" = "$1" ] || return 1
-	done
-	return 0
-}
+# shellcheck source=selftests/pvtimer/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 # served: every CPU's device is exitless-pvtimer and none is parked
 served() {
@@ -131,24 +98,6 @@ parked() {
 	[ "$(pv cpus_direct)" = "$cpus" ]
 }
 
-uptime_s() {
-	cut -d' ' -f1 /proc/uptime
-}
-
-since() {
-	awk -v t0="$1" -v t1="$(uptime_s)" 'BEGIN { printf "%.1f", t1 - t0 }'
-}
-
-wait_within() {
-	saved=$TIMEOUT
-	TIMEOUT=$1
-	shift
-	rc=0
-	wait_until "$@" || rc=$?
-	TIMEOUT=$saved
-	return "$rc"
-}
-
 state() {
 	echo "devices $(devices)| state=$(rd "$SYS/state") epoch=$(rd "$SYS/host_epoch") features_enabled=$(rd "$SYS/features_enabled") pvtimer=$(rd "$PAR/pvtimer") on=$(pv on) cpus_bound=$(pv cpus_bound) cpus_direct=$(pv cpus_direct) fallbacks=$(pv fallbacks) host_changes=$(rd "$SYS/host_changes")"
 }
@@ -159,10 +108,6 @@ dump() {
 		tr '\n' ' ' < "$SYS/pvtimer" | sed 's/^/# pvtimer: /'
 		echo
 	fi
-}
-
-field() {
-	echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1
 }
 
 # loop_start <seconds>: the 1 ms nanosleep loop in the background

@@ -68,43 +68,8 @@ LAPIC=lapic-deadline
 TAP_NAME=pvtimer
 # shellcheck source=selftests/lib/tap.sh
 . "$(dirname "$0")/../lib/tap.sh"
-
-# not_ok_why <name> <reason>: a failed check with its reason on the line
-not_ok_why() {
-	n=$((n + 1))
-	echo "not ok $n - $TAP_NAME/$1 # $2"
-	failed=1
-}
-
-sync_l1() {
-	echo "EXITLESS-SYNC: $*"
-	sleep "$SYNC_WAIT"
-}
-
-rd() {
-	cat "$1" 2>/dev/null || echo "?"
-}
-
-# every CPU's clock event device, "0:<dev> 1:<dev> ..."
-devices() {
-	for c in "$CED"/clockevent[0-9]*; do
-		printf '%s:%s ' "${c##*/clockevent}" "$(rd "$c/current_device")"
-	done
-}
-
-# all_on <device>: every CPU's clock event device is <device>
-all_on() {
-	for c in "$CED"/clockevent[0-9]*; do
-		[ "$(rd "$c/current_device")" = "$1" ] || return 1
-	done
-	return 0
-}
-
-# pv <key>: a line "key value" of /sys/kernel/exitless/pvtimer, "?" if none
-pv() {
-	v=$(awk -v k="$1" '$1 == k { print $2; exit }' "$SYS/pvtimer" 2>/dev/null)
-	echo "${v:-?}"
-}
+# shellcheck source=selftests/pvtimer/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 # served: every CPU on exitless-pvtimer, none parked (the host arms them)
 served() {
@@ -126,26 +91,6 @@ native_but_cpu0() {
 	return 0
 }
 
-uptime_s() {
-	cut -d' ' -f1 /proc/uptime
-}
-
-# since <uptime>: seconds since then, one decimal
-since() {
-	awk -v t0="$1" -v t1="$(uptime_s)" 'BEGIN { printf "%.1f", t1 - t0 }'
-}
-
-# wait_within <seconds> <command...>: wait_until with its own bound
-wait_within() {
-	saved=$TIMEOUT
-	TIMEOUT=$1
-	shift
-	rc=0
-	wait_until "$@" || rc=$?
-	TIMEOUT=$saved
-	return "$rc"
-}
-
 dump() {
 	echo "# clock event devices: $(devices) cpus_direct=$(pv cpus_direct) on=$(pv on)"
 	echo "# state=$(rd "$SYS/state") features_offered=$(rd "$SYS/features_offered") features_enabled=$(rd "$SYS/features_enabled") pvtimer=$(rd "$PAR/pvtimer")"
@@ -154,11 +99,6 @@ dump() {
 	else
 		echo "# (no $SYS/pvtimer)"
 	fi
-}
-
-# field <key> <timerloop line>: a key=value of it
-field() {
-	echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1
 }
 
 # load <off|on> <load>: one load between two marks; its result line goes
