@@ -195,13 +195,13 @@ else
 	echo "# live: $res"
 	if [ "$rc" = 0 ]; then
 		ok live_loop_finished
-		max=$(field max "$(echo "$res" | tail -n 1)")
+		last=$(echo "$res" | tail -n 1)
+		max=$(field max "$last")
 		if awk -v m="${max:-inf}" -v b="$MAX_LATE_MS" 'BEGIN { exit !(m + 0 == m && m < b * 1000) }'; then
 			ok live_max_lateness "max ${max} us < ${MAX_LATE_MS} ms"
 		else
 			not_ok_why live_max_lateness "max ${max:-?} us, bound ${MAX_LATE_MS} ms"
 		fi
-		last=$(echo "$res" | tail -n 1)
 		uns=$(field unstolen_max_us "$last")
 		echo "# live: worst lateness ${max:-?} us, $(field worst_steal_us "$last") us of it stolen (steal $(field steal_ms "$last") ms in all); worst lateness less its own wait's steal ${uns:-?} us; pvtimer_backstop_ms $(cat "$PAR/pvtimer_backstop_ms" 2>/dev/null || echo '?') (not asserted)"
 	else

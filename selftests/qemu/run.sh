@@ -97,10 +97,10 @@ boot_l1() {
 	# gets it out (tried 2026-12-01, 14 NMIs over 11 minutes), so L1
 	# cannot recover and is killed.  It came in 1 of 6 L2 boots with
 	# exitless_host loaded, 1 of 8 with only KVM's kvm_entry/kvm_exit
-	# tracepoints on (no exitless module), none in 15 of a plain L1.  Such a boot runs again (at most
-	# EXITLESS_L1_RETRIES times), from scratch and loudly, each hung
-	# console kept.
-	# A third hang, or any other failure, fails the stage.
+	# tracepoints on (no exitless module), none in 15 of a plain L1.
+	# Such a boot runs again (at most EXITLESS_L1_RETRIES times), from
+	# scratch and loudly, each hung console kept.
+	# One more hang than that, or any other failure, fails the stage.
 	l1_once "$out" "$rel" "$thread" "$smp" "$stages"
 	while [ -e "$out/l1-console.log.hung" ] && [ "$tries" -lt "$retries" ] &&
 	      ! grep -aq '^EXITLESS-L1: done' "$out/l1-console.log"; do
