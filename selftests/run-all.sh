@@ -30,7 +30,7 @@ run_stage() {
 	done < <(tail -n +1 -F --pid=$pid "$logs/$name.log" 2>/dev/null)
 	wait $pid
 	rc=$?
-	local p f s
+	local p f s r
 	p=$(grep -cE '^ok ' "$logs/$name.log" | tr -d ' ')
 	s=$(grep -E '^ok ' "$logs/$name.log" | grep -c '# SKIP' | tr -d ' ')
 	f=$(grep -cE '^not ok ' "$logs/$name.log" | tr -d ' ')
@@ -44,8 +44,10 @@ run_stage() {
 		f=1
 	fi
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
-	timing+=("$(printf '%-12s %5d s  %3d passed, %d failed, %d skipped' \
-		"$name" $(($(date +%s) - t0)) "$p" "$f" "$s")")
+	r=$(grep -c '^# RETRY' "$logs/$name.log" | tr -d ' ')
+	timing+=("$(printf '%-12s %5d s  %3d passed, %d failed, %d skipped%s' \
+		"$name" $(($(date +%s) - t0)) "$p" "$f" "$s" \
+		"$([ "$r" = 0 ] || echo ", $r L1 boots retried")")")
 }
 
 for st in $stages; do

@@ -109,6 +109,24 @@ scan_klog() {
 	echo "ok - $label"
 }
 
+# l1_crash_outside_exitless <L1 console>: true if L1's own kernel (its
+# lines start with "[", L2's are relayed as "#   L2| ...") panicked and
+# nothing from its first oops line to the end names exitless code (the
+# "Modules linked in:" list aside).  Such a crash is the emulator's, as
+# far as this harness can tell: CI of bec9b27 (2026-12-01) lost a 6.12
+# L1 to "stack guard page was hit" in exc_page_fault, with `current` read
+# as NULL through the per-CPU base (the qemu-system-x86 thread running
+# its L2; exitless_host writes no MSR and never touches that base); an
+# earlier multi-threaded-TCG L1 died the same way in a vCPU thread's
+# error_entry (Documentation/pvipi.rst, test environment notes).
+l1_crash_outside_exitless() {
+	tr -d '\r' < "$1" | awk '
+		/^\[/ && /BUG:|Oops|general protection fault|Kernel panic/ { oops = 1 }
+		/^\[/ && /Kernel panic - not syncing/ { panic = 1 }
+		oops && /^\[/ && /exitless/ && !/Modules linked in:/ { ours = 1 }
+		END { exit !(panic && !ours) }'
+}
+
 # quiet_watchdog <qemu pid> <console log> <seconds> <monitor socket>
 #                <kallsyms> <vCPUs> [kvm]   (run in the background)
 # When the console has not grown for <seconds>, print what the guest's

@@ -17,7 +17,8 @@
 #      an L2 is reported by L1 itself after 150 s, so a longer silence is L1's;
 #      L1's monitor socket is .build/nested-<release>/<boot>/l1.mon),
 #      EXITLESS_L1_MAIN (the L1 script, default selftests/qemu/l1-main.sh),
-#      EXITLESS_L1_RETRIES (times to boot again an L1 that hung, default 3).
+#      EXITLESS_L1_RETRIES (times to boot again an L1 that hung or whose
+#      kernel crashed outside exitless code, default 3).
 set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
 top=$EXITLESS_TOP
@@ -81,7 +82,7 @@ l1_once() {
 boot_l1() {
 	local k=$1 rel=$2 dir=$3 name=$4 thread=${EXITLESS_TCG_THREAD:-$5}
 	local smp=${EXITLESS_L1_SMP:-$6} stages=${EXITLESS_L1_STAGES:-$7}
-	local out=$dir/$name rc t0 tries=0 retries=${EXITLESS_L1_RETRIES:-3}
+	local out=$dir/$name rc t0 tries=0 retries=${EXITLESS_L1_RETRIES:-3} why
 	case " ${EXITLESS_BOOTS:-$name} " in
 	*" $name "*) ;;
 	*) log "L1 boot '$name' skipped (EXITLESS_BOOTS=$EXITLESS_BOOTS)"; return 0 ;;
@@ -98,15 +99,25 @@ boot_l1() {
 	# cannot recover and is killed.  It came in 1 of 6 L2 boots with
 	# exitless_host loaded, 1 of 8 with only KVM's kvm_entry/kvm_exit
 	# tracepoints on (no exitless module), none in 15 of a plain L1.
+	# The same emulator once crashed L1's kernel outright, in code that
+	# is not ours (see l1_crash_outside_exitless in lib.sh).
 	# Such a boot runs again (at most EXITLESS_L1_RETRIES times), from
-	# scratch and loudly, each hung console kept.
-	# One more hang than that, or any other failure, fails the stage.
+	# scratch and loudly, each failed console kept.  A crash that names
+	# exitless code, one failure more than that, or any other failure
+	# fails the stage.
 	l1_once "$out" "$rel" "$thread" "$smp" "$stages"
-	while [ -e "$out/l1-console.log.hung" ] && [ "$tries" -lt "$retries" ] &&
+	while [ "$tries" -lt "$retries" ] &&
 	      ! grep -aq '^EXITLESS-L1: done' "$out/l1-console.log"; do
+		if [ -e "$out/l1-console.log.hung" ]; then
+			why=hung
+		elif l1_crash_outside_exitless "$out/l1-console.log"; then
+			why="crashed outside exitless code"
+		else
+			break
+		fi
 		tries=$((tries + 1))
-		mv "$out/l1-console.log" "$out/l1-console.log.hang$tries"
-		echo "# RETRY: L1 boot '$name' hung (report above; console kept as $out/l1-console.log.hang$tries): booting it again, $tries of $retries"
+		mv "$out/l1-console.log" "$out/l1-console.log.failed$tries"
+		echo "# RETRY: L1 boot '$name' $why (console above, kept as $out/l1-console.log.failed$tries): booting it again, $tries of $retries"
 		l1_once "$out" "$rel" "$thread" "$smp" "$stages"
 	done
 	# result lines, named by kernel
