@@ -38,6 +38,7 @@ struct exitless_host_stats {
 	atomic64_t pvtimer_migrations;	/* timers moved to the vCPU's new CPU */
 	atomic64_t pvtimer_read_faults;	/* section not readable at an exit */
 	atomic64_t pvtimer_write_faults; /* host_seq/host_armed not written */
+	atomic64_t pvtimer_backstops;	/* APIC backstops written for guests */
 };
 
 extern struct exitless_host_stats exitless_stats;
@@ -96,5 +97,7 @@ extern struct tracepoint __tracepoint_kvm_exit;
 /* host/kvm_attach.c */
 int exitless_attach(void);
 void exitless_detach(void);
+/* the vCPU's MSR_IA32_TSC_DEADLINE, as a guest WRMSR; vCPU thread only */
+int exitless_kvm_set_tsc_deadline(struct kvm_vcpu *vcpu, u64 tsc);
 
 #endif

@@ -37,6 +37,15 @@
  *	probes always are), interrupts on or off.  Prototype (vcpu, isa) in
  *	both kernels.  Verified: same kernels.
  *
+ * kvm_set_msr() (exported)
+ *	called, not hooked: pvtimer's host backstop writes the vCPU's
+ *	MSR_IA32_TSC_DEADLINE as the guest's own WRMSR would (KVM re-arms
+ *	the local APIC timer), from the vCPU thread only: at a VM exit
+ *	(the kvm_exit probe above) or in PVTIMER_ENABLE / PVTIMER_SYNC.
+ *	Only for a vCPU whose guest asked for it (pvtimer/host.c).
+ *	Prototype (vcpu, index, data) in both kernels.  Verified: same
+ *	kernels.
+ *
  * How a call in our range is served: the wrapper first runs KVM's own
  * kvm_emulate_hypercall().  KVM refuses callers outside CPL 0 with
  * -KVM_EPERM (the CPL is not readable from a module: kvm_x86_ops and
@@ -82,6 +91,12 @@ static unsigned long exitless_arg0(struct ftrace_regs *fregs)
 static unsigned long exitless_arg1(struct ftrace_regs *fregs)
 {
 	return ftrace_get_regs(fregs)->si;
+}
+
+/* See kvm_set_msr() in the comment on top. */
+int exitless_kvm_set_tsc_deadline(struct kvm_vcpu *vcpu, u64 tsc)
+{
+	return kvm_set_msr(vcpu, MSR_IA32_TSC_DEADLINE, tsc);
 }
 
 /* The replacement for kvm_emulate_hypercall(); see the comment on top. */

@@ -74,6 +74,8 @@ static int exitless_stats_show(struct seq_file *m, void *unused)
 		   atomic64_read(&exitless_stats.pvtimer_read_faults));
 	seq_printf(m, "pvtimer_write_faults %lld\n",
 		   atomic64_read(&exitless_stats.pvtimer_write_faults));
+	seq_printf(m, "pvtimer_backstops %lld\n",
+		   atomic64_read(&exitless_stats.pvtimer_backstops));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(exitless_stats);

@@ -30,6 +30,14 @@
  * does), and the re-probe either finds the host again (PVTIMER_ENABLE,
  * back to memory) or not (every CPU back to lapic-deadline).
  *
+ * A host that offers it keeps that backstop itself (ENABLE with
+ * EXITLESS_PVTIMER_ENABLE_BACKSTOP): it writes the vCPU's TSC deadline
+ * at the exits where it reads the section, so the guest writes no MSR
+ * while the host serves it.  The guest then cannot tell the backstop's
+ * expiry from the host's injection, so an expiry that is early, late by
+ * 1/8 of the window, or for a deadline the host never read is checked
+ * with a PVTIMER_SYNC, whose failure is the fallback above.
+ *
  * The device has no .owner: the tick code would hold a reference on this
  * module for as long as it is the tick device, and rmmod could never
  * reach the exit path that unbinds it (exitless_pvtimer_set(false)).
@@ -73,6 +81,8 @@
  * @backstop: the APIC TSC deadline armed, 0 = none
  * @bound: @ced is registered with the clockevents core
  * @direct: the host does not serve this CPU: arm the APIC timer directly
+ * @host_backstop: the host keeps the APIC backstop armed (ENABLE with
+ *	EXITLESS_PVTIMER_ENABLE_BACKSTOP): this CPU writes none
  * @lazy: @deadline went to memory only, counting on an exit that has not
  *	come yet (settled at the next switch to another task)
  * @arms: deadlines armed
@@ -80,6 +90,7 @@
  * @syncs: PVTIMER_SYNC made
  * @settles: ... of them at a context switch
  * @backstops: APIC backstop (re)arms
+ * @checks: PVTIMER_SYNC made to check an expiry (host_backstop)
  * @irqs: expiry interrupts handled
  * @fallbacks: times the host was found not serving (direct mode)
  * @direct_arms: deadlines armed in direct mode
@@ -92,12 +103,14 @@ struct exitless_pvtimer_cpu {
 	u64 backstop;
 	bool bound;
 	bool direct;
+	bool host_backstop;
 	bool lazy;
 	u64 arms;
 	u64 lazy_arms;
 	u64 syncs;
 	u64 settles;
 	u64 backstops;
+	u64 checks;
 	u64 irqs;
 	u64 fallbacks;
 	u64 direct_arms;
@@ -138,6 +151,8 @@ static void exitless_pvtimer_backstop(struct exitless_pvtimer_cpu *pc,
 	u64 window = exitless_pvtimer_window();
 	bool early_ok = !is_idle_task(current) || need_resched();
 
+	if (pc->host_backstop)
+		return;
 	if (exitless_pvtimer_backstop_covers(deadline, pc->backstop,
 					     window / 8, window, early_ok))
 		return;
@@ -163,6 +178,7 @@ static void exitless_pvtimer_fallback(struct exitless_pvtimer_cpu *pc)
 {
 	pc->direct = true;
 	pc->lazy = false;
+	pc->host_backstop = false;
 	pc->fallbacks++;
 	pc->backstop = 0;
 	exitless_pvtimer_msr_deadline(pc->deadline);
@@ -273,7 +289,9 @@ static int exitless_pvtimer_shutdown(struct clock_event_device *ced)
 	pc->deadline = 0;
 	pc->backstop = 0;
 	pc->lazy = false;
-	exitless_pvtimer_msr_deadline(0);
+	/* the host's backstop goes when it reads the 0 (a stray one is harmless) */
+	if (!pc->host_backstop || pc->direct || !pc->sec)
+		exitless_pvtimer_msr_deadline(0);
 	return 0;
 }
 
@@ -286,10 +304,21 @@ static void exitless_pvtimer_irq(void *data, int vector)
 	if (!pc->bound || !pc->ced.event_handler)
 		return;
 	now = rdtsc();
-	if (!pc->direct && pc->sec &&
-	    exitless_pvtimer_host_missed(now, pc->deadline, pc->backstop,
-					 READ_ONCE(pc->sec->host_seq) == pc->seq))
+	if (!pc->direct && pc->sec && pc->host_backstop) {
+		/* the host's injection, or the backstop of a host gone? */
+		if (exitless_pvtimer_irq_suspect(now, pc->deadline,
+						 exitless_pvtimer_window() / 8,
+						 READ_ONCE(pc->sec->host_seq) ==
+						 pc->seq)) {
+			pc->checks++;
+			exitless_pvtimer_sync(pc);
+		}
+	} else if (!pc->direct && pc->sec &&
+		   exitless_pvtimer_host_missed(now, pc->deadline, pc->backstop,
+						READ_ONCE(pc->sec->host_seq) ==
+						pc->seq)) {
 		exitless_pvtimer_fallback(pc);
+	}
 	if (pc->backstop && now >= pc->backstop)
 		pc->backstop = 0;	/* a TSC deadline fires once */
 	pc->irqs++;
@@ -338,6 +367,7 @@ void exitless_pvtimer_learn_section(unsigned int cpu,
 	pc->sec = sec;
 	if (!sec && pc->bound && !pc->direct) {
 		pc->direct = true;
+		pc->host_backstop = false;
 		exitless_pvtimer_msr_deadline(pc->deadline);
 	}
 	local_irq_restore(flags);
@@ -350,9 +380,18 @@ static void exitless_pvtimer_enable_fn(void *unused)
 	struct clock_event_device *ced = &pc->ced;
 	long ret = -EXITLESS_ENOENT;
 
-	if (pc->sec)
+	/* the host keeps the backstop if it can (one without: EINVAL) */
+	if (pc->sec) {
 		ret = exitless_hypercall(EXITLESS_HC_PVTIMER_ENABLE,
-					 EXITLESS_PVTIMER_VECTOR, 0, 0, 0, NULL);
+					 EXITLESS_PVTIMER_VECTOR,
+					 EXITLESS_PVTIMER_ENABLE_BACKSTOP,
+					 exitless_pvtimer_window(), 0, NULL);
+		pc->host_backstop = !ret;
+		if (ret == -EXITLESS_EINVAL)
+			ret = exitless_hypercall(EXITLESS_HC_PVTIMER_ENABLE,
+						 EXITLESS_PVTIMER_VECTOR, 0, 0,
+						 0, NULL);
+	}
 	if (ret) {
 		if (pc->bound && !pc->direct) {
 			pc->direct = true;
@@ -442,6 +481,7 @@ static void exitless_pvtimer_park_fn(void *unused)
 		return;
 	pc->direct = true;
 	pc->lazy = false;
+	pc->host_backstop = false;
 	pc->backstop = 0;
 	exitless_pvtimer_lvtt();	/* see exitless_pvtimer_enable_fn() */
 	exitless_pvtimer_msr_deadline(pc->deadline);
@@ -600,7 +640,7 @@ void exitless_pvtimer_exit(void)
 ssize_t exitless_pvtimer_show(char *buf)
 {
 	struct exitless_pvtimer_cpu t = {};
-	unsigned int cpu, bound = 0, direct = 0;
+	unsigned int cpu, bound = 0, direct = 0, host_backstop = 0;
 	int len;
 
 	for_each_online_cpu(cpu) {
@@ -609,6 +649,9 @@ ssize_t exitless_pvtimer_show(char *buf)
 
 		bound += READ_ONCE(pc->bound);
 		direct += READ_ONCE(pc->bound) && READ_ONCE(pc->direct);
+		host_backstop += READ_ONCE(pc->bound) &&
+				 READ_ONCE(pc->host_backstop);
+		t.checks += READ_ONCE(pc->checks);
 		t.arms += READ_ONCE(pc->arms);
 		t.lazy_arms += READ_ONCE(pc->lazy_arms);
 		t.syncs += READ_ONCE(pc->syncs);
@@ -625,5 +668,7 @@ ssize_t exitless_pvtimer_show(char *buf)
 			     "arms %llu\nlazy_arms %llu\nsyncs %llu\nsettles %llu\nbackstop_arms %llu\nirqs %llu\nfallbacks %llu\ndirect_arms %llu\n",
 			     t.arms, t.lazy_arms, t.syncs, t.settles,
 			     t.backstops, t.irqs, t.fallbacks, t.direct_arms);
+	len += sysfs_emit_at(buf, len, "cpus_host_backstop %u\nbackstop_checks %llu\n",
+			     host_backstop, t.checks);
 	return len;
 }

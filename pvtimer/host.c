@@ -20,6 +20,14 @@
  * with the "self" shorthand), exactly as if the guest had sent it: KVM
  * queues it in the APIC and wakes the vCPU if it halts.
  *
+ * The guest's backstop (ENABLE with EXITLESS_PVTIMER_ENABLE_BACKSTOP):
+ * where the host reads a new deadline it also arms the vCPU's own local
+ * APIC TSC-deadline timer a little after it (exitless_pvtimer_host_backstop()),
+ * through kvm_set_msr() (kvm_attach.c), as the guest's WRMSR would but
+ * without its exit.  That timer is the VM's state: it outlives this
+ * module and migrates with the VM, which is what the guest's liveness
+ * needs.  The write is made in the vCPU thread with @lock dropped.
+ *
  * Every value in the section is the guest's: the deadline only decides
  * when this vCPU gets its own vector (the delay is capped, see
  * exitless_pvtimer_delay_ns()), seq only whether the host looks at it.
@@ -115,6 +123,48 @@ static void exitless_pvtimer_inject(struct exitless_pvtimer_vcpu *pt, u8 vector)
 }
 
 /*
+ * The backstop for a new deadline (lock held): noted, written by
+ * exitless_pvtimer_backstop_write() once the lock is dropped.
+ */
+static void exitless_pvtimer_backstop_plan(struct exitless_pvtimer_vcpu *pt,
+					   u64 deadline, u64 now)
+{
+	u64 want = exitless_pvtimer_host_backstop(deadline, pt->backstop,
+						  pt->window, now);
+
+	pt->backstop_want = want;
+	pt->backstop_dirty = want != pt->backstop;
+}
+
+/*
+ * Write the planned backstop into the vCPU's APIC (vCPU thread, lock not
+ * held: KVM cancels and starts its APIC timer).  A write KVM refuses is
+ * tried again with the next deadline; the guest asks the host (SYNC) on
+ * an expiry it does not trust, so a missing backstop costs no timer.
+ */
+static void exitless_pvtimer_backstop_write(struct exitless_pvtimer_vcpu *pt)
+{
+	unsigned long flags;
+	u64 want;
+
+	raw_spin_lock_irqsave(&pt->lock, flags);
+	want = pt->backstop_want;
+	if (!pt->backstop_dirty || !pt->enabled) {
+		raw_spin_unlock_irqrestore(&pt->lock, flags);
+		return;
+	}
+	pt->backstop_dirty = false;
+	raw_spin_unlock_irqrestore(&pt->lock, flags);
+
+	if (exitless_kvm_set_tsc_deadline(pt->vcpu, want))
+		return;
+	atomic64_inc(&exitless_stats.pvtimer_backstops);
+	raw_spin_lock_irqsave(&pt->lock, flags);
+	pt->backstop = want;
+	raw_spin_unlock_irqrestore(&pt->lock, flags);
+}
+
+/*
  * Act on a section read in the vCPU's thread.  Called with @pt->lock held;
  * returns true if the caller must inject (after dropping the lock).
  */
@@ -126,6 +176,8 @@ static bool exitless_pvtimer_apply(struct exitless_pvtimer_vcpu *pt,
 	u64 ns;
 
 	lockdep_assert_held(&pt->lock);
+	if (pt->window && (seq != pt->seen_seq || force))
+		exitless_pvtimer_backstop_plan(pt, deadline, now);
 	switch (exitless_pvtimer_host_decide(deadline, seq, pt->seen_seq, force,
 					     pt->fired, now)) {
 	case EXITLESS_PVTIMER_HOST_NONE:
@@ -243,6 +295,9 @@ void exitless_pvtimer_vcpu_stop(struct exitless_vcpu *xv)
 	pt->armed = 0;
 	pt->guard = false;
 	pt->fired = false;
+	/* an APIC backstop written stays: the guest's liveness needs it */
+	pt->window = 0;
+	pt->backstop_dirty = false;
 	raw_spin_unlock_irqrestore(&pt->lock, flags);
 	/* waits for a running callback: it injects nothing after this */
 	hrtimer_cancel(&pt->timer);
@@ -260,21 +315,23 @@ static long exitless_pvtimer_enable(struct kvm_vcpu *vcpu,
 	bool was, inject;
 	long r;
 
+	/* a local APIC in the kernel to deliver to, a TSC rate to count in */
+	if (!vcpu->arch.apic || !vcpu->arch.virtual_tsc_khz)
+		return -EXITLESS_EOPNOTSUPP;
 	/* the arguments first, then the registration they apply to */
-	r = exitless_pvtimer_check_enable(hc->a0, hc->a1, 3,
+	r = exitless_pvtimer_check_enable(hc->a0, hc->a1, hc->a2,
+					  vcpu->arch.virtual_tsc_khz, 3,
 					  EXITLESS_AREA_SIZE_PVTIMER);
 	if (r)
 		return r;
 	xv = exitless_vcpu_find(vcpu);
 	if (!xv || !xv->registered)
 		return -EXITLESS_ENOENT;
-	r = exitless_pvtimer_check_enable(hc->a0, hc->a1, xv->version,
-					  xv->size);
+	r = exitless_pvtimer_check_enable(hc->a0, hc->a1, hc->a2,
+					  vcpu->arch.virtual_tsc_khz,
+					  xv->version, xv->size);
 	if (r)
 		return r;
-	/* a local APIC in the kernel to deliver to, a TSC rate to count in */
-	if (!vcpu->arch.apic || !vcpu->arch.virtual_tsc_khz)
-		return -EXITLESS_EOPNOTSUPP;
 	if (exitless_pvtimer_read(vcpu, xv, &deadline, &seq, false))
 		return -EXITLESS_EFAULT;
 
@@ -284,10 +341,15 @@ static long exitless_pvtimer_enable(struct kvm_vcpu *vcpu,
 	pt->enabled = true;
 	pt->vector = hc->a0;
 	pt->pub_valid = false;
+	/* the guest's own backstop, if any, is where it left it: unknown */
+	pt->window = hc->a2;
+	pt->backstop = 0;
+	pt->backstop_dirty = false;
 	inject = exitless_pvtimer_apply(pt, deadline, seq, true);
 	raw_spin_unlock_irqrestore(&pt->lock, flags);
 	if (!was)
 		atomic_inc(&exitless_stats.pvtimer_vcpus);
+	exitless_pvtimer_backstop_write(pt);
 	if (inject)
 		exitless_pvtimer_inject(pt, hc->a0);
 	return 0;
@@ -315,6 +377,7 @@ static long exitless_pvtimer_sync(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 	inject = pt->enabled && exitless_pvtimer_apply(pt, deadline, seq, false);
 	vector = pt->vector;
 	raw_spin_unlock_irqrestore(&pt->lock, flags);
+	exitless_pvtimer_backstop_write(pt);
 	if (inject)
 		exitless_pvtimer_inject(pt, vector);
 	return 0;
@@ -389,6 +452,7 @@ void exitless_pvtimer_vcpu_exit(struct kvm_vcpu *vcpu)
 	}
 	vector = pt->vector;
 	raw_spin_unlock_irqrestore(&pt->lock, flags);
+	exitless_pvtimer_backstop_write(pt);
 	if (inject)
 		exitless_pvtimer_inject(pt, vector);
 }

@@ -32,6 +32,11 @@ struct exitless_hc;
  *	written a deadline the host has not read
  * @fired: @timer expired while @in_guest: decide at the next exit
  * @guard: @timer runs for a guard (see pvtimer_guard_us), not a deadline
+ * @window: the guest's backstop window (ENABLE's a2), 0 = the guest keeps
+ *	its own backstop
+ * @backstop: the APIC TSC deadline the host last wrote, 0 = none
+ * @backstop_want: the one to write next (vCPU thread, outside @lock)
+ * @backstop_dirty: @backstop_want differs from @backstop
  */
 struct exitless_pvtimer_vcpu {
 	raw_spinlock_t lock;
@@ -49,6 +54,10 @@ struct exitless_pvtimer_vcpu {
 	bool in_guest;
 	bool fired;
 	bool guard;
+	u64 window;
+	u64 backstop;
+	u64 backstop_want;
+	bool backstop_dirty;
 };
 
 /* When the per-vCPU state is created (vCPU thread) / before it is freed. */

@@ -11,12 +11,23 @@
 #include "uapi/exitless.h"
 #include "policy.h"
 
-long exitless_pvtimer_check_enable(u64 vector, u64 flags, u32 layout,
-				   u32 size)
+long exitless_pvtimer_check_enable(u64 vector, u64 flags, u64 window,
+				   u32 tsc_khz, u32 layout, u32 size)
 {
 	if (vector < EXITLESS_PVTIMER_VECTOR_MIN || vector > 255)
 		return -EXITLESS_EINVAL;
-	if (flags)
+	if (flags & ~EXITLESS_PVTIMER_ENABLE_BACKSTOP)
+		return -EXITLESS_EINVAL;
+	if (!(flags & EXITLESS_PVTIMER_ENABLE_BACKSTOP) && window)
+		return -EXITLESS_EINVAL;
+	/*
+	 * 1 ms .. 10 s of this vCPU's TSC (tsc_khz: cycles per ms), with
+	 * 1/64 to spare for the guest's own calibration of the TSC rate
+	 */
+	if ((flags & EXITLESS_PVTIMER_ENABLE_BACKSTOP) &&
+	    (!tsc_khz || window < tsc_khz - tsc_khz / 64 ||
+	     window > (u64)(tsc_khz + tsc_khz / 64) *
+		      EXITLESS_PVTIMER_BACKSTOP_MAX_MS))
 		return -EXITLESS_EINVAL;
 	if (layout < 3 || size < EXITLESS_AREA_SIZE_PVTIMER)
 		return -EXITLESS_EINVAL;
@@ -99,6 +110,31 @@ u64 exitless_pvtimer_backstop_for(u64 deadline, u64 window)
 
 	/* a deadline near the end of time gets the last representable one */
 	return deadline > U64_MAX - half ? U64_MAX : deadline + half;
+}
+
+u64 exitless_pvtimer_host_backstop(u64 deadline, u64 backstop, u64 window,
+				   u64 guest_now)
+{
+	u64 from;
+
+	if (!deadline || !window)
+		return 0;
+	/* a deadline already due: the window counts from now */
+	from = max(deadline, guest_now);
+	if (exitless_pvtimer_backstop_covers(from, backstop, window / 8,
+					     window, false))
+		return backstop;
+	return exitless_pvtimer_backstop_for(from, window);
+}
+
+bool exitless_pvtimer_irq_suspect(u64 now, u64 deadline, u64 margin,
+				  bool host_knows)
+{
+	if (!deadline)
+		return false;
+	if (!host_knows || now < deadline)
+		return true;
+	return now - deadline >= margin;
 }
 
 bool exitless_pvtimer_host_missed(u64 now, u64 deadline, u64 backstop,

@@ -27,7 +27,11 @@
  * write every few tens of ms of timer progress, not one per timer).  A
  * backstop that fires with the deadline still pending means the host no
  * longer serves the vCPU (its module left, or the VM moved to a host
- * without it): the guest arms the APIC timer itself from then on.
+ * without it): the guest arms the APIC timer itself from then on.  A host
+ * that offers it keeps that backstop for the guest instead, at the exits
+ * where it reads the section (exitless_pvtimer_host_backstop()): no MSR
+ * write exit at all; the guest then checks suspect expiries with a
+ * PVTIMER_SYNC (exitless_pvtimer_irq_suspect()).
  *
  * Times are TSC cycles of the vCPU unless a name says ns.
  */
@@ -39,14 +43,19 @@
 /* Longest delay the host arms a timer for; later deadlines are re-read. */
 #define EXITLESS_PVTIMER_MAX_NS		(3600ULL * 1000000000ULL)
 
+/* Longest backstop window a guest may ask the host for (ENABLE's a2). */
+#define EXITLESS_PVTIMER_BACKSTOP_MAX_MS	10000
+
 /*
- * Host: check PVTIMER_ENABLE's arguments (@vector, @flags, in that order)
- * and the registration they apply to (@layout, @size of the area).
+ * Host: check PVTIMER_ENABLE's arguments (@vector, @flags, @window, in
+ * that order; @tsc_khz is the vCPU's TSC rate) and the registration they
+ * apply to (@layout, @size of the area).  @window must be 0 without
+ * EXITLESS_PVTIMER_ENABLE_BACKSTOP, and 1 ms .. 10 s of TSC with it.
  * Returns 0 or -EXITLESS_EINVAL.  Whether the vCPU registered at all is
  * for the caller to find out first.
  */
-long exitless_pvtimer_check_enable(u64 vector, u64 flags, u32 layout,
-				   u32 size);
+long exitless_pvtimer_check_enable(u64 vector, u64 flags, u64 window,
+				   u32 tsc_khz, u32 layout, u32 size);
 
 /* What the host does after reading a vCPU's section. */
 enum exitless_pvtimer_host_act {
@@ -142,6 +151,43 @@ bool exitless_pvtimer_backstop_covers(u64 deadline, u64 backstop, u64 margin,
  * the deadlines of the next 3/8 window of timer progress too.
  */
 u64 exitless_pvtimer_backstop_for(u64 deadline, u64 window);
+
+/**
+ * exitless_pvtimer_host_backstop - the backstop the host keeps armed
+ * @deadline: the deadline the host just read (0 = none)
+ * @backstop: the vCPU's APIC TSC deadline the host last wrote (0 = none)
+ * @window: the guest's window (ENABLE's a2; 0 = the guest keeps its own)
+ * @guest_now: the vCPU's TSC now
+ *
+ * With EXITLESS_PVTIMER_ENABLE_BACKSTOP the host, not the guest, keeps
+ * the vCPU's local APIC TSC-deadline timer armed as the backstop: a write
+ * the host makes at an exit it takes anyway, not an exiting WRMSR.  The
+ * APIC timer is the VM's own state, so it outlives the host module and
+ * moves with the VM (QEMU migrates it).  Returns the value to arm:
+ * @backstop itself while it still covers the deadline (the guest's rules,
+ * exitless_pvtimer_backstop_covers(), never early: an early backstop
+ * would wake the guest for nothing), 0 with no deadline, and never a
+ * time already past (a due deadline's window counts from now).
+ */
+u64 exitless_pvtimer_host_backstop(u64 deadline, u64 backstop, u64 window,
+				   u64 guest_now);
+
+/**
+ * exitless_pvtimer_irq_suspect - with the host's backstop, ask the host?
+ * @now: TSC when the vector arrived
+ * @deadline: the pending deadline (0 = none)
+ * @margin: lateness the host is allowed (1/8 of the window)
+ * @host_knows: the section's host_seq is the guest's seq
+ *
+ * The guest cannot tell the host's injection from the APIC backstop (one
+ * vector), nor see where the host armed the backstop.  An expiry that
+ * comes on time for a deadline the host read is the host's; any other
+ * (early, late by the margin or more, or for a deadline the host never
+ * read) may be the backstop of a host that is gone: the guest then makes
+ * PVTIMER_SYNC, whose failure means the host no longer serves it.
+ */
+bool exitless_pvtimer_irq_suspect(u64 now, u64 deadline, u64 margin,
+				  bool host_knows);
 
 /**
  * exitless_pvtimer_host_missed - did a backstop catch a lost deadline?

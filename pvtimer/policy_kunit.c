@@ -35,7 +35,16 @@
 
 static long enable(u64 vector, u64 flags, u32 layout, u32 size)
 {
-	return exitless_pvtimer_check_enable(vector, flags, layout, size);
+	return exitless_pvtimer_check_enable(vector, flags, 0, TSC_KHZ, layout,
+					     size);
+}
+
+#define BACKSTOP	EXITLESS_PVTIMER_ENABLE_BACKSTOP
+
+static long enable_w(u64 flags, u64 window, u32 khz)
+{
+	return exitless_pvtimer_check_enable(0xec, flags, window, khz, 3,
+					     SIZE_PVT);
 }
 
 static u64 delay(u64 deadline, u64 now, u32 khz)
@@ -103,6 +112,47 @@ static void enable_flags(struct kunit *test)
 		KUNIT_EXPECT_EQ_MSG(test, enable(0xec, 1ULL << bit, 3, SIZE_PVT),
 				    EINVAL_RET, "flag bit %u", bit);
 	KUNIT_EXPECT_EQ(test, enable(0xec, U64_MAX, 3, SIZE_PVT), EINVAL_RET);
+}
+
+/* The host's backstop: a window of 1 ms .. 10 s, and only with the flag. */
+static void enable_backstop_window(struct kunit *test)
+{
+	unsigned int bit;
+	long r;
+
+	KUNIT_EXPECT_EQ(test, enable_w(BACKSTOP, 100 * MS, TSC_KHZ), 0L);
+	KUNIT_EXPECT_EQ(test, enable_w(BACKSTOP, MS, TSC_KHZ), 0L);
+	KUNIT_EXPECT_EQ(test, enable_w(BACKSTOP, 10000 * MS, TSC_KHZ), 0L);
+	/* the guest's TSC calibration may differ a little from the host's */
+	KUNIT_EXPECT_EQ(test, enable_w(BACKSTOP, 10000 * MS + 10000 * MS / 100,
+				       TSC_KHZ), 0L);
+	KUNIT_EXPECT_EQ(test, enable_w(BACKSTOP, MS - MS / 100, TSC_KHZ), 0L);
+	/* but not much */
+	KUNIT_EXPECT_EQ(test, enable_w(BACKSTOP, 10000 * MS + 10000 * MS / 32,
+				       TSC_KHZ), EINVAL_RET);
+	KUNIT_EXPECT_EQ(test, enable_w(BACKSTOP, MS / 2, TSC_KHZ), EINVAL_RET);
+	/* none, or absurd */
+	KUNIT_EXPECT_EQ(test, enable_w(BACKSTOP, 0, TSC_KHZ), EINVAL_RET);
+	KUNIT_EXPECT_EQ(test, enable_w(BACKSTOP, 1, TSC_KHZ), EINVAL_RET);
+	KUNIT_EXPECT_EQ(test, enable_w(BACKSTOP, U64_MAX, TSC_KHZ), EINVAL_RET);
+	KUNIT_EXPECT_EQ(test, enable_w(BACKSTOP, 1ULL << 63, TSC_KHZ),
+			EINVAL_RET);
+	/* a vCPU without a TSC rate cannot have one */
+	KUNIT_EXPECT_EQ(test, enable_w(BACKSTOP, 100 * MS, 0), EINVAL_RET);
+	/* a window without the flag, or another flag with it */
+	KUNIT_EXPECT_EQ(test, enable_w(0, 100 * MS, TSC_KHZ), EINVAL_RET);
+	KUNIT_EXPECT_EQ(test, enable_w(0, 1, TSC_KHZ), EINVAL_RET);
+	for (bit = 1; bit < 64; bit++)
+		KUNIT_EXPECT_EQ_MSG(test, enable_w(BACKSTOP | 1ULL << bit,
+						   100 * MS, TSC_KHZ),
+				    EINVAL_RET, "flag bit %u", bit);
+	/* the flag does not excuse a bad vector or registration */
+	r = exitless_pvtimer_check_enable(31, BACKSTOP, 100 * MS, TSC_KHZ, 3,
+					  SIZE_PVT);
+	KUNIT_EXPECT_EQ(test, r, EINVAL_RET);
+	r = exitless_pvtimer_check_enable(0xec, BACKSTOP, 100 * MS, TSC_KHZ, 2,
+					  SIZE_PVT);
+	KUNIT_EXPECT_EQ(test, r, EINVAL_RET);
 }
 
 static void enable_layout(struct kunit *test)
@@ -614,6 +664,92 @@ static void host_missed_rules(struct kunit *test)
 							     false));
 }
 
+static u64 hbs(u64 deadline, u64 backstop, u64 now)
+{
+	return exitless_pvtimer_host_backstop(deadline, backstop, WINDOW, now);
+}
+
+/* The backstop the host keeps: the guest's rules, never early or past. */
+static void host_backstop_rules(struct kunit *test)
+{
+	u64 d = NOW + 10 * MS, b = bfor(d, WINDOW);
+
+	/* no deadline, or a guest that keeps its own backstop: none */
+	KUNIT_EXPECT_EQ(test, hbs(0, b, NOW), 0ULL);
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_host_backstop(d, 0, 0, NOW),
+			0ULL);
+	/* a new deadline: halfway into the window */
+	KUNIT_EXPECT_EQ(test, hbs(d, 0, NOW), b);
+	/* kept while it covers the deadline */
+	KUNIT_EXPECT_EQ(test, hbs(d, b, NOW), b);
+	KUNIT_EXPECT_EQ(test, hbs(d + 15 * MS, b, NOW), b);
+	KUNIT_EXPECT_EQ(test, hbs(b - WINDOW / 8, b, NOW), b);
+	/* not once it is less than 1/8 of the window after the deadline */
+	KUNIT_EXPECT_EQ(test, hbs(b - WINDOW / 8 + 1, b, NOW),
+			bfor(b - WINDOW / 8 + 1, WINDOW));
+	/* never early: a far deadline moves it */
+	KUNIT_EXPECT_EQ(test, hbs(d + 5000 * MS, b, NOW),
+			bfor(d + 5000 * MS, WINDOW));
+	/* nor too late: an earlier deadline moves it back */
+	KUNIT_EXPECT_EQ(test, hbs(d - 60 * MS, b, NOW - 100 * MS),
+			bfor(d - 60 * MS, WINDOW));
+	/* a deadline already due: the window counts from now */
+	KUNIT_EXPECT_EQ(test, hbs(NOW - 500 * MS, 0, NOW), bfor(NOW, WINDOW));
+	KUNIT_EXPECT_GT(test, hbs(NOW - 500 * MS, bfor(NOW - 500 * MS, WINDOW),
+				  NOW), NOW);
+	/* the end of time */
+	KUNIT_EXPECT_EQ(test, hbs(U64_MAX, 0, NOW), U64_MAX);
+	KUNIT_EXPECT_EQ(test, hbs(U64_MAX - 1, U64_MAX, NOW), U64_MAX);
+}
+
+/*
+ * Steady 1 ms timers: the host writes the backstop once per 3/8 window
+ * (here 50 ms: every 19 ms of timer progress).
+ */
+static void host_backstop_rate(struct kunit *test)
+{
+	u64 b = 0, d, want;
+	unsigned int i, writes = 0;
+
+	for (i = 0; i < 1000; i++) {
+		d = NOW + i * MS;
+		want = hbs(d, b, d - MS / 2);
+		if (want != b) {
+			writes++;
+			b = want;
+		}
+		KUNIT_ASSERT_TRUE_MSG(test, covers(d, b), "step %u", i);
+	}
+	KUNIT_EXPECT_EQ(test, writes, 53U);
+}
+
+static bool suspect(u64 now, u64 deadline, bool host_knows)
+{
+	return exitless_pvtimer_irq_suspect(now, deadline, MARGIN, host_knows);
+}
+
+/* With the host's backstop, which expiries the guest checks with SYNC. */
+static void irq_suspect_rules(struct kunit *test)
+{
+	u64 d = NOW;
+
+	/* on time, for a deadline the host read: the host's injection */
+	KUNIT_EXPECT_FALSE(test, suspect(d, d, true));
+	KUNIT_EXPECT_FALSE(test, suspect(d + MARGIN - 1, d, true));
+	/* late by the margin: maybe the backstop of a host that left */
+	KUNIT_EXPECT_TRUE(test, suspect(d + MARGIN, d, true));
+	KUNIT_EXPECT_TRUE(test, suspect(U64_MAX, d, true));
+	/* early: not the host's deadline; maybe an old backstop */
+	KUNIT_EXPECT_TRUE(test, suspect(d - 1, d, true));
+	KUNIT_EXPECT_TRUE(test, suspect(0, d, true));
+	/* a deadline the host never read, whenever it comes */
+	KUNIT_EXPECT_TRUE(test, suspect(d, d, false));
+	KUNIT_EXPECT_TRUE(test, suspect(d - 1, d, false));
+	/* nothing pending: nothing to check */
+	KUNIT_EXPECT_FALSE(test, suspect(d, 0, false));
+	KUNIT_EXPECT_FALSE(test, suspect(U64_MAX, 0, true));
+}
+
 /* The host read the current deadline: merely late, never a miss. */
 static void host_missed_host_knows(struct kunit *test)
 {
@@ -907,6 +1043,7 @@ static struct kunit_case exitless_pvtimer_cases[] = {
 	KUNIT_CASE(enable_accepts_valid),
 	KUNIT_CASE(enable_vector_bounds),
 	KUNIT_CASE(enable_flags),
+	KUNIT_CASE(enable_backstop_window),
 	KUNIT_CASE(enable_layout),
 	KUNIT_CASE(enable_size),
 	KUNIT_CASE(enable_check_order),
@@ -931,6 +1068,9 @@ static struct kunit_case exitless_pvtimer_cases[] = {
 	KUNIT_CASE(backstop_for_end_of_time),
 	KUNIT_CASE(backstop_rearm_rate),
 	KUNIT_CASE(backstop_earlier_deadline_rearms),
+	KUNIT_CASE(host_backstop_rules),
+	KUNIT_CASE(host_backstop_rate),
+	KUNIT_CASE(irq_suspect_rules),
 	KUNIT_CASE(host_missed_rules),
 	KUNIT_CASE(host_missed_host_knows),
 	KUNIT_CASE(protocol_walk),

@@ -115,16 +115,30 @@
  *
  * PVTIMER_ENABLE: start serving the calling vCPU's pvtimer section.
  *	a0 = vector to inject on expiry, 32..255
- *	a1 = flags, must be 0
+ *	a1 = flags: 0, or EXITLESS_PVTIMER_ENABLE_BACKSTOP
+ *	a2 = with EXITLESS_PVTIMER_ENABLE_BACKSTOP, the backstop window in
+ *	     the vCPU's TSC cycles, 1 ms .. 10 s; 0 without it
+ * With EXITLESS_PVTIMER_ENABLE_BACKSTOP the host keeps the vCPU's local
+ * APIC TSC-deadline timer (the guest has programmed LVTT: TSC-deadline
+ * mode, its vector) armed as the guest's liveness backstop: from every
+ * deadline it reads, it arms that timer between deadline + a2/8 and
+ * deadline + a2 (never for a time already past), and disarms it when the
+ * deadline is removed; the guest then writes MSR_IA32_TSC_DEADLINE only
+ * when the host no longer serves it.  The APIC timer is the VM's state:
+ * it stays armed when the host module leaves and migrates with the VM.
+ * A host without this flag refuses it with -EXITLESS_EINVAL (the guest
+ * then enables without it and keeps its own backstop).
  * The vCPU must have registered its area with layout version >= 3 and a
  * size that covers the pvtimer section (-EXITLESS_ENOENT: not registered;
- * -EXITLESS_EINVAL: layout or size too small, bad vector or flags).  The
+ * -EXITLESS_EINVAL: layout or size too small, bad vector, flags or
+ * window).  The
  * host reads the section at once and acts on its deadline as new: one
  * already past is injected, even if it was delivered before (the guest
  * clears the deadline first if it does not want that).  Enabling an
  * enabled vCPU changes its vector.  Out: RAX = 0.
  */
 #define EXITLESS_HC_PVTIMER_ENABLE	(EXITLESS_HC_PVTIMER_BASE + 0)
+#define EXITLESS_PVTIMER_ENABLE_BACKSTOP	(1ULL << 0)
 /*
  * PVTIMER_DISABLE: a0 = flags, must be 0.  Stops the vCPU's host timer;
  * no pvtimer vector is injected after RAX = 0 (one injected before may

@@ -24,7 +24,11 @@
  *  3. DISABLE: a deadline armed (with SYNC), then DISABLE: the watchdog
  *     ends the HLT, and no interrupt comes that was not already pending in
  *     the IRR when DISABLE returned.
- *  4. teardown: a VM destroyed with a host timer armed; then VMs whose
+ *  4. the host's backstop: ENABLE with EXITLESS_PVTIMER_ENABLE_BACKSTOP
+ *     (hostile windows refused); the vCPU's TSC deadline (KVM_GET_MSRS)
+ *     follows the deadlines the host reads, and without the flag the
+ *     host never writes it.
+ *  5. teardown: a VM destroyed with a host timer armed; then VMs whose
  *     vCPUs arm deadlines in a loop (HLT, SYNC, cancel, DISABLE + ENABLE)
  *     are killed (their process gets SIGKILL) at varied points; with -R
  *     also a rmmod/insmod of the host module while they run
@@ -667,6 +671,65 @@ static void test_delivery(void)
 			 mb->got, mb->pending_at_disable);
 }
 
+#define NR_BACKSTOP_TESTS	9
+
+/*
+ * The host's backstop (ENABLE with EXITLESS_PVTIMER_ENABLE_BACKSTOP): the
+ * host writes the vCPU's TSC deadline from each deadline it reads, read
+ * back here through KVM_GET_MSRS.  The deadlines are far in the future
+ * (nothing fires); the guest's LVTT is in TSC-deadline mode (watchdog).
+ */
+static void test_host_backstop(void)
+{
+	u64 w = us_to_cycles(100 * 1000), far = 1ULL << 62, seq = 1ULL << 40;
+	u64 backstops0 = exl_stat("pvtimer_backstops"), msr;
+
+	check_rax("ENABLE backstop, window 0: -EINVAL",
+		  hc(EXITLESS_HC_PVTIMER_ENABLE, PT_VECTOR,
+		     EXITLESS_PVTIMER_ENABLE_BACKSTOP, 0, 0), EINVAL_RET);
+	check_rax("ENABLE backstop, window 2^63: -EINVAL",
+		  hc(EXITLESS_HC_PVTIMER_ENABLE, PT_VECTOR,
+		     EXITLESS_PVTIMER_ENABLE_BACKSTOP, 1ULL << 63, 0),
+		  EINVAL_RET);
+	check_rax("ENABLE, a window without the flag: -EINVAL",
+		  hc(EXITLESS_HC_PVTIMER_ENABLE, PT_VECTOR, 0, w, 0),
+		  EINVAL_RET);
+	check_rax("ENABLE backstop, window 100 ms: 0",
+		  hc(EXITLESS_HC_PVTIMER_ENABLE, PT_VECTOR,
+		     EXITLESS_PVTIMER_ENABLE_BACKSTOP, w, 0), 0);
+
+	set_section(far, ++seq);
+	sync_(0);
+	msr = vcpu_get_msr(vcpu, MSR_IA32_TSC_DEADLINE);
+	ksft_test_result(msr == far + w / 2,
+			 "backstop: a deadline read, the APIC TSC deadline is deadline + window/2 (%#lx, want %#lx)\n",
+			 msr, far + w / 2);
+	/* 10 ms later: still covered, left alone */
+	set_section(far + us_to_cycles(10000), ++seq);
+	sync_(0);
+	msr = vcpu_get_msr(vcpu, MSR_IA32_TSC_DEADLINE);
+	ksft_test_result(msr == far + w / 2,
+			 "backstop: a deadline 10 ms later keeps it (%#lx)\n",
+			 msr);
+	set_section(0, ++seq);
+	sync_(0);
+	msr = vcpu_get_msr(vcpu, MSR_IA32_TSC_DEADLINE);
+	ksft_test_result(msr == 0,
+			 "backstop: no deadline disarms it (%#lx; %ld written)\n",
+			 msr, exl_stat("pvtimer_backstops") - backstops0);
+
+	/* without the flag the host leaves the APIC timer to the guest */
+	check_rax("ENABLE without the backstop: 0", enable(PT_VECTOR, 0), 0);
+	set_section(far, ++seq);
+	sync_(0);
+	msr = vcpu_get_msr(vcpu, MSR_IA32_TSC_DEADLINE);
+	set_section(0, ++seq);
+	sync_(0);
+	ksft_test_result(msr == 0,
+			 "no backstop asked: the host writes no TSC deadline (%#lx)\n",
+			 msr);
+}
+
 /*
  * Teardown.
  */
@@ -1084,7 +1147,8 @@ int main(int argc, char *argv[])
 		do_rmmod = false;
 	}
 	base = read_counts();
-	ksft_set_plan(1 + NR_HOSTILE_TESTS + NR_DELIVERY_TESTS + 2 + 2 +
+	ksft_set_plan(1 + NR_HOSTILE_TESTS + NR_DELIVERY_TESTS +
+		      NR_BACKSTOP_TESTS + 2 + 2 +
 		      (do_rmmod ? 3 : 0));
 
 	create_vm();
@@ -1097,6 +1161,7 @@ int main(int argc, char *argv[])
 
 	test_hostile();
 	test_delivery();
+	test_host_backstop();
 	test_destroy_armed(base);
 	test_kill_under_load(base);
 	if (do_rmmod)

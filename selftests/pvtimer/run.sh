@@ -101,9 +101,16 @@ dump() {
 	fi
 }
 
+# pvt_counters: the guest's pvtimer counters, "name value" per line
+pvt_counters() {
+	cat "$SYS/pvtimer" 2>/dev/null || true
+}
+
 # load <off|on> <load>: one load between two marks; its result line goes
-# to L1 with the end mark
+# to L1 with the end mark; the guest's own pvtimer counters during it
+# (all CPUs) as a comment
 load() {
+	c0=$(pvt_counters)
 	sync_l1 "pvtimer-mark-$1-$2-begin"
 	rc=0
 	case "$2" in
@@ -114,6 +121,10 @@ load() {
 	esac
 	sync_l1 "pvtimer-mark-$1-$2-end $(echo "$res" | tail -n 1)"
 	echo "# $1 $2: $res"
+	printf '%s\n%s\n' "$c0" "$(pvt_counters)" | awk -v l="$1 $2" '
+		/^(arms|lazy_arms|syncs|settles|backstop_checks|backstop_arms|irqs|fallbacks) / {
+			if ($1 in a) d = d sprintf(" %s +%d", $1, $2 - a[$1]); else a[$1] = $2 }
+		END { print "# " l " guest counters:" d }'
 	if [ "$rc" = 0 ]; then
 		ok "$1_$2_ran"
 	else
