@@ -30,9 +30,9 @@
 #     the figures are printed: stock 0.15-0.59 s, pvtimer served
 #     1.15-1.63 s, parked 0.72-2.23 s in the runs of 2026-12-01;
 #   loop_s / EXITLESS_MIG_LOOP_S [45]: each migrated loop's length; it
-#     should outlast the migration (a loop that does not is reported on
-#     its *_loop_outlasts_migration line, not failed: the migration's
-#     length depends on the machine's load), asked for loop_pre_s into it (in the
+#     should outlast the migration (a loop that does not is said in a
+#     "# <phase>: warning: ..." line, not failed: the migration's length
+#     depends on the machine's load), asked for loop_pre_s into it (in the
 #     nested TCG setup a migration takes about 25 s from the request);
 #   loop_pre_s / EXITLESS_MIG_LOOP_PRE_S [3];
 #   control_s / EXITLESS_MIG_CONTROL_S [10]: a loop while parked, before
@@ -204,9 +204,9 @@ if [ "$BASELINE" = 1 ]; then
 	sleep "$LOOP_PRE_S"
 	if migrate stock; then
 		if kill -0 "$lpid" 2>/dev/null; then
-			ok stock_loop_outlasts_migration "$(since "$loop_t0") s into the loop"
+			echo "# stock: the migration was answered $(since "$loop_t0") s into the loop"
 		else
-			ok stock_loop_outlasts_migration "NOT: the loop ($LOOP_S s) ended before the migration answer came (a slow migration on a busy machine): its lateness misses the switch-over; raise loop_s"
+			echo "# stock: warning: the loop ($LOOP_S s) ended before the migration answer came (a slow migration on a busy machine): its lateness misses the switch-over; raise loop_s"
 		fi
 	fi
 	loop_end stock noassert
@@ -229,9 +229,9 @@ sleep "$LOOP_PRE_S"
 if migrate a; then
 	t0=$(uptime_s)
 	if kill -0 "$lpid" 2>/dev/null; then
-		ok a_loop_outlasts_migration "$(since "$loop_t0") s into the loop"
+		echo "# a: the migration was answered $(since "$loop_t0") s into the loop"
 	else
-		ok a_loop_outlasts_migration "NOT: the loop ($LOOP_S s) ended before the migration answer came (a slow migration on a busy machine): its lateness misses the switch-over; raise loop_s"
+		echo "# a: warning: the loop ($LOOP_S s) ended before the migration answer came (a slow migration on a busy machine): its lateness misses the switch-over; raise loop_s"
 	fi
 	if wait_within "$BACK_S" served_new_epoch "$e0"; then
 		ok a_served_again "after $(since "$t0") s; epoch $e0 -> $(rd "$SYS/host_epoch")"
@@ -263,9 +263,9 @@ loop_start "$LOOP_S"
 sleep "$LOOP_PRE_S"
 if migrate b; then
 	if kill -0 "$lpid" 2>/dev/null; then
-		ok b_loop_outlasts_migration "$(since "$loop_t0") s into the loop"
+		echo "# b: the migration was answered $(since "$loop_t0") s into the loop"
 	else
-		ok b_loop_outlasts_migration "NOT: the loop ($LOOP_S s) ended before the migration answer came (a slow migration on a busy machine): its lateness misses the switch-over; raise loop_s"
+		echo "# b: warning: the loop ($LOOP_S s) ended before the migration answer came (a slow migration on a busy machine): its lateness misses the switch-over; raise loop_s"
 	fi
 fi
 dump
@@ -308,9 +308,9 @@ if [ "$BASELINE" = 1 ]; then
 	sleep "$LOOP_PRE_S"
 	if migrate c; then
 		if kill -0 "$lpid" 2>/dev/null; then
-			ok c_loop_outlasts_migration "$(since "$loop_t0") s into the loop"
+			echo "# c: the migration was answered $(since "$loop_t0") s into the loop"
 		else
-			ok c_loop_outlasts_migration "NOT: the loop ($LOOP_S s) ended before the migration answer came (a slow migration on a busy machine): its lateness misses the switch-over; raise loop_s"
+			echo "# c: warning: the loop ($LOOP_S s) ended before the migration answer came (a slow migration on a busy machine): its lateness misses the switch-over; raise loop_s"
 		fi
 	fi
 	loop_end c noassert
