@@ -123,8 +123,9 @@ static void exitless_pvtimer_inject(struct exitless_pvtimer_vcpu *pt, u8 vector)
 }
 
 /*
- * The backstop for a new deadline (lock held): noted, written by
- * exitless_pvtimer_backstop_write() once the lock is dropped.
+ * The backstop for a new deadline (lock held): noted, taken by the
+ * caller (exitless_pvtimer_backstop_take()) and written once the lock is
+ * dropped.
  */
 static void exitless_pvtimer_backstop_plan(struct exitless_pvtimer_vcpu *pt,
 					   u64 deadline, u64 now)
@@ -137,24 +138,31 @@ static void exitless_pvtimer_backstop_plan(struct exitless_pvtimer_vcpu *pt,
 }
 
 /*
- * Write the planned backstop into the vCPU's APIC (vCPU thread, lock not
- * held: KVM cancels and starts its APIC timer).  A write KVM refuses is
- * tried again with the next deadline; the guest asks the host (SYNC) on
- * an expiry it does not trust, so a missing backstop costs no timer.
+ * Lock held: take the planned backstop, if there is one to write; the
+ * caller writes it with exitless_pvtimer_backstop_write() once the lock
+ * is dropped.  A plan is taken once: a write KVM refuses is tried again
+ * with the next deadline only (the guest asks the host, with SYNC, on an
+ * expiry it does not trust, so a missing backstop costs no timer).
  */
-static void exitless_pvtimer_backstop_write(struct exitless_pvtimer_vcpu *pt)
+static bool exitless_pvtimer_backstop_take(struct exitless_pvtimer_vcpu *pt,
+					   u64 *want)
+{
+	lockdep_assert_held(&pt->lock);
+	if (!pt->backstop_dirty)
+		return false;
+	pt->backstop_dirty = false;
+	*want = pt->backstop_want;
+	return true;
+}
+
+/*
+ * Write a taken backstop into the vCPU's APIC (vCPU thread, lock not
+ * held: KVM cancels and starts its APIC timer).
+ */
+static void exitless_pvtimer_backstop_write(struct exitless_pvtimer_vcpu *pt,
+					    u64 want)
 {
 	unsigned long flags;
-	u64 want;
-
-	raw_spin_lock_irqsave(&pt->lock, flags);
-	want = pt->backstop_want;
-	if (!pt->backstop_dirty || !pt->enabled) {
-		raw_spin_unlock_irqrestore(&pt->lock, flags);
-		return;
-	}
-	pt->backstop_dirty = false;
-	raw_spin_unlock_irqrestore(&pt->lock, flags);
 
 	if (exitless_kvm_set_tsc_deadline(pt->vcpu, want))
 		return;
@@ -311,8 +319,8 @@ static long exitless_pvtimer_enable(struct kvm_vcpu *vcpu,
 	struct exitless_vcpu *xv;
 	struct exitless_pvtimer_vcpu *pt;
 	unsigned long flags;
-	u64 deadline, seq;
-	bool was, inject;
+	u64 deadline, seq, backstop;
+	bool was, inject, write;
 	long r;
 
 	/* a local APIC in the kernel to deliver to, a TSC rate to count in */
@@ -346,10 +354,12 @@ static long exitless_pvtimer_enable(struct kvm_vcpu *vcpu,
 	pt->backstop = 0;
 	pt->backstop_dirty = false;
 	inject = exitless_pvtimer_apply(pt, deadline, seq, true);
+	write = exitless_pvtimer_backstop_take(pt, &backstop);
 	raw_spin_unlock_irqrestore(&pt->lock, flags);
 	if (!was)
 		atomic_inc(&exitless_stats.pvtimer_vcpus);
-	exitless_pvtimer_backstop_write(pt);
+	if (write)
+		exitless_pvtimer_backstop_write(pt, backstop);
 	if (inject)
 		exitless_pvtimer_inject(pt, hc->a0);
 	return 0;
@@ -360,8 +370,8 @@ static long exitless_pvtimer_sync(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 	struct exitless_vcpu *xv;
 	struct exitless_pvtimer_vcpu *pt;
 	unsigned long flags;
-	u64 deadline, seq;
-	bool inject;
+	u64 deadline, seq, backstop;
+	bool inject, write;
 	u8 vector;
 
 	if (hc->a0)
@@ -375,9 +385,11 @@ static long exitless_pvtimer_sync(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 	pt = &xv->pvtimer;
 	raw_spin_lock_irqsave(&pt->lock, flags);
 	inject = pt->enabled && exitless_pvtimer_apply(pt, deadline, seq, false);
+	write = exitless_pvtimer_backstop_take(pt, &backstop);
 	vector = pt->vector;
 	raw_spin_unlock_irqrestore(&pt->lock, flags);
-	exitless_pvtimer_backstop_write(pt);
+	if (write)
+		exitless_pvtimer_backstop_write(pt, backstop);
 	if (inject)
 		exitless_pvtimer_inject(pt, vector);
 	return 0;
@@ -428,9 +440,9 @@ void exitless_pvtimer_vcpu_exit(struct kvm_vcpu *vcpu)
 {
 	struct exitless_vcpu *xv = exitless_pvtimer_find(vcpu);
 	struct exitless_pvtimer_vcpu *pt;
-	bool inject = false;
+	bool inject = false, write;
 	unsigned long flags;
-	u64 deadline, seq;
+	u64 deadline, seq, backstop;
 	int r;
 	u8 vector;
 
@@ -450,9 +462,11 @@ void exitless_pvtimer_vcpu_exit(struct kvm_vcpu *vcpu)
 			inject = true;
 		}
 	}
+	write = exitless_pvtimer_backstop_take(pt, &backstop);
 	vector = pt->vector;
 	raw_spin_unlock_irqrestore(&pt->lock, flags);
-	exitless_pvtimer_backstop_write(pt);
+	if (write)
+		exitless_pvtimer_backstop_write(pt, backstop);
 	if (inject)
 		exitless_pvtimer_inject(pt, vector);
 }

@@ -36,7 +36,7 @@ struct exitless_hc;
  *	its own backstop
  * @backstop: the APIC TSC deadline the host last wrote, 0 = none
  * @backstop_want: the one to write next (vCPU thread, outside @lock)
- * @backstop_dirty: @backstop_want differs from @backstop
+ * @backstop_dirty: @backstop_want is planned and not taken yet
  */
 struct exitless_pvtimer_vcpu {
 	raw_spinlock_t lock;
