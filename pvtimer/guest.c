@@ -304,20 +304,21 @@ static void exitless_pvtimer_irq(void *data, int vector)
 	if (!pc->bound || !pc->ced.event_handler)
 		return;
 	now = rdtsc();
-	if (!pc->direct && pc->sec && pc->host_backstop) {
-		/* the host's injection, or the backstop of a host gone? */
-		if (exitless_pvtimer_irq_suspect(now, pc->deadline,
-						 exitless_pvtimer_window() / 8,
-						 READ_ONCE(pc->sec->host_seq) ==
-						 pc->seq)) {
+	if (!pc->direct && pc->sec) {
+		bool host_knows = READ_ONCE(pc->sec->host_seq) == pc->seq;
+
+		if (!pc->host_backstop) {
+			if (exitless_pvtimer_host_missed(now, pc->deadline,
+							 pc->backstop,
+							 host_knows))
+				exitless_pvtimer_fallback(pc);
+		} else if (exitless_pvtimer_irq_suspect(now, pc->deadline,
+							exitless_pvtimer_window() / 8,
+							host_knows)) {
+			/* the host's injection, or the backstop of a host gone? */
 			pc->checks++;
 			exitless_pvtimer_sync(pc);
 		}
-	} else if (!pc->direct && pc->sec &&
-		   exitless_pvtimer_host_missed(now, pc->deadline, pc->backstop,
-						READ_ONCE(pc->sec->host_seq) ==
-						pc->seq)) {
-		exitless_pvtimer_fallback(pc);
 	}
 	if (pc->backstop && now >= pc->backstop)
 		pc->backstop = 0;	/* a TSC deadline fires once */
