@@ -679,9 +679,19 @@ static void test_delivery(void)
  * back here through KVM_GET_MSRS.  The deadlines are far in the future
  * (nothing fires); the guest's LVTT is in TSC-deadline mode (watchdog).
  */
+static u64 backstop_seq = 1ULL << 40;
+
+/* Write @deadline to the section, SYNC, and read the vCPU's TSC deadline. */
+static u64 backstop_after(u64 deadline)
+{
+	set_section(deadline, ++backstop_seq);
+	sync_(0);
+	return vcpu_get_msr(vcpu, MSR_IA32_TSC_DEADLINE);
+}
+
 static void test_host_backstop(void)
 {
-	u64 w = us_to_cycles(100 * 1000), far = 1ULL << 62, seq = 1ULL << 40;
+	u64 w = us_to_cycles(100 * 1000), far = 1ULL << 62;
 	u64 backstops0 = exl_stat("pvtimer_backstops"), msr;
 
 	check_rax("ENABLE backstop, window 0: -EINVAL",
@@ -698,33 +708,24 @@ static void test_host_backstop(void)
 		  hc(EXITLESS_HC_PVTIMER_ENABLE, PT_VECTOR,
 		     EXITLESS_PVTIMER_ENABLE_BACKSTOP, w, 0), 0);
 
-	set_section(far, ++seq);
-	sync_(0);
-	msr = vcpu_get_msr(vcpu, MSR_IA32_TSC_DEADLINE);
+	msr = backstop_after(far);
 	ksft_test_result(msr == far + w / 2,
 			 "backstop: a deadline read, the APIC TSC deadline is deadline + window/2 (%#lx, want %#lx)\n",
 			 msr, far + w / 2);
 	/* 10 ms later: still covered, left alone */
-	set_section(far + us_to_cycles(10000), ++seq);
-	sync_(0);
-	msr = vcpu_get_msr(vcpu, MSR_IA32_TSC_DEADLINE);
+	msr = backstop_after(far + us_to_cycles(10000));
 	ksft_test_result(msr == far + w / 2,
 			 "backstop: a deadline 10 ms later keeps it (%#lx)\n",
 			 msr);
-	set_section(0, ++seq);
-	sync_(0);
-	msr = vcpu_get_msr(vcpu, MSR_IA32_TSC_DEADLINE);
+	msr = backstop_after(0);
 	ksft_test_result(msr == 0,
 			 "backstop: no deadline disarms it (%#lx; %ld written)\n",
 			 msr, exl_stat("pvtimer_backstops") - backstops0);
 
 	/* without the flag the host leaves the APIC timer to the guest */
 	check_rax("ENABLE without the backstop: 0", enable(PT_VECTOR, 0), 0);
-	set_section(far, ++seq);
-	sync_(0);
-	msr = vcpu_get_msr(vcpu, MSR_IA32_TSC_DEADLINE);
-	set_section(0, ++seq);
-	sync_(0);
+	msr = backstop_after(far);
+	backstop_after(0);
 	ksft_test_result(msr == 0,
 			 "no backstop asked: the host writes no TSC deadline (%#lx)\n",
 			 msr);
