@@ -196,7 +196,7 @@ MODULE_PARM_DESC(dynidle_shrink,
 module_param_cb(dynidle_shrink_after, &exitless_dynidle_u32_ops,
 		&exitless_dynidle_params.shrink_after, 0644);
 MODULE_PARM_DESC(dynidle_shrink_after,
-		 "dynidle: long idle periods in a row before the window shrinks, >= 1 (default: 4)");
+		 "dynidle: long idle periods in a row before the window shrinks, then on each further one, >= 1 (default: 4)");
 module_param_cb(dynidle_break_even_ns, &exitless_dynidle_u64_ops,
 		&exitless_dynidle_params.break_even_ns, 0644);
 MODULE_PARM_DESC(dynidle_break_even_ns,

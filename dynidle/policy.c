@@ -91,13 +91,21 @@ static u64 exitless_dynidle_mul_cap(u64 window, u32 factor, u64 cap)
 	return min(window * factor, cap);
 }
 
-/* several long idle periods in a row: shrink the window */
+/*
+ * Several long idle periods in a row: shrink the window, and once the
+ * run has reached @shrink_after, shrink again on each further long
+ * period of it.  The run already shows the wake-ups have gone away;
+ * waiting @shrink_after periods per step as well kept a guest that
+ * had just gone idle polling the whole old window for 4 * 8 periods
+ * (a window of 8 ms, 8 steps to 0) after its load ended.
+ */
 static u64 exitless_dynidle_long_idle(const struct exitless_dynidle_params *p,
 				      struct exitless_dynidle_state *st, u64 w)
 {
-	if (++st->long_idles < max(p->shrink_after, 1U))
+	if (st->long_idles < U32_MAX)
+		st->long_idles++;
+	if (st->long_idles < max(p->shrink_after, 1U))
 		return w;
-	st->long_idles = 0;
 	w = p->shrink ? div_u64(w, p->shrink) : 0;
 	return w < p->grow_start_ns ? 0 : w;
 }

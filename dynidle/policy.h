@@ -12,7 +12,8 @@
  *    (grown when a wake-up came soon after a halt, shrunk only after
  *    several idle periods in a row were long or ended by the known
  *    timer: one long idle does not throw away what the short ones
- *    taught, and a timer is no wake-up to poll for);
+ *    taught, and a timer is no wake-up to poll for; once a run of
+ *    long periods is that long, each further one shrinks it again);
  *  - the next timer deadline the CPU knows of: never poll past it, and
  *    if it is nearer than a halt pays off (the break-even time), poll
  *    right up to it instead of halting;
@@ -39,6 +40,7 @@
  * @grow: factor the window grows by (>= 2 to grow at all)
  * @shrink: divisor the window shrinks by (0 = straight to 0)
  * @shrink_after: long idle periods in a row before the window shrinks
+ *	(then it shrinks on each further one of the run)
  *	(>= 1)
  * @break_even_ns: a deadline nearer than this is polled up to, not
  *	halted for (0 = never poll past the window)

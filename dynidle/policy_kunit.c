@@ -122,16 +122,47 @@ static void shrinks_after_long_idles_in_a_row(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st.window_ns, 200 * US);
 	halted(&st, 5 * MS);
 	KUNIT_EXPECT_EQ(test, st.window_ns, 100 * US);
-	for (i = 0; i < 4; i++)
-		halted(&st, 5 * MS);
+	/* the run goes on: each further long period shrinks again */
+	halted(&st, 5 * MS);
 	KUNIT_EXPECT_EQ(test, st.window_ns, 50 * US);
 	/* below the grow start: straight to 0, not 25 us */
-	for (i = 0; i < 4; i++)
-		halted(&st, 5 * MS);
+	halted(&st, 5 * MS);
 	KUNIT_EXPECT_EQ(test, st.window_ns, 0ULL);
 	KUNIT_EXPECT_EQ(test, budget(&defaults, &st, false,
 				     EXITLESS_DYNIDLE_NO_DEADLINE, &(bool){0}),
 			0ULL);
+}
+
+/*
+ * A guest whose load has just ended, with the nested benchmark's 8 ms
+ * window: polling the whole window on 4 idle periods per halving (as
+ * before this rule) cost 4 * (8 + 4 + ... + 0.0625) ms, ~64 ms, over 32
+ * periods; now 4 * 8 ms and then one period per halving.
+ */
+static void load_ended_stops_polling_soon(struct kunit *test)
+{
+	struct exitless_dynidle_params p = defaults;
+	struct exitless_dynidle_state st = { .window_ns = 8 * MS };
+	u64 polled = 0;
+	bool to_deadline;
+	int i;
+
+	p.max_ns = 8 * MS;
+	for (i = 0; i < 64 && st.window_ns; i++) {
+		polled += exitless_dynidle_budget(&p, &st, false,
+						  EXITLESS_DYNIDLE_NO_DEADLINE,
+						  &to_deadline);
+		exitless_dynidle_update(&p, &st, EXITLESS_DYNIDLE_HALTED,
+					80 * MS, EXITLESS_DYNIDLE_NO_DEADLINE);
+	}
+	KUNIT_EXPECT_EQ(test, st.window_ns, 0ULL);
+	KUNIT_EXPECT_EQ(test, i, 11);	/* 4 periods, then 7 halvings */
+	KUNIT_EXPECT_LT(test, polled, 48 * MS);
+	/* a wake-up soon after a halt ends the run: grow, count again */
+	exitless_dynidle_update(&p, &st, EXITLESS_DYNIDLE_HALTED, 30 * US,
+				EXITLESS_DYNIDLE_NO_DEADLINE);
+	KUNIT_EXPECT_EQ(test, st.window_ns, 50 * US);
+	KUNIT_EXPECT_EQ(test, st.long_idles, 0U);
 }
 
 static void short_idle_resets_long_count(struct kunit *test)
@@ -517,6 +548,7 @@ static struct kunit_case exitless_dynidle_cases[] = {
 	KUNIT_CASE(woken_keeps_window),
 	KUNIT_CASE(skipped_teaches_nothing),
 	KUNIT_CASE(shrinks_after_long_idles_in_a_row),
+	KUNIT_CASE(load_ended_stops_polling_soon),
 	KUNIT_CASE(short_idle_resets_long_count),
 	KUNIT_CASE(shrink_zero_means_off),
 	KUNIT_CASE(grow_one_never_grows),
