@@ -12,6 +12,8 @@
 # Loads: pipe ping-pong and TCP request-response over loopback between
 # CPU 0 and CPU 1 (round trip: mean, p50, p99), an idle guest (sleep),
 # and the pipe ping-pong with every L1 CPU busy (hogs: contended host).
+# Under dynidle, the idle load also prints dynidle's counters and the
+# idle periods that polled (its tracepoint), as "#" lines.
 # For each, L1 counts KVM's halt_exits, exits, host halt-poll time and
 # its own CPU time between "bench-begin" and "bench-end" (l1-bench.sh),
 # and this side prints the guest's time spent polling: dynidle's poll_ns
@@ -64,11 +66,45 @@ pp() {
 	rt_n=$2 rt_mean=$8 rt_p50=${12} rt_p99=${15}
 }
 
+# dyn_counts: dynidle's totals as one line of numbers (empty without it)
+dyn_counts() {
+	[ -r "$SYS/dynidle" ] || return 0
+	awk '$1 != "in_use" && $1 != "host_poll_control" { printf "%s %s ", $1, $2 }' "$SYS/dynidle"
+}
+
+# dyn_delta <before> <after>: "name=after-before ..." for dyn_counts lines
+dyn_delta() {
+	echo "$1 / $2" | awk '{ n = (NF - 1) / 2
+		for (i = 1; i < n; i += 2) printf "%s=%d ", $i, $(n + 2 + i) - $(i + 1) }'
+}
+
+# idle loads under dynidle: what its idle periods were (tracepoint)
+TRACE=/sys/kernel/debug/tracing
+dyn_trace() {
+	[ -r "$SYS/dynidle" ] && [ -w "$TRACE/events/exitless_guest/exitless_dynidle_idle/enable" ] || return 0
+	case "$1" in
+	on)
+		: > "$TRACE/trace"
+		echo 1 > "$TRACE/events/exitless_guest/exitless_dynidle_idle/enable" ;;
+	off)
+		echo 0 > "$TRACE/events/exitless_guest/exitless_dynidle_idle/enable"
+		# the periods that polled: up to 30 of them, and a summary
+		grep -v '^#' "$TRACE/trace" | awk '
+			{ for (i = 1; i < NF; i++) v[$i] = $(i + 1) }
+			v["polled"] > 0 { n++; ns += v["polled"]
+				if (n <= 30) print "# poll: " $0 }
+			{ all++ }
+			END { printf "# dynidle trace: %d idle periods, %d polled, %d ns\n", all, n, ns }' ;;
+	esac
+}
+
 # work <phase> <load>: one load between L1's marks, one BENCH line
 work() {
 	phase=$1 load=$2 extra=
 	[ "$load" != contended ] || sync_l1 bench-hog-start
 	sync_l1 bench-begin "$phase" "$load"
+	c0=$(dyn_counts)
+	[ "$load" != idle ] || dyn_trace on
 	p0=$(guest_poll_ns)
 	t0=$(awk '{ print $1 }' /proc/uptime)
 	rt_n=0 rt_mean=0 rt_p50=0 rt_p99=0
@@ -80,6 +116,8 @@ work() {
 	esac
 	t1=$(awk '{ print $1 }' /proc/uptime)
 	p1=$(guest_poll_ns)
+	[ "$load" != idle ] || dyn_trace off
+	[ -z "$c0" ] || echo "# dynidle during $load: $(dyn_delta "$c0" "$(dyn_counts)")"
 	sync_l1 bench-end "$phase" "$load"
 	[ "$load" != contended ] || sync_l1 bench-hog-stop
 	[ "$load" = idle ] || extra="trips=$rt_n rt_ns=$rt_mean p50_ns=$rt_p50 p99_ns=$rt_p99"
