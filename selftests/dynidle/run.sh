@@ -9,7 +9,7 @@
 # with L1's CPUs busy (a hog on each) the host's hint stops the polling;
 # the driver goes when the host module goes and comes back with it
 # (skipped with the argument "no-host-reload"); the guest module unloads
-# cleanly.
+# cleanly; the exitless_dynidle_idle tracepoint records idle periods.
 # usage: run.sh [no-host-reload]
 #
 # Talks to L1 through the console: "EXITLESS-SYNC: <action>" lines (see
@@ -139,6 +139,20 @@ sync_l1 dynidle-hog-stop
 echo "# contended: entries $(delta entries e f), contended $(delta contended e f), polls woken $(delta polls_woken e f), polled $(delta poll_ns e f) ns"
 check contended_seen [ "$(delta contended e f)" -gt 0 ]
 echo "$max0" > "$PAR/dynidle_poll_max_ns"
+
+# --- the tracepoint: one event per idle period, with its fields -----------
+EV=/sys/kernel/debug/tracing/events/exitless_guest/exitless_dynidle_idle
+trace_events() {
+	[ -w "$EV/enable" ] || { echo "# $EV not writable"; return 1; }
+	echo 1 > "$EV/enable"
+	pingpong 200 >/dev/null || true
+	echo 0 > "$EV/enable"
+	nev=$(grep -cE 'exitless_dynidle_idle: cpu [0-9]+ budget [0-9]+ polled [0-9]+ idle [0-9]+ window [0-9]+ outcome (skipped|woken|halted)' /sys/kernel/debug/tracing/trace || true)
+	echo "# tracepoint: $nev idle periods traced over 200 round trips"
+	: > /sys/kernel/debug/tracing/trace
+	[ "$nev" -gt 0 ]
+}
+check tracepoint_events trace_events
 
 # --- host module removed and loaded again --------------------------------
 # (not with "no-host-reload": L1 then must not patch text while we run)
