@@ -88,13 +88,20 @@ dyn_trace() {
 		echo 1 > "$TRACE/events/exitless_guest/exitless_dynidle_idle/enable" ;;
 	off)
 		echo 0 > "$TRACE/events/exitless_guest/exitless_dynidle_idle/enable"
-		# the periods that polled: up to 30 of them, and a summary
+		# per second of the load: idle periods, those that polled, the
+		# time polled and the largest window; then the first 10 polls
 		grep -v '^#' "$TRACE/trace" | awk '
-			{ for (i = 1; i < NF; i++) v[$i] = $(i + 1) }
-			v["polled"] > 0 { n++; ns += v["polled"]
-				if (n <= 30) print "# poll: " $0 }
-			{ all++ }
-			END { printf "# dynidle trace: %d idle periods, %d polled, %d ns\n", all, n, ns }' ;;
+			{ for (i = 1; i < NF; i++) v[$i] = $(i + 1)
+			  for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) t = $i + 0
+			  if (!all++) t0 = t
+			  s = int(t - t0); if (s > last) last = s
+			  per[s]++; tot_ns += v["polled"]
+			  if (v["polled"] > 0) { np[s]++; ns[s] += v["polled"]; n++
+				if (n <= 10) first = first "# poll: " $0 "\n" }
+			  if (v["window"] + 0 > win[s] + 0) win[s] = v["window"] }
+			END { for (s = 0; s <= last; s++) if (per[s])
+				printf "# dynidle trace: s+%d periods %d polled %d ns %d window max %d\n", s, per[s], np[s], ns[s], win[s]
+			      printf "# dynidle trace: %d idle periods, %d polled, %d ns\n%s", all, n, tot_ns, first }' ;;
 	esac
 }
 
