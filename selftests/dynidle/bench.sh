@@ -40,20 +40,24 @@ sync_l1() {
 	sleep "$SYNC_WAIT"
 }
 
-# guest_poll_ns: time this guest has spent polling in idle, all CPUs
+# guest_poll_ns: sets gp, the time this guest has spent polling in idle,
+# all CPUs (dynidle's poll_ns plus every cpuidle POLL state's time).
+# Shell builtins only: no process may start inside a measured load, or
+# the idle load would measure the wake-ups of this script's own commands.
 guest_poll_ns() {
-	ns=0
+	gp=0
 	if [ -r "$SYS/dynidle" ]; then
-		ns=$(awk '$1 == "poll_ns" { print $2 }' "$SYS/dynidle")
-		ns=${ns:-0}
+		while read -r k v; do
+			[ "$k" != poll_ns ] || gp=$v
+		done < "$SYS/dynidle"
 	fi
 	for s in /sys/devices/system/cpu/cpu*/cpuidle/state*; do
-		if [ ! -r "$s/name" ] || [ "$(cat "$s/name")" != POLL ]; then
-			continue
-		fi
-		ns=$((ns + $(cat "$s/time") * 1000))
+		[ -r "$s/name" ] || continue
+		read -r nm < "$s/name"
+		[ "$nm" = POLL ] || continue
+		read -r us < "$s/time"
+		gp=$((gp + us * 1000))
 	done
-	echo "$ns"
 }
 
 # pp <args>: one ping-pong; sets the round-trip figures
@@ -66,10 +70,16 @@ pp() {
 	rt_n=$2 rt_mean=$8 rt_p50=${12} rt_p99=${15}
 }
 
-# dyn_counts: dynidle's totals as one line of numbers (empty without it)
+# dyn_counts: sets dc, dynidle's totals as "name value ..." (builtins only)
 dyn_counts() {
+	dc=
 	[ -r "$SYS/dynidle" ] || return 0
-	awk '$1 != "in_use" && $1 != "host_poll_control" { printf "%s %s ", $1, $2 }' "$SYS/dynidle"
+	while read -r k v; do
+		case "$k" in
+		in_use | host_poll_control) ;;
+		*) dc="$dc$k $v " ;;
+		esac
+	done < "$SYS/dynidle"
 }
 
 # dyn_delta <before> <after>: "name=after-before ..." for dyn_counts lines
@@ -87,7 +97,8 @@ dyn_trace() {
 		: > "$TRACE/trace"
 		echo 1 > "$TRACE/events/exitless_guest/exitless_dynidle_idle/enable" ;;
 	off)
-		echo 0 > "$TRACE/events/exitless_guest/exitless_dynidle_idle/enable"
+		echo 0 > "$TRACE/events/exitless_guest/exitless_dynidle_idle/enable" ;;
+	report)
 		# per second of the load: idle periods, those that polled, the
 		# time polled and the largest window; then the first 10 polls
 		grep -v '^#' "$TRACE/trace" | awk '
@@ -110,10 +121,12 @@ work() {
 	phase=$1 load=$2 extra=
 	[ "$load" != contended ] || sync_l1 bench-hog-start
 	sync_l1 bench-begin "$phase" "$load"
-	c0=$(dyn_counts)
+	dyn_counts
+	c0=$dc
 	[ "$load" != idle ] || dyn_trace on
-	p0=$(guest_poll_ns)
-	t0=$(awk '{ print $1 }' /proc/uptime)
+	guest_poll_ns
+	p0=$gp
+	read -r t0 _ < /proc/uptime
 	rt_n=0 rt_mean=0 rt_p50=0 rt_p99=0
 	case "$load" in
 	pipe) pp "$TRIPS" || true ;;
@@ -121,12 +134,16 @@ work() {
 	idle) sleep "$IDLE_S" ;;
 	contended) pp $((TRIPS / 10)) || true ;;
 	esac
-	t1=$(awk '{ print $1 }' /proc/uptime)
-	p1=$(guest_poll_ns)
+	read -r t1 _ < /proc/uptime
+	guest_poll_ns
+	p1=$gp
 	[ "$load" != idle ] || dyn_trace off
-	[ -z "$c0" ] || echo "# dynidle during $load: $(dyn_delta "$c0" "$(dyn_counts)")"
+	dyn_counts
 	sync_l1 bench-end "$phase" "$load"
 	[ "$load" != contended ] || sync_l1 bench-hog-stop
+	# what is printed now is outside the load and L1's marks
+	[ -z "$c0" ] || echo "# dynidle during $load: $(dyn_delta "$c0" "$dc")"
+	[ "$load" != idle ] || dyn_trace report
 	[ "$load" = idle ] || extra="trips=$rt_n rt_ns=$rt_mean p50_ns=$rt_p50 p99_ns=$rt_p99"
 	echo "BENCH: dynidle phase=$phase work=$load secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') guest_poll_ns=$((p1 - p0)) $extra"
 }
