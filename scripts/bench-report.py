@@ -301,14 +301,22 @@ def main():
             ratio = None if not h or dy is None else round(dy / h, 2)
             line(f"{load}: round trip p50, dynidle / haltpoll (target <= 1)",
                  ratio, ratio is not None and ratio <= 1)
-        h, dy = g("haltpoll", "idle", "guest_poll_ms_per_s"), g("dynidle", "idle", "guest_poll_ms_per_s")
-        ratio = None if h is None or dy is None else (round(dy / h, 2) if h else (0.0 if dy == 0 else None))
-        line("idle: guest polling time, dynidle / haltpoll (target <= 1)",
-             ratio, ratio is not None and ratio <= 1)
-        h, dy = g("haltpoll", "contended", "guest_poll_ms_per_s"), g("dynidle", "contended", "guest_poll_ms_per_s")
-        ratio = None if not h or dy is None else round(dy / h, 3)
-        line("contended: guest polling time, dynidle / haltpoll (target <= 0.10)",
-             ratio, ratio is not None and ratio <= 0.10)
+        def poll_line(load, text, limit, digits):
+            """dynidle's polling against limit * haltpoll's; when haltpoll
+            did not poll at all, only no polling meets it."""
+            h = g("haltpoll", load, "guest_poll_ms_per_s")
+            dy = g("dynidle", load, "guest_poll_ms_per_s")
+            if h is None or dy is None:
+                line(text, None, False)
+            elif h:
+                ratio = round(dy / h, digits)
+                line(text, ratio, ratio <= limit)
+            else:
+                line(text, f"{num(dy)} against {num(h)} ms/s", dy == 0)
+        poll_line("idle", "idle: guest polling time, dynidle / haltpoll "
+                  "(target <= 1)", 1, 2)
+        poll_line("contended", "contended: guest polling time, dynidle / "
+                  "haltpoll (target <= 0.10)", 0.10, 3)
         lat = g("dynidle", "contended", "p50_us"), g("haltpoll", "contended", "p50_us")
         doc.append(f"- contended: round trip p50 dynidle {num(lat[0], 0)} us, "
                    f"haltpoll {num(lat[1], 0)} us")
