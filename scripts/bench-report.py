@@ -81,10 +81,12 @@ def pvipi_rows(lines):
         if m:
             ph.setdefault(m.group(1), {}).update(kv(m.group(2)))
             continue
-        m = re.match(r"(\S+) ipi_load: (\d+) calls to (\d+) CPUs in \S+ s, (\d+) ns/call", body)
+        m = re.match(r"(\S+) ipi_load: (\d+) calls to (\d+) CPUs in \S+ s, (\d+) ns/call(?: ipis=(\d+))?", body)
         if m:
             ph.setdefault(m.group(1), {}).update(
                 calls=int(m.group(2)), targets=int(m.group(3)), ns=int(m.group(4)))
+            if m.group(5) is not None:
+                ph[m.group(1)]["ipis"] = int(m.group(5))
     rows = []
     for label, d in sorted(ph.items()):
         parts = label.split("-")
@@ -103,6 +105,7 @@ def pvipi_rows(lines):
                      num(d.get("icr_v0", 0) / c), num(nr(HC_SEND_IPI) / c),
                      num(nr(HC_PVIPI_SEND) / c), num(nr(HC_SCHED_YIELD) / c),
                      num(d["exits_v0"] / c), num(d["ns"] / 1000, 0),
+                     num(d["ipis"] / c) if "ipis" in d else "n/a",
                      int(d.get("lost", 0))])
     return rows
 
@@ -367,13 +370,15 @@ def main():
                 "``KVM_HC_SCHED_YIELD`` hypercalls Linux makes to a preempted\n"
                 "target after a call (with 3 vCPUs on 1 L1 CPU the targets are\n"
                 "always preempted), and all its exits (timer MSR writes, HLTs,\n"
-                "interrupts included); *lost* counts trace events the buffer\n"
+                "interrupts included); *CAL* the function-call interrupts the\n"
+                "other CPUs took per call (``/proc/interrupts``; n/a in runs\n"
+                "before it was counted); *lost* counts trace events the buffer\n"
                 "dropped.  *x2apic* L2s run with ``-cpu host,kvm-pv-ipi=off``,\n"
                 "*kvmpvipi* with upstream PV IPI; the times are TCG's.\n")
             doc.append(table(rows, ["L2 CPU", "sender", "targets", "calls",
                                     "IPI exits", "+ yields", "ICR", "SEND_IPI",
                                     "PVIPI_SEND", "SCHED_YIELD",
-                                    "all exits", "us/call", "lost"]))
+                                    "all exits", "us/call", "CAL", "lost"]))
             doc.append("")
     # pvtimer: the nested stage's own table, kept as the stage printed it
     pvt = sorted(glob.glob(os.path.join(results, "pvtimer-*.txt")))

@@ -18,14 +18,25 @@ cpus=$(grep -c ^processor /proc/cpuinfo)
 spinners=$((cpus - 1))
 label=${1:-run}
 
+# cal: function-call interrupts (CAL in /proc/interrupts) taken by every
+# CPU but CPU 0, the sender: what the targets received
+cal() {
+	awk '$1 == "CAL:" { s = 0
+		for (i = 3; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i
+		print s }' /proc/interrupts
+}
+
 phase() {	# phase <label> <spinners> <calls>
 	sleep 1
+	c0=$(cal)
 	echo "EXITLESS-SYNC: trace-on $1"
 	sleep 2
 	out=$("$LOAD" "$2" "$3")
 	echo "EXITLESS-SYNC: trace-off $1"
 	sleep 2
-	echo "BENCH: $1 $out"
+	# ipis: CAL interrupts the targets took over the phase (those woken
+	# through memory while polling in idle take none)
+	echo "BENCH: $1 $out ipis=$(($(cal) - c0))"
 }
 
 echo "# bench: $cpus CPUs, $CALLS calls"
