@@ -371,8 +371,9 @@ def main():
                 "target after a call (with 3 vCPUs on 1 L1 CPU the targets are\n"
                 "always preempted), and all its exits (timer MSR writes, HLTs,\n"
                 "interrupts included); *CAL* the function-call interrupts the\n"
-                "other CPUs took per call (``/proc/interrupts``; n/a in runs\n"
-                "before it was counted); *lost* counts trace events the buffer\n"
+                "other CPUs took in the phase per call, the load's and any\n"
+                "other (``/proc/interrupts``; n/a in runs before it was\n"
+                "counted); *lost* counts trace events the buffer\n"
                 "dropped.  *x2apic* L2s run with ``-cpu host,kvm-pv-ipi=off``,\n"
                 "*kvmpvipi* with upstream PV IPI; the times are TCG's.\n")
             doc.append(table(rows, ["L2 CPU", "sender", "targets", "calls",
