@@ -40,14 +40,20 @@ sync_l1() {
 	sleep "$SYNC_WAIT"
 }
 
-# guest_poll_ns: sets gp, the time this guest has spent polling in idle,
-# all CPUs (dynidle's poll_ns plus every cpuidle POLL state's time).
-# Shell builtins only: no process may start inside a measured load, or
-# the idle load would measure the wake-ups of this script's own commands.
-guest_poll_ns() {
-	gp=0
+# counters: sets gp, the time this guest has spent polling in idle, all
+# CPUs (dynidle's poll_ns plus every cpuidle POLL state's time), and dc,
+# dynidle's totals as "name value ..." (empty without dynidle), from one
+# read of each file.  Shell builtins only: no process may start inside a
+# measured load, or the idle load would measure the wake-ups of this
+# script's own commands.
+counters() {
+	gp=0 dc=
 	if [ -r "$SYS/dynidle" ]; then
 		while read -r k v; do
+			case "$k" in
+			in_use | host_poll_control) ;;
+			*) dc="$dc$k $v " ;;
+			esac
 			[ "$k" != poll_ns ] || gp=$v
 		done < "$SYS/dynidle"
 	fi
@@ -70,19 +76,7 @@ pp() {
 	rt_n=$2 rt_mean=$8 rt_p50=${12} rt_p99=${15}
 }
 
-# dyn_counts: sets dc, dynidle's totals as "name value ..." (builtins only)
-dyn_counts() {
-	dc=
-	[ -r "$SYS/dynidle" ] || return 0
-	while read -r k v; do
-		case "$k" in
-		in_use | host_poll_control) ;;
-		*) dc="$dc$k $v " ;;
-		esac
-	done < "$SYS/dynidle"
-}
-
-# dyn_delta <before> <after>: "name=after-before ..." for dyn_counts lines
+# dyn_delta <before> <after>: "name=after-before ..." for two dc values
 dyn_delta() {
 	echo "$1 / $2" | awk '{ n = (NF - 1) / 2
 		for (i = 1; i < n; i += 2) printf "%s=%d ", $i, $(n + 2 + i) - $(i + 1) }'
@@ -126,10 +120,8 @@ work() {
 	# load, before the wait at L1's mark
 	[ "$load" != idle ] || dyn_trace on
 	sync_l1 bench-begin "$phase" "$load"
-	dyn_counts
-	c0=$dc
-	guest_poll_ns
-	p0=$gp
+	counters
+	c0=$dc p0=$gp
 	read -r t0 _ < /proc/uptime
 	rt_n=0 rt_mean=0 rt_p50=0 rt_p99=0
 	case "$load" in
@@ -141,9 +133,8 @@ work() {
 	contended) pp $((TRIPS / 10)) || true ;;
 	esac
 	read -r t1 _ < /proc/uptime
-	guest_poll_ns
+	counters
 	p1=$gp
-	dyn_counts
 	sync_l1 bench-end "$phase" "$load"
 	[ "$load" != idle ] || dyn_trace off
 	[ "$load" != contended ] || sync_l1 bench-hog-stop
