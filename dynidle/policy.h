@@ -39,9 +39,8 @@
  *	(clamped to @max_ns)
  * @grow: factor the window grows by (>= 2 to grow at all)
  * @shrink: divisor the window shrinks by (0 = straight to 0)
- * @shrink_after: long idle periods in a row before the window shrinks
- *	(then it shrinks on each further one of the run)
- *	(>= 1)
+ * @shrink_after: long idle periods in a row before the window shrinks,
+ *	then on each further one of the run (>= 1)
  * @break_even_ns: a deadline nearer than this is polled up to, not
  *	halted for (0 = never poll past the window)
  * @steal_pct: steal time above this percentage of the last sample
