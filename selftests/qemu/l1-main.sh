@@ -152,6 +152,12 @@ run_l2_once() {
 if [ "${stages#*,guest,}" != "$stages" ]; then
 	stage_start guest
 	run_l2 guest 2 "exitless.stage=guest"
+	# dynidle's tracepoint: enabling it patches L2 text, which only an
+	# L1 with one TCG thread (this one) shows at once to every CPU
+	if ! grep -q '^exitless_host ' /proc/modules; then
+		insmod "$ko" || tap "not ok - l1/insmod exitless_host for dynidle-trace"
+	fi
+	run_l2 dynidle-trace 2 "exitless.stage=dynidle exitless.arg=tracepoint-only"
 	stage_end guest
 fi
 
