@@ -80,12 +80,14 @@ dynidle_bench_action() {
 
 # run_bench_l2 <name> <-cpu> <vCPUs> <stage> <kernel arguments>
 run_bench_l2() {
-	local name=$1 cpu=$2 smp=$3 stage=$4 append=$5 l2log=$out/l2-$1.log qpid line act
+	local name=$1 cpu=$2 smp=$3 stage=$4 append=$5 l2log=$out/l2-$1.log qpid line act trace=
+	# EXITLESS_BENCH_TRACE (run.sh) reaches bench.sh by the command lines
+	! grep -qw exitless.bench_trace=1 /proc/cmdline || trace=" exitless.bench_trace=1"
 	: > "$l2log"
 	log "booting L2 ($name, -cpu $cpu, $smp vCPUs)"
 	timeout 1500 qemu-system-x86_64 -enable-kvm -cpu "$cpu" -smp "$smp" -m 768M \
 		-kernel "/boot/vmlinuz-$rel" -initrd "$out/l2.cpio.gz" \
-		-append "console=ttyS0 loglevel=4 panic=-1 exitless.stage=$stage $append" \
+		-append "console=ttyS0 loglevel=4 panic=-1 exitless.stage=$stage $append$trace" \
 		-nodefaults -display none -serial "file:$l2log" -monitor none \
 		-no-reboot </dev/null &
 	qpid=$!
