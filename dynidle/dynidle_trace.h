@@ -13,7 +13,8 @@
 
 /*
  * @outcome: 0 no poll (contended or no budget), 1 poll ended by a
- * wake-up, 2 poll ran out and the CPU halted (policy.h's enum)
+ * wake-up, 2 poll ran out and the CPU halted, 3 poll ran up to the timer
+ * deadline and the CPU went back to the idle loop (policy.h's enum)
  */
 TRACE_EVENT(exitless_dynidle_idle,
 	TP_PROTO(unsigned int cpu, u64 budget_ns, u64 polled_ns, u64 idle_ns,
@@ -47,7 +48,8 @@ TRACE_EVENT(exitless_dynidle_idle,
 		  __entry->cpu, __entry->budget_ns, __entry->polled_ns,
 		  __entry->idle_ns, __entry->window_ns,
 		  __print_symbolic(__entry->outcome, { 0, "skipped" },
-				   { 1, "woken" }, { 2, "halted" }),
+				   { 1, "woken" }, { 2, "halted" },
+				   { 3, "deadline" }),
 		  __entry->contended, __entry->to_deadline)
 );
 

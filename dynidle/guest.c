@@ -76,6 +76,8 @@
  * @entries: idle periods handled
  * @polls_woken: polls that a wake-up ended
  * @polls_halted: polls that ran out of budget, then halted
+ * @polls_deadline: polls that ran up to the timer deadline, then went
+ *	back to the idle loop without halting
  * @halts_direct: halted without polling (budget 0)
  * @contended: idle periods found contended (among @halts_direct)
  * @to_deadline: polls that ran up to a near timer deadline
@@ -88,6 +90,7 @@ struct exitless_dynidle_cpu {
 	u64 entries;
 	u64 polls_woken;
 	u64 polls_halted;
+	u64 polls_deadline;
 	u64 halts_direct;
 	u64 contended;
 	u64 to_deadline;
@@ -277,6 +280,7 @@ static int exitless_dynidle_enter(struct cpuidle_device *dev,
 	enum exitless_dynidle_outcome outcome;
 	struct exitless_dynidle_section *sec;
 	bool contended, host_busy = false, to_deadline, woken = false;
+	bool halted = false, at_deadline = false;
 	u64 start, budget, polled = 0, idle, until_deadline;
 
 	WRITE_ONCE(dc->in_enter, 1);
@@ -296,15 +300,27 @@ static int exitless_dynidle_enter(struct cpuidle_device *dev,
 	if (budget) {
 		woken = exitless_dynidle_poll(start, budget);
 		polled = local_clock() - start;
+		/*
+		 * Back to the idle loop at the timer, unless pvtimer armed
+		 * it lazily: the host learns of such a deadline at a halt.
+		 */
+		at_deadline = !woken &&
+			      exitless_dynidle_ran_to_deadline(budget,
+							       until_deadline) &&
+			      !exitless_pvtimer_poll_due();
 	}
-	if (!woken)
+	if (!woken && !at_deadline) {
 		exitless_dynidle_halt();
+		halted = true;
+	}
 	idle = local_clock() - start;
 
 	if (contended)
 		outcome = EXITLESS_DYNIDLE_SKIPPED;
 	else if (woken)
 		outcome = EXITLESS_DYNIDLE_WOKEN;
+	else if (at_deadline)
+		outcome = EXITLESS_DYNIDLE_DEADLINE;
 	else
 		outcome = EXITLESS_DYNIDLE_HALTED;
 	exitless_dynidle_update(p, &dc->st, outcome, idle, until_deadline);
@@ -316,12 +332,15 @@ static int exitless_dynidle_enter(struct cpuidle_device *dev,
 		dc->contended += contended;
 	} else if (woken) {
 		dc->polls_woken++;
-	} else {
+	} else if (halted) {
 		dc->polls_halted++;
+	} else {
+		dc->polls_deadline++;
 	}
 	dc->to_deadline += budget && to_deadline;
 	trace_exitless_dynidle_idle(dev->cpu, budget, polled, idle,
-				    dc->st.window_ns, budget ? woken ? 1 : 2 : 0,
+				    dc->st.window_ns,
+				    !budget ? 0 : woken ? 1 : halted ? 2 : 3,
 				    contended, to_deadline);
 
 	/* the last store in this module's code; see exitless_dynidle_drain() */
@@ -473,8 +492,8 @@ void exitless_dynidle_cpu_offline(unsigned int cpu)
 
 ssize_t exitless_dynidle_show(char *buf)
 {
-	u64 entries = 0, woken = 0, halted = 0, direct = 0, contended = 0;
-	u64 deadline = 0, poll_ns = 0;
+	u64 entries = 0, woken = 0, halted = 0, at_deadline = 0, direct = 0;
+	u64 contended = 0, deadline = 0, poll_ns = 0;
 	unsigned int cpu;
 
 	for_each_possible_cpu(cpu) {
@@ -484,16 +503,18 @@ ssize_t exitless_dynidle_show(char *buf)
 		entries += READ_ONCE(dc->entries);
 		woken += READ_ONCE(dc->polls_woken);
 		halted += READ_ONCE(dc->polls_halted);
+		at_deadline += READ_ONCE(dc->polls_deadline);
 		direct += READ_ONCE(dc->halts_direct);
 		contended += READ_ONCE(dc->contended);
 		deadline += READ_ONCE(dc->to_deadline);
 		poll_ns += READ_ONCE(dc->poll_ns);
 	}
 	return sysfs_emit(buf,
-			  "in_use %d\nhost_poll_control %d\nentries %llu\npolls_woken %llu\npolls_halted %llu\nhalts_direct %llu\ncontended %llu\nto_deadline %llu\npoll_ns %llu\n",
+			  "in_use %d\nhost_poll_control %d\nentries %llu\npolls_woken %llu\npolls_halted %llu\npolls_deadline %llu\nhalts_direct %llu\ncontended %llu\nto_deadline %llu\npoll_ns %llu\n",
 			  READ_ONCE(exitless_dynidle_on),
 			  READ_ONCE(exitless_dynidle_poll_control), entries,
-			  woken, halted, direct, contended, deadline, poll_ns);
+			  woken, halted, at_deadline, direct, contended,
+			  deadline, poll_ns);
 }
 
 ssize_t exitless_dynidle_cpus_show(char *buf)
@@ -509,10 +530,11 @@ ssize_t exitless_dynidle_cpus_show(char *buf)
 		if (len > PAGE_SIZE - 256)
 			break;
 		len += sysfs_emit_at(buf, len,
-				     "cpu%u entries %llu polls_woken %llu polls_halted %llu halts_direct %llu contended %llu to_deadline %llu poll_ns %llu window_ns %llu\n",
+				     "cpu%u entries %llu polls_woken %llu polls_halted %llu polls_deadline %llu halts_direct %llu contended %llu to_deadline %llu poll_ns %llu window_ns %llu\n",
 				     cpu, READ_ONCE(dc->entries),
 				     READ_ONCE(dc->polls_woken),
 				     READ_ONCE(dc->polls_halted),
+				     READ_ONCE(dc->polls_deadline),
 				     READ_ONCE(dc->halts_direct),
 				     READ_ONCE(dc->contended),
 				     READ_ONCE(dc->to_deadline),

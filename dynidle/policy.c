@@ -83,6 +83,12 @@ u64 exitless_dynidle_budget(const struct exitless_dynidle_params *p,
 	return min(window, until_deadline_ns);
 }
 
+bool exitless_dynidle_ran_to_deadline(u64 budget_ns, u64 until_deadline_ns)
+{
+	return budget_ns && until_deadline_ns != EXITLESS_DYNIDLE_NO_DEADLINE &&
+	       budget_ns >= until_deadline_ns;
+}
+
 /* window * factor, saturating at @cap */
 static u64 exitless_dynidle_mul_cap(u64 window, u32 factor, u64 cap)
 {
@@ -129,6 +135,10 @@ void exitless_dynidle_update(const struct exitless_dynidle_params *p,
 	switch (outcome) {
 	case EXITLESS_DYNIDLE_SKIPPED:
 		return;
+	case EXITLESS_DYNIDLE_DEADLINE:
+		/* the timer ended it, whatever @idle_ns says */
+		w = exitless_dynidle_long_idle(p, st, w);
+		break;
 	case EXITLESS_DYNIDLE_WOKEN:
 		if (timer) {
 			w = exitless_dynidle_long_idle(p, st, w);

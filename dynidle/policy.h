@@ -79,6 +79,8 @@ enum exitless_dynidle_outcome {
 	EXITLESS_DYNIDLE_SKIPPED,	/* no poll: contended, or no budget */
 	EXITLESS_DYNIDLE_WOKEN,		/* a wake-up ended the poll */
 	EXITLESS_DYNIDLE_HALTED,	/* polled the whole budget, then halted */
+	/* polled up to the timer deadline, then back to the idle loop */
+	EXITLESS_DYNIDLE_DEADLINE,
 };
 
 /* Are @p usable (the checks the module parameters' setters make)? */
@@ -112,12 +114,25 @@ u64 exitless_dynidle_budget(const struct exitless_dynidle_params *p,
 			    bool *to_deadline);
 
 /*
+ * A poll of @budget_ns that no wake-up ended: did it run up to the timer
+ * deadline known at its start (@until_deadline_ns, as passed to
+ * exitless_dynidle_budget())?  Then that timer's interrupt is due or
+ * taken, and the CPU goes back to the idle loop, which reads the next
+ * deadline and starts a new period (polling again), rather than halt:
+ * a wake-up that comes after the timer would find it halted, at the
+ * cost of an exit.  (Under TCG a round trip of 1 to 3 ms often spans
+ * the 4 ms tick; on hardware a halt after the timer is rare.)
+ */
+bool exitless_dynidle_ran_to_deadline(u64 budget_ns, u64 until_deadline_ns);
+
+/*
  * Learn from one idle period: @outcome, @idle_ns, how long the CPU was
  * idle in all (poll and halt), and @until_deadline_ns, the time from the
  * period's start to the next timer deadline known then (as passed to
  * exitless_dynidle_budget()).  A SKIPPED period teaches nothing; one that
- * lasted up to the deadline was ended by that timer, not by a wake-up a
- * poll could catch, and counts as a long idle period.
+ * lasted up to the deadline (a DEADLINE one always does) was ended by
+ * that timer, not by a wake-up a poll could catch, and counts as a long
+ * idle period.
  */
 void exitless_dynidle_update(const struct exitless_dynidle_params *p,
 			     struct exitless_dynidle_state *st,

@@ -417,6 +417,73 @@ static void timer_ended_periods_shrink(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st.long_idles, 1U);
 }
 
+/* --- a poll that runs up to the timer: back to the idle loop ------------ */
+
+static void poll_to_deadline_returns(struct kunit *test)
+{
+	struct exitless_dynidle_state st = { .window_ns = 200 * US };
+	bool td;
+	u64 b;
+
+	/* the window capped by the deadline: the poll ends at the timer */
+	b = budget(&defaults, &st, false, 120 * US, &td);
+	KUNIT_EXPECT_TRUE(test, exitless_dynidle_ran_to_deadline(b, 120 * US));
+	/* polled up to a near timer, window 0 */
+	st.window_ns = 0;
+	b = budget(&defaults, &st, false, 15 * US, &td);
+	KUNIT_EXPECT_TRUE(test, td);
+	KUNIT_EXPECT_TRUE(test, exitless_dynidle_ran_to_deadline(b, 15 * US));
+	/* the window ran out first: halt */
+	st.window_ns = 200 * US;
+	b = budget(&defaults, &st, false, 5 * MS, &td);
+	KUNIT_EXPECT_FALSE(test, exitless_dynidle_ran_to_deadline(b, 5 * MS));
+	/* no deadline known, no budget, a deadline due already: halt */
+	KUNIT_EXPECT_FALSE(test,
+			   exitless_dynidle_ran_to_deadline(200 * US,
+							    EXITLESS_DYNIDLE_NO_DEADLINE));
+	KUNIT_EXPECT_FALSE(test, exitless_dynidle_ran_to_deadline(0, 0));
+	b = budget(&defaults, &st, false, 0, &td);
+	KUNIT_EXPECT_FALSE(test, exitless_dynidle_ran_to_deadline(b, 0));
+}
+
+/*
+ * A request-response load whose round trip spans the tick: each period
+ * that reaches the timer goes back to the idle loop (DEADLINE), and the
+ * wake-up ends the next one.  The window is kept; only a run of periods
+ * ended by timers alone shrinks it.
+ */
+static void deadline_periods_keep_window_under_load(struct kunit *test)
+{
+	struct exitless_dynidle_state st = { .window_ns = 200 * US };
+	int i;
+
+	for (i = 0; i < 20; i++) {
+		exitless_dynidle_update(&defaults, &st,
+					EXITLESS_DYNIDLE_DEADLINE, 120 * US,
+					120 * US);
+		exitless_dynidle_update(&defaults, &st, EXITLESS_DYNIDLE_WOKEN,
+					30 * US, 4 * MS);
+	}
+	KUNIT_EXPECT_EQ(test, st.window_ns, 200 * US);
+	KUNIT_EXPECT_EQ(test, st.long_idles, 0U);
+	/* timers alone: a long idle each, never a grow */
+	for (i = 0; i < 3; i++)
+		exitless_dynidle_update(&defaults, &st,
+					EXITLESS_DYNIDLE_DEADLINE, 4 * MS,
+					4 * MS);
+	KUNIT_EXPECT_EQ(test, st.window_ns, 200 * US);
+	KUNIT_EXPECT_EQ(test, st.long_idles, 3U);
+	exitless_dynidle_update(&defaults, &st, EXITLESS_DYNIDLE_DEADLINE,
+				4 * MS, 4 * MS);
+	KUNIT_EXPECT_EQ(test, st.window_ns, 100 * US);
+	exitless_dynidle_update(&defaults, &st, EXITLESS_DYNIDLE_DEADLINE,
+				4 * MS, 4 * MS);
+	KUNIT_EXPECT_EQ(test, st.window_ns, 50 * US);
+	exitless_dynidle_update(&defaults, &st, EXITLESS_DYNIDLE_DEADLINE,
+				4 * MS, 4 * MS);
+	KUNIT_EXPECT_EQ(test, st.window_ns, 0ULL);
+}
+
 /*
  * An idle guest whose only wake-ups are a periodic timer (the tick kept
  * at 4 ms, under a window cap of 20 ms, as in the nested benchmark):
@@ -564,6 +631,8 @@ static struct kunit_case exitless_dynidle_cases[] = {
 	KUNIT_CASE(params_valid),
 	KUNIT_CASE(grow_start_above_max_clamped),
 	KUNIT_CASE(timer_ended_periods_shrink),
+	KUNIT_CASE(poll_to_deadline_returns),
+	KUNIT_CASE(deadline_periods_keep_window_under_load),
 	KUNIT_CASE(vs_upstream_periodic_timer),
 	KUNIT_CASE(vs_upstream_one_long_sleep),
 	KUNIT_CASE(vs_upstream_useless_tiny_windows),

@@ -67,7 +67,7 @@ driver_gone() {
 
 # snap <prefix>: the counters into shell variables <prefix>_<field>
 snap() {
-	for f in entries polls_woken polls_halted halts_direct contended poll_ns; do
+	for f in entries polls_woken polls_halted polls_deadline halts_direct contended poll_ns; do
 		eval "${1}_$f=$(dy $f)"
 	done
 }
@@ -92,7 +92,7 @@ trace_events() {
 	echo 1 > "$EV/enable"
 	pingpong 200 >/dev/null || true
 	echo 0 > "$EV/enable"
-	nev=$(grep -cE 'exitless_dynidle_idle: cpu [0-9]+ budget [0-9]+ polled [0-9]+ idle [0-9]+ window [0-9]+ outcome (skipped|woken|halted)' /sys/kernel/debug/tracing/trace || true)
+	nev=$(grep -cE 'exitless_dynidle_idle: cpu [0-9]+ budget [0-9]+ polled [0-9]+ idle [0-9]+ window [0-9]+ outcome (skipped|woken|halted|deadline)' /sys/kernel/debug/tracing/trace || true)
 	echo "# tracepoint: $nev idle periods traced over 200 round trips"
 	: > /sys/kernel/debug/tracing/trace
 	[ "$nev" -gt 0 ]
@@ -158,7 +158,7 @@ sync_l1 dynidle-mark-on-end
 sync_l1 dynidle-check
 woken=$(delta polls_woken c d)
 halted=$(($(delta polls_halted c d) + $(delta halts_direct c d)))
-echo "# polling on: entries $(delta entries c d), polls woken $woken, halts $halted, polled $(delta poll_ns c d) ns; round trip $rt_off -> $rt_on ns"
+echo "# polling on: entries $(delta entries c d), polls woken $woken, back at the timer $(delta polls_deadline c d), halts $halted, polled $(delta poll_ns c d) ns; round trip $rt_off -> $rt_on ns"
 check polls_end_in_wakeups [ "$woken" -gt 0 ]
 check fewer_halts_than_polling_off [ "$halted" -lt "$(delta halts_direct a b)" ]
 dump
