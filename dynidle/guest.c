@@ -113,6 +113,7 @@ static struct exitless_dynidle_params exitless_dynidle_params = {
 	.max_ns = 200000,
 	.grow_start_ns = 50000,
 	.grow = 2,
+	.grow_after = 2,
 	.shrink = 2,
 	.shrink_after = 4,
 	.break_even_ns = 20000,
@@ -192,6 +193,10 @@ module_param_cb(dynidle_grow, &exitless_dynidle_u32_ops,
 		&exitless_dynidle_params.grow, 0644);
 MODULE_PARM_DESC(dynidle_grow,
 		 "dynidle: factor the window grows by, < 2 = never grows (default: 2)");
+module_param_cb(dynidle_grow_after, &exitless_dynidle_u32_ops,
+		&exitless_dynidle_params.grow_after, 0644);
+MODULE_PARM_DESC(dynidle_grow_after,
+		 "dynidle: short halts in a row before a window of 0 grows, >= 1 (default: 2)");
 module_param_cb(dynidle_shrink, &exitless_dynidle_u32_ops,
 		&exitless_dynidle_params.shrink, 0644);
 MODULE_PARM_DESC(dynidle_shrink,

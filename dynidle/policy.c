@@ -26,7 +26,8 @@
 bool exitless_dynidle_params_valid(const struct exitless_dynidle_params *p)
 {
 	/* a grow start above the maximum is clamped to it where used */
-	return p->shrink_after >= 1 && p->steal_pct <= 100;
+	return p->shrink_after >= 1 && p->grow_after >= 1 &&
+	       p->steal_pct <= 100;
 }
 
 void exitless_dynidle_steal_sample(const struct exitless_dynidle_params *p,
@@ -108,6 +109,7 @@ static u64 exitless_dynidle_mul_cap(u64 window, u32 factor, u64 cap)
 static u64 exitless_dynidle_long_idle(const struct exitless_dynidle_params *p,
 				      struct exitless_dynidle_state *st, u64 w)
 {
+	st->short_halts = 0;
 	if (st->long_idles < U32_MAX)
 		st->long_idles++;
 	if (st->long_idles < max(p->shrink_after, 1U))
@@ -157,6 +159,15 @@ void exitless_dynidle_update(const struct exitless_dynidle_params *p,
 		st->long_idles = 0;
 		if (p->grow < 2)
 			break;
+		/*
+		 * From 0, only once it keeps happening: in an idle guest a
+		 * background wake-up often comes soon after another one,
+		 * and one such pair would start polling (and keep it up for
+		 * @shrink_after periods) with nothing to catch.
+		 */
+		if (!w && ++st->short_halts < max(p->grow_after, 1U))
+			break;
+		st->short_halts = 0;
 		w = exitless_dynidle_mul_cap(w, p->grow, p->max_ns);
 		if (w < p->grow_start_ns)
 			w = min(p->grow_start_ns, p->max_ns);

@@ -9,7 +9,8 @@
  * inputs shape the budget:
  *
  *  - the poll window, learnt from the wake-up history of this CPU
- *    (grown when a wake-up came soon after a halt, shrunk only after
+ *    (grown when a wake-up came soon after a halt, from 0 only once
+ *    that happened @grow_after times in a row, shrunk only after
  *    several idle periods in a row were long or ended by the known
  *    timer: one long idle does not throw away what the short ones
  *    taught, and a timer is no wake-up to poll for; once a run of
@@ -38,6 +39,8 @@
  * @grow_start_ns: first window after 0, and windows below it drop to 0
  *	(clamped to @max_ns)
  * @grow: factor the window grows by (>= 2 to grow at all)
+ * @grow_after: short halts in a row before a window of 0 starts to grow
+ *	(>= 1; 1 = on the first)
  * @shrink: divisor the window shrinks by (0 = straight to 0)
  * @shrink_after: long idle periods in a row before the window shrinks,
  *	then on each further one of the run (>= 1)
@@ -51,6 +54,7 @@ struct exitless_dynidle_params {
 	u64 max_ns;
 	u64 grow_start_ns;
 	u32 grow;
+	u32 grow_after;
 	u32 shrink;
 	u32 shrink_after;
 	u64 break_even_ns;
@@ -62,6 +66,7 @@ struct exitless_dynidle_params {
  * struct exitless_dynidle_state - one CPU's learnt state
  * @window_ns: the current poll window
  * @long_idles: long idle periods in a row (reset by a short one)
+ * @short_halts: short halts in a row while the window is 0
  * @steal_contended: the last steal sample was above the threshold
  * @steal_last_ns: steal time at the start of the current sample
  * @clock_last_ns: clock at the start of the current sample (0 = none)
@@ -69,6 +74,7 @@ struct exitless_dynidle_params {
 struct exitless_dynidle_state {
 	u64 window_ns;
 	u32 long_idles;
+	u32 short_halts;
 	bool steal_contended;
 	u64 steal_last_ns;
 	u64 clock_last_ns;

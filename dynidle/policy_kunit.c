@@ -18,10 +18,16 @@
 #define US	1000ULL
 #define MS	(1000 * US)
 
+/*
+ * The module's defaults, but for @grow_after: 1 here (grow from 0 on the
+ * first short halt, as upstream does), so that each case below sees the
+ * window move at once; grow_after_ignores_lone_wakeups covers 2.
+ */
 static const struct exitless_dynidle_params defaults = {
 	.max_ns = 200 * US,
 	.grow_start_ns = 50 * US,
 	.grow = 2,
+	.grow_after = 1,
 	.shrink = 2,
 	.shrink_after = 4,
 	.break_even_ns = 20 * US,
@@ -355,12 +361,61 @@ static void steal_pct_zero_ignores_steal(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, exitless_dynidle_contended(&p, &st, true));
 }
 
+/*
+ * An idle guest: now and then a background wake-up comes soon after
+ * another (a short halt), among long idle periods.  With @grow_after 2
+ * a lone one starts no polling; two in a row do.  Upstream grows on
+ * each, and then polls its window for nothing.
+ */
+static void grow_after_ignores_lone_wakeups(struct kunit *test)
+{
+	struct exitless_dynidle_params p = defaults;
+	struct upstream u = UPSTREAM_DEFAULTS;
+	struct exitless_dynidle_state st = {};
+	int i;
+
+	p.grow_after = 2;
+	for (i = 0; i < 10; i++) {
+		exitless_dynidle_update(&p, &st, EXITLESS_DYNIDLE_HALTED,
+					150 * US, EXITLESS_DYNIDLE_NO_DEADLINE);
+		upstream_adjust(&u, 150 * US);
+		KUNIT_EXPECT_EQ(test, st.window_ns, 0ULL);
+		/* upstream polls its window on the next period */
+		KUNIT_EXPECT_GT(test, (u64)u.poll_limit_ns, 0ULL);
+		/* a long one in between resets the count */
+		exitless_dynidle_update(&p, &st, EXITLESS_DYNIDLE_HALTED,
+					50 * MS, EXITLESS_DYNIDLE_NO_DEADLINE);
+		upstream_adjust(&u, 50 * MS);
+		KUNIT_EXPECT_EQ(test, st.short_halts, 0U);
+	}
+	/* so does a timer-ended one */
+	exitless_dynidle_update(&p, &st, EXITLESS_DYNIDLE_HALTED, 30 * US,
+				EXITLESS_DYNIDLE_NO_DEADLINE);
+	exitless_dynidle_update(&p, &st, EXITLESS_DYNIDLE_HALTED, 4 * MS,
+				4 * MS);
+	KUNIT_EXPECT_EQ(test, st.short_halts, 0U);
+	/* two in a row: a load has started */
+	exitless_dynidle_update(&p, &st, EXITLESS_DYNIDLE_HALTED, 30 * US,
+				EXITLESS_DYNIDLE_NO_DEADLINE);
+	KUNIT_EXPECT_EQ(test, st.window_ns, 0ULL);
+	exitless_dynidle_update(&p, &st, EXITLESS_DYNIDLE_HALTED, 30 * US,
+				EXITLESS_DYNIDLE_NO_DEADLINE);
+	KUNIT_EXPECT_EQ(test, st.window_ns, 50 * US);
+	/* a window above 0 grows on each, as before */
+	exitless_dynidle_update(&p, &st, EXITLESS_DYNIDLE_HALTED, 80 * US,
+				EXITLESS_DYNIDLE_NO_DEADLINE);
+	KUNIT_EXPECT_EQ(test, st.window_ns, 100 * US);
+}
+
 static void params_valid(struct kunit *test)
 {
 	struct exitless_dynidle_params p = defaults;
 
 	KUNIT_EXPECT_TRUE(test, exitless_dynidle_params_valid(&p));
 	p.shrink_after = 0;
+	KUNIT_EXPECT_FALSE(test, exitless_dynidle_params_valid(&p));
+	p = defaults;
+	p.grow_after = 0;
 	KUNIT_EXPECT_FALSE(test, exitless_dynidle_params_valid(&p));
 	p = defaults;
 	p.steal_pct = 101;
@@ -628,6 +683,7 @@ static struct kunit_case exitless_dynidle_cases[] = {
 	KUNIT_CASE(steal_sampling),
 	KUNIT_CASE(steal_backwards_restarts),
 	KUNIT_CASE(steal_pct_zero_ignores_steal),
+	KUNIT_CASE(grow_after_ignores_lone_wakeups),
 	KUNIT_CASE(params_valid),
 	KUNIT_CASE(grow_start_above_max_clamped),
 	KUNIT_CASE(timer_ended_periods_shrink),
