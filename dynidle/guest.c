@@ -285,7 +285,7 @@ static int exitless_dynidle_enter(struct cpuidle_device *dev,
 	enum exitless_dynidle_outcome outcome;
 	struct exitless_dynidle_section *sec;
 	bool contended, host_busy = false, to_deadline, woken = false;
-	bool halted = false, at_deadline = false;
+	bool at_deadline = false;
 	u64 start, budget, polled = 0, idle, until_deadline;
 
 	WRITE_ONCE(dc->in_enter, 1);
@@ -314,10 +314,8 @@ static int exitless_dynidle_enter(struct cpuidle_device *dev,
 							       until_deadline) &&
 			      !exitless_pvtimer_poll_due();
 	}
-	if (!woken && !at_deadline) {
+	if (!woken && !at_deadline)
 		exitless_dynidle_halt();
-		halted = true;
-	}
 	idle = local_clock() - start;
 
 	if (contended)
@@ -337,15 +335,15 @@ static int exitless_dynidle_enter(struct cpuidle_device *dev,
 		dc->contended += contended;
 	} else if (woken) {
 		dc->polls_woken++;
-	} else if (halted) {
-		dc->polls_halted++;
-	} else {
+	} else if (at_deadline) {
 		dc->polls_deadline++;
+	} else {
+		dc->polls_halted++;
 	}
 	dc->to_deadline += budget && to_deadline;
 	trace_exitless_dynidle_idle(dev->cpu, budget, polled, idle,
 				    dc->st.window_ns,
-				    !budget ? 0 : woken ? 1 : halted ? 2 : 3,
+				    !budget ? 0 : woken ? 1 : at_deadline ? 3 : 2,
 				    contended, to_deadline);
 
 	/* the last store in this module's code; see exitless_dynidle_drain() */
