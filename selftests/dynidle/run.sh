@@ -125,8 +125,7 @@ dump
 if [ "${1:-}" = tracepoint-only ]; then
 	check tracepoint_events trace_events
 	if rmmod exitless_guest; then ok unload; else not_ok unload; fi
-	echo "# $n checks, $([ "$failed" -eq 0 ] && echo "all passed" || echo "some failed")"
-	exit "$failed"
+	tap_done
 fi
 
 # --- ping-pong: polling off, then on, HLT exits counted in L1 -------------
@@ -205,5 +204,4 @@ no_errors() {
 check no_errors_logged no_errors
 dmesg | grep 'exitless' | sed 's/^/#   /' || true
 
-echo "# $n checks, $([ "$failed" -eq 0 ] && echo "all passed" || echo "some failed")"
-exit "$failed"
+tap_done

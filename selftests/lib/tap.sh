@@ -52,3 +52,9 @@ wait_until() {
 	echo "# after ${t}s: $*"
 	return 0
 }
+
+# tap_done: the closing comment line, then exit with the result
+tap_done() {
+	echo "# $n checks, $([ "$failed" -eq 0 ] && echo "all passed" || echo "some failed")"
+	exit "$failed"
+}

@@ -324,5 +324,4 @@ check no_errors_logged no_errors
 dmesg | grep -E 'exitless|clockevent|pvtimer' | sed 's/^/#   /' || true
 
 echo "# worst lateness: stock (lapic-deadline, migrated) ${worst_s} us, again after the module's unload ${worst_u} us; A (host module, migrated) ${worst_a} us; B (no host module, parked) not migrated ${worst_c} us, migrated ${worst_b} us"
-echo "# $n checks, $([ "$failed" -eq 0 ] && echo "all passed" || echo "some failed")"
-exit "$failed"
+tap_done
