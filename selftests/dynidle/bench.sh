@@ -19,8 +19,15 @@
 # its own CPU time between "bench-begin" and "bench-end" (l1-bench.sh),
 # and this side prints the guest's time spent polling: dynidle's poll_ns
 # plus the time of every cpuidle state named POLL.
+# Latency rounds: round-trip times under TCG move more between L2 boots
+# than between configurations, so L1 boots haltpoll and dynidle again,
+# alternately, and each such boot runs the pipe, TCP and idle loads once
+# more ("round <config> <window> <n>"); the report takes the median of
+# the rounds' p50 ratios, and the idle polling time over all rounds.
 # usage: bench.sh stock|hostpoll|haltpoll [<poll window ns>]
-# Output: "BENCH: dynidle phase=<p> work=<w> key=value ..." lines; the
+#        bench.sh round haltpoll|dynidle <poll window ns> <round>
+# Output: "BENCH: dynidle phase=<p> [round=<n>] work=<w> key=value ..."
+# lines; the
 # stock boot also prints "BENCH: dynidle window_ns=<ns>": 4 stock pipe
 # round trips (at least 200 us), the poll window cap that L1 passes to
 # the later boots for haltpoll and dynidle alike.
@@ -33,8 +40,12 @@ PAR=/sys/module/exitless_guest/parameters
 TRIPS=${EXITLESS_BENCH_TRIPS:-3000}
 IDLE_S=${EXITLESS_BENCH_IDLE_S:-10}
 SYNC_WAIT=${EXITLESS_SYNC_WAIT:-3}
-boot=${1:?stock, hostpoll or haltpoll}
-window=${2:-200000}
+boot=${1:?stock, hostpoll, haltpoll or round}
+window=${2:-200000} round='' loads="pipe tcp idle contended"
+if [ "$boot" = round ]; then
+	boot=${2:?haltpoll or dynidle} window=${3:?poll window} round=${4:?round}
+	loads="pipe tcp idle"
+fi
 
 sync_l1() {
 	echo "EXITLESS-SYNC: $*"
@@ -125,7 +136,7 @@ work() {
 	# burst of wake-ups a poll window learns from; do it outside the
 	# load, before the wait at L1's mark
 	[ "$load" != idle ] || dyn_trace on
-	sync_l1 bench-begin "$phase" "$load"
+	sync_l1 bench-begin "$phase" "$load" "$round"
 	counters
 	c0=$dc p0=$gp
 	read -r t0 _ < /proc/uptime
@@ -141,22 +152,45 @@ work() {
 	read -r t1 _ < /proc/uptime
 	counters
 	p1=$gp
-	sync_l1 bench-end "$phase" "$load"
+	sync_l1 bench-end "$phase" "$load" "$round"
 	[ "$load" != idle ] || dyn_trace off
 	[ "$load" != contended ] || sync_l1 bench-hog-stop
 	# what is printed now is outside the load and L1's marks
 	[ -z "$c0" ] || echo "# dynidle during $load: $(dyn_delta "$c0" "$dc")"
 	[ "$load" != idle ] || dyn_trace report
 	[ "$load" = idle ] || extra="trips=$rt_n rt_ns=$rt_mean p50_ns=$rt_p50 p99_ns=$rt_p99"
-	echo "BENCH: dynidle phase=$phase work=$load secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') guest_poll_ns=$((p1 - p0)) $extra"
+	echo "BENCH: dynidle phase=$phase ${round:+round=$round }work=$load secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') guest_poll_ns=$((p1 - p0)) $extra"
 }
 
 phase() {
 	echo "# phase $1: idle driver $(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null || echo none), governor $(cat /sys/devices/system/cpu/cpuidle/current_governor_ro 2>/dev/null || echo none)"
 	"$PP" 200 >/dev/null || true	# warm up (and let windows grow)
-	for load in pipe tcp idle contended; do
+	for load in $loads; do
 		work "$1" "$load"
 	done
+}
+
+# dynidle_on: load exitless_guest.ko and wait for its idle driver
+dynidle_on() {
+	if ! insmod "$KO"; then
+		echo "BENCH: dynidle phase=dynidle error=insmod"
+		exit 1
+	fi
+	i=0
+	until [ "$(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null)" = exitless_dynidle ]; do
+		i=$((i + 1))
+		[ "$i" -lt 30 ] || { echo "BENCH: dynidle phase=dynidle error=driver"; exit 1; }
+		sleep 1
+	done
+	echo "$window" > "$PAR/dynidle_poll_max_ns"
+}
+
+# haltpoll_cap: the governor's cap where it has one (6.12; 6.1's Debian
+# kernel has the driver but not the haltpoll governor: menu picks POLL)
+haltpoll_cap() {
+	g=/sys/module/haltpoll/parameters/guest_halt_poll_ns
+	[ ! -w "$g" ] || echo "$window" > "$g"
+	echo "# haltpoll: guest_halt_poll_ns $(cat "$g" 2>/dev/null || echo none)"
 }
 
 ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
@@ -164,7 +198,7 @@ ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
 # timeout is a builtin; sleep would start a process inside the load)
 mkfifo /tmp/bench-idle.fifo
 exec 3<> /tmp/bench-idle.fifo
-echo "# dynidle bench, boot $boot: $(grep -c ^processor /proc/cpuinfo) CPUs, $TRIPS round trips, idle ${IDLE_S} s, window cap $window ns"
+echo "# dynidle bench, boot $boot${round:+ (round $round)}: $(grep -c ^processor /proc/cpuinfo) CPUs, $TRIPS round trips, idle ${IDLE_S} s, window cap $window ns"
 case "$boot" in
 stock)
 	"$PP" 200 >/dev/null || true
@@ -177,27 +211,18 @@ stock)
 	;;
 hostpoll)
 	phase hostpoll
-	if ! insmod "$KO"; then
-		echo "BENCH: dynidle phase=dynidle error=insmod"
-		exit 1
-	fi
-	i=0
-	until [ "$(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null)" = exitless_dynidle ]; do
-		i=$((i + 1))
-		[ "$i" -lt 30 ] || { echo "BENCH: dynidle phase=dynidle error=driver"; exit 1; }
-		sleep 1
-	done
-	echo "$window" > "$PAR/dynidle_poll_max_ns"
+	dynidle_on
 	phase dynidle
 	sed 's/^/# /' "$SYS/dynidle"
 	rmmod exitless_guest
 	;;
+dynidle)	# a latency round only
+	dynidle_on
+	phase dynidle
+	rmmod exitless_guest
+	;;
 haltpoll)
-	# the governor's cap where it has one (6.12; 6.1's Debian kernel has
-	# the driver but not the haltpoll governor: menu picks POLL)
-	g=/sys/module/haltpoll/parameters/guest_halt_poll_ns
-	[ ! -w "$g" ] || echo "$window" > "$g"
-	echo "# haltpoll: guest_halt_poll_ns $(cat "$g" 2>/dev/null || echo none)"
+	haltpoll_cap
 	phase haltpoll
 	;;
 *)

@@ -11,7 +11,10 @@
 # With "dynidle" (its own boot: 2 L1 CPUs, one per L2 vCPU), the dynidle
 # comparison of Documentation/dynidle.rst: selftests/dynidle/bench.sh in
 # three L2 boots (stock, hostpoll + dynidle, haltpoll), KVM's halt and
-# exit counters and L1's CPU time taken here around each load.
+# exit counters and L1's CPU time taken here around each load; then
+# latency rounds 2..N (exitless.bench_rounds=N on L1's command line,
+# default 3): haltpoll and dynidle booted again, in alternating order,
+# each for the pipe, TCP and idle loads only.
 # Results: BENCH lines on the console and in /tmp/out/bench.txt.
 set -u
 rel=${1:?kernel release}
@@ -55,17 +58,18 @@ kvm_stats() {
 			   print "l1_all_ticks", $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat
 }
 
-# dynidle_bench_action <action> [<phase> <load>]: bench.sh's requests
+# dynidle_bench_action <action> [<phase> <load> [<round>]]: bench.sh's
+# requests
 dynidle_bench_action() {
 	case "$1" in
 	bench-begin) kvm_stats > /tmp/bench-begin ;;
 	bench-end)
 		kvm_stats > /tmp/bench-end
-		awk -v p="$2" -v w="$3" '
+		awk -v p="$2" -v w="$3" -v r="${4:+round=$4 }" '
 			NR == FNR { b[$1] = $2; next }
 			{ d[$1] = $2 - b[$1]; k[++n] = $1 }
 			END {
-				printf "dynidle-l1 phase=%s work=%s", p, w
+				printf "dynidle-l1 phase=%s %swork=%s", p, r, w
 				for (i = 1; i <= n; i++)
 					if (k[i] !~ /ticks$/) printf " %s=%d", k[i], d[k[i]]
 				if (d["l1_all_ticks"] > 0)
@@ -124,5 +128,20 @@ if [ "${stages#*,dynidle,}" != "$stages" ]; then
 	w=${w:-200000}
 	run_bench_l2 dyn-hostpoll host 2 dynidle "exitless.script=bench.sh exitless.arg=hostpoll,$w"
 	run_bench_l2 dyn-haltpoll host 2 dynidle "cpuidle_haltpoll.force=1 exitless.script=bench.sh exitless.arg=haltpoll,$w"
+	rounds=$(sed -n 's/.*exitless\.bench_rounds=\([0-9]*\).*/\1/p' /proc/cmdline)
+	rounds=${rounds:-3}
+	say "dynidle: latency rounds $rounds"
+	for ((r = 2; r <= rounds; r++)); do
+		# haltpoll first in even rounds: neither order is favoured
+		order="dynidle haltpoll"
+		[ $((r % 2)) -eq 1 ] || order="haltpoll dynidle"
+		for c in $order; do
+			if [ "$c" = haltpoll ]; then
+				run_bench_l2 "dyn-haltpoll-r$r" host 2 dynidle "cpuidle_haltpoll.force=1 exitless.script=bench.sh exitless.arg=round,haltpoll,$w,$r"
+			else
+				run_bench_l2 "dyn-dynidle-r$r" host 2 dynidle "exitless.script=bench.sh exitless.arg=round,dynidle,$w,$r"
+			fi
+		done
+	done
 fi
 say "done"

@@ -21,7 +21,9 @@
 #      kernel crashed outside exitless code, default 3),
 #      EXITLESS_BENCH_TRACE=1 (--bench: the dynidle idle load also traces
 #      dynidle's idle periods; off by default, since switching a
-#      tracepoint patches L2 text under multi-threaded TCG, see boot_l1).
+#      tracepoint patches L2 text under multi-threaded TCG, see boot_l1),
+#      EXITLESS_BENCH_ROUNDS (--bench: dynidle latency rounds, haltpoll
+#      and dynidle each booted that many times in all, default 3).
 set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
 top=$EXITLESS_TOP
@@ -54,7 +56,7 @@ l1_once() {
 	timeout "${EXITLESS_L1_TIMEOUT:-1500}" qemu-system-x86_64 \
 		-accel "tcg,thread=$thread" -cpu max -smp "$smp" -m 4G \
 		-kernel "/boot/vmlinuz-$rel" -initrd "$dir/l1.cpio.gz" \
-		-append "console=ttyS0 loglevel=4 panic=-1 nokaslr exitless.top=$top exitless.rel=$rel exitless.main=$main exitless.stages=$stages exitless.cache=$EXITLESS_CACHE${EXITLESS_BENCH_TRACE:+ exitless.bench_trace=1}" \
+		-append "console=ttyS0 loglevel=4 panic=-1 nokaslr exitless.top=$top exitless.rel=$rel exitless.main=$main exitless.stages=$stages exitless.cache=$EXITLESS_CACHE${EXITLESS_BENCH_TRACE:+ exitless.bench_trace=1}${EXITLESS_BENCH_ROUNDS:+ exitless.bench_rounds=$EXITLESS_BENCH_ROUNDS}" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=$top,mount_tag=repo,security_model=none,readonly=on,multidevs=remap" \
 		-virtfs "local,path=$out,mount_tag=out,security_model=none" \
