@@ -27,10 +27,9 @@
 # usage: bench.sh stock|hostpoll|haltpoll [<poll window ns>]
 #        bench.sh round haltpoll|dynidle <poll window ns> <round>
 # Output: "BENCH: dynidle phase=<p> [round=<n>] work=<w> key=value ..."
-# lines; the
-# stock boot also prints "BENCH: dynidle window_ns=<ns>": 4 stock pipe
-# round trips (at least 200 us), the poll window cap that L1 passes to
-# the later boots for haltpoll and dynidle alike.
+# lines; the stock boot also prints "BENCH: dynidle window_ns=<ns>": 4
+# stock pipe round trips (at least 200 us), the poll window cap that L1
+# passes to the later boots for haltpoll and dynidle alike.
 set -eu
 
 KO=${EXITLESS_GUEST_KO:-/exitless_guest.ko}
@@ -216,7 +215,7 @@ hostpoll)
 	sed 's/^/# /' "$SYS/dynidle"
 	rmmod exitless_guest
 	;;
-dynidle)	# a latency round only
+dynidle)	# latency rounds only ("round dynidle ...")
 	dynidle_on
 	phase dynidle
 	rmmod exitless_guest
