@@ -591,11 +591,21 @@ static struct notifier_block exitless_reboot_nb = {
  */
 static int exitless_syscore_suspend(EXITLESS_SYSCORE_ARGS)
 {
+	unsigned int cpu = smp_processor_id();
 	long ret = exitless_cpu_unregister();
 
 	if (!exitless_hc_released(ret))
-		pr_err("CPU%u: UNREGISTER failed on suspend: %ld\n",
-		       smp_processor_id(), ret);
+		pr_err("CPU%u: UNREGISTER failed on suspend: %ld\n", cpu, ret);
+	/*
+	 * UNREGISTER stopped the host's pvtimer for this vCPU, and nothing
+	 * enables it again before the other CPUs come back up on resume:
+	 * a deadline armed through the area then would never fire (seen:
+	 * the boot CPU asleep in the hotplug sync, in HLT for good).  This
+	 * CPU's timers go to its APIC until the re-probe after resume
+	 * gives pvtimer back.
+	 */
+	exitless_pvtimer_learn_section(cpu, NULL);
+	exitless_dynidle_learn_section(cpu, NULL);
 	return 0;
 }
 
@@ -607,12 +617,15 @@ static void exitless_syscore_resume(EXITLESS_SYSCORE_ARGS)
 	if (!exitless_area_in_use())
 		return;
 	ret = exitless_cpu_register();
-	/*
-	 * The host may have been reloaded or the VM restored elsewhere
-	 * meanwhile: let the re-probe (queued until tasks thaw) sort it out.
-	 */
 	if (ret || per_cpu(exitless_cpu, cpu).epoch != exitless_guest.host_epoch)
-		exitless_kick_probe();
+		pr_debug("CPU%u: host changed or refused across suspend (%ld)\n",
+			 cpu, ret);
+	/*
+	 * The re-probe (queued until tasks thaw) sorts out a host reloaded
+	 * or a VM restored elsewhere meanwhile, and gives pvtimer back to
+	 * this CPU, which suspend left on its APIC.
+	 */
+	exitless_kick_probe();
 }
 
 EXITLESS_DEFINE_SYSCORE(exitless_syscore, exitless_syscore_suspend,
