@@ -136,11 +136,9 @@ if [ "${stages#*,dynidle,}" != "$stages" ]; then
 		order="dynidle haltpoll"
 		[ $((r % 2)) -eq 1 ] || order="haltpoll dynidle"
 		for c in $order; do
-			if [ "$c" = haltpoll ]; then
-				run_bench_l2 "dyn-haltpoll-r$r" host 2 dynidle "cpuidle_haltpoll.force=1 exitless.script=bench.sh exitless.arg=round,haltpoll,$w,$r"
-			else
-				run_bench_l2 "dyn-dynidle-r$r" host 2 dynidle "exitless.script=bench.sh exitless.arg=round,dynidle,$w,$r"
-			fi
+			hp=
+			[ "$c" != haltpoll ] || hp="cpuidle_haltpoll.force=1 "
+			run_bench_l2 "dyn-$c-r$r" host 2 dynidle "${hp}exitless.script=bench.sh exitless.arg=round,$c,$w,$r"
 		done
 	done
 fi
