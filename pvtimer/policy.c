@@ -69,6 +69,16 @@ u64 exitless_pvtimer_delay_ns(u64 deadline, u64 guest_now, u32 tsc_khz)
 	return mul_u64_u32_div(cycles, 1000000, tsc_khz);
 }
 
+u64 exitless_pvtimer_host_looks_by(u64 host_armed, u64 poll, u64 now)
+{
+	u64 by;
+
+	if (!poll)
+		return host_armed;
+	by = now + poll < now ? U64_MAX : now + poll;
+	return host_armed && host_armed < by ? host_armed : by;
+}
+
 enum exitless_pvtimer_arm
 exitless_pvtimer_arm_action(u64 deadline, u64 host_armed, bool exit_follows)
 {

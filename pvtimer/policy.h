@@ -100,6 +100,18 @@ enum exitless_pvtimer_arm {
 };
 
 /**
+ * exitless_pvtimer_host_looks_by - when the host reads the section next
+ * @host_armed: the section's host_armed (0 = no host timer)
+ * @poll: the host poller's period from PVTIMER_ENABLE (0 = no poller)
+ * @now: the guest's TSC now
+ *
+ * Return: the time by which the host reads the section again without a
+ * call (its timer, or the poller's next round), 0 = not before an exit;
+ * exitless_pvtimer_arm_action()'s @host_armed.
+ */
+u64 exitless_pvtimer_host_looks_by(u64 host_armed, u64 poll, u64 now);
+
+/**
  * exitless_pvtimer_arm_action - does a new deadline need PVTIMER_SYNC?
  * @deadline: the new deadline (0 = none)
  * @host_armed: the section's host_armed (0 = no host timer)

@@ -444,6 +444,44 @@ static void arm_against_host_timer(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, arm(U64_MAX, U64_MAX, false), LAZY);
 }
 
+static void looks_by_poller(struct kunit *test)
+{
+	u64 p = MS / 2;
+
+	/* no poller: the host's timer alone */
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_host_looks_by(0, 0, NOW), 0ULL);
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_host_looks_by(NOW + MS, 0, NOW),
+			NOW + MS);
+	/* a poller: its next round, or the host's timer if sooner */
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_host_looks_by(0, p, NOW), NOW + p);
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_host_looks_by(NOW + MS, p, NOW),
+			NOW + p);
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_host_looks_by(NOW + 1, p, NOW),
+			NOW + 1);
+	/* the end of time does not wrap to "soon" */
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_host_looks_by(0, p, U64_MAX - 1),
+			U64_MAX);
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_host_looks_by(0, U64_MAX, NOW),
+			U64_MAX);
+}
+
+static void arm_with_poller(struct kunit *test)
+{
+	u64 p = MS / 2, by;
+
+	/* a deadline past the poller's next round is lazy, a nearer one not */
+	KUNIT_EXPECT_EQ(test, arm(NOW + MS, exitless_pvtimer_host_looks_by(0, p, NOW),
+				  false), LAZY);
+	KUNIT_EXPECT_EQ(test, arm(NOW + p, exitless_pvtimer_host_looks_by(0, p, NOW),
+				  false), LAZY);
+	KUNIT_EXPECT_EQ(test, arm(NOW + p - 1,
+				  exitless_pvtimer_host_looks_by(0, p, NOW), false),
+			SYNC);
+	/* a host timer before the deadline still makes it lazy */
+	by = exitless_pvtimer_host_looks_by(NOW + 5, p, NOW);
+	KUNIT_EXPECT_EQ(test, arm(NOW + 10, by, false), LAZY);
+}
+
 static void exit_follows_cases(struct kunit *test)
 {
 	static const struct {
@@ -1061,6 +1099,8 @@ static struct kunit_case exitless_pvtimer_cases[] = {
 	KUNIT_CASE(arm_disarm_is_lazy),
 	KUNIT_CASE(arm_exit_follows_is_lazy),
 	KUNIT_CASE(arm_against_host_timer),
+	KUNIT_CASE(looks_by_poller),
+	KUNIT_CASE(arm_with_poller),
 	KUNIT_CASE(exit_follows_cases),
 	KUNIT_CASE(backstop_covers_rules),
 	KUNIT_CASE(backstop_early_check),
