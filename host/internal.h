@@ -39,6 +39,8 @@ struct exitless_host_stats {
 	atomic64_t pvtimer_read_faults;	/* section not readable at an exit */
 	atomic64_t pvtimer_write_faults; /* host_seq/host_armed not written */
 	atomic64_t pvtimer_backstops;	/* APIC backstops written for guests */
+	atomic64_t pvtimer_poll_scans;	/* poller rounds over every vCPU */
+	atomic64_t pvtimer_poll_arms;	/* host timers armed by the poller */
 };
 
 extern struct exitless_host_stats exitless_stats;

@@ -76,6 +76,10 @@ static int exitless_stats_show(struct seq_file *m, void *unused)
 		   atomic64_read(&exitless_stats.pvtimer_write_faults));
 	seq_printf(m, "pvtimer_backstops %lld\n",
 		   atomic64_read(&exitless_stats.pvtimer_backstops));
+	seq_printf(m, "pvtimer_poll_scans %lld\n",
+		   atomic64_read(&exitless_stats.pvtimer_poll_scans));
+	seq_printf(m, "pvtimer_poll_arms %lld\n",
+		   atomic64_read(&exitless_stats.pvtimer_poll_arms));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(exitless_stats);
@@ -97,14 +101,19 @@ static int __init exitless_host_init(void)
 	debugfs_create_file("stats", 0444, exitless_debugfs, NULL,
 			    &exitless_stats_fops);
 
-	r = exitless_attach();
+	r = exitless_pvtimer_init();
 	if (r)
 		goto out_remove_debugfs;
+	r = exitless_attach();
+	if (r)
+		goto out_poller;
 
 	pr_info("ABI %u ready, features 0x%llx, epoch 0x%llx\n",
 		EXITLESS_ABI_VERSION, exitless_features, exitless_epoch);
 	return 0;
 
+out_poller:
+	exitless_pvtimer_exit();
 out_remove_debugfs:
 	debugfs_remove_recursive(exitless_debugfs);
 	exitless_vm_exit();
@@ -114,6 +123,7 @@ out_remove_debugfs:
 static void __exit exitless_host_exit(void)
 {
 	exitless_detach();
+	exitless_pvtimer_exit();
 	exitless_vm_exit();
 	debugfs_remove_recursive(exitless_debugfs);
 	pr_info("unloaded; guests fall back to native paths\n");

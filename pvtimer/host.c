@@ -4,9 +4,13 @@
  * deadline in its pvtimer section, and the guest's vector injected when
  * that deadline comes (Documentation/pvtimer.rst).
  *
- * No dedicated host CPU and no polling: the section is read where the
- * host already runs in the vCPU's thread, at every VM exit (kvm_exit
- * tracepoint) and on PVTIMER_SYNC.  The host timer (an hrtimer, hard
+ * By default no dedicated host CPU and no polling: the section is read
+ * where the host already runs in the vCPU's thread, at every VM exit
+ * (kvm_exit tracepoint) and on PVTIMER_SYNC.  Optionally
+ * (pvtimer_poll_us) a housekeeping kthread also reads every section
+ * that often, as the original cloud design did, so that the guest needs
+ * no hypercall for a deadline further away than the poller's period;
+ * the two modes are compared in Documentation/pvtimer.rst.  The host timer (an hrtimer, hard
  * irq, pinned to the CPU the vCPU runs on, moved along at VM entry) then
  * either
  *  - injects the vector at once, if the vCPU is outside guest mode: the
@@ -43,7 +47,10 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/delay.h>
+#include <linux/kthread.h>
 #include <linux/kvm_host.h>
+#include <linux/mm.h>
 #include <linux/srcu.h>
 #include <linux/uaccess.h>
 #include <asm/apicdef.h>
@@ -69,14 +76,35 @@ MODULE_PARM_DESC(pvtimer_guard_us,
 		 "pvtimer: look at a vCPU's deadline again this many us after injecting its expiry, 0..10000, 0 = never (default: 1000)");
 
 /*
+ * The poller (off by default): a kthread that reads the section of every
+ * vCPU with pvtimer enabled every pvtimer_poll_us and starts the vCPU's
+ * host timer for a deadline the vCPU's thread has not read yet.  Set at
+ * load only: a guest is told the period at PVTIMER_ENABLE and counts on
+ * it from then on.
+ */
+static unsigned int pvtimer_poll_us;
+module_param(pvtimer_poll_us, uint, 0444);
+MODULE_PARM_DESC(pvtimer_poll_us,
+		 "pvtimer: a host kthread reads every vCPU's deadline this often (us), 50..10000, so the guest needs no hypercall for a deadline further away than twice that; 0 = no poller (default: 0)");
+
+#define EXITLESS_PVTIMER_POLL_MIN_US	50
+#define EXITLESS_PVTIMER_POLL_MAX_US	10000
+
+/* The vCPUs the poller reads (@poll_page pinned); nests outside pt->lock. */
+static LIST_HEAD(exitless_pvtimer_polled);
+static DEFINE_RAW_SPINLOCK(exitless_pvtimer_poll_lock);
+static struct task_struct *exitless_pvtimer_poller;
+
+/*
  * Start the guard (lock held, timer not queued): returns false if there
  * is none, true if @pt->timer must be (re)started for @pt->guard_ns.
+ * A vCPU the poller reads needs none: the poller looks again anyway.
  */
 static bool exitless_pvtimer_guard(struct exitless_pvtimer_vcpu *pt, u64 now)
 {
 	u32 us = min(READ_ONCE(pvtimer_guard_us), 10000U);
 
-	if (!us)
+	if (!us || pt->poll_page)
 		return false;
 	pt->guard = true;
 	pt->armed = now + mul_u64_u32_div(us, pt->vcpu->arch.virtual_tsc_khz,
@@ -194,11 +222,13 @@ static bool exitless_pvtimer_apply(struct exitless_pvtimer_vcpu *pt,
 		hrtimer_try_to_cancel(&pt->timer);
 		pt->armed = 0;
 		pt->guard = false;
+		pt->by_poll = false;
 		break;
 	case EXITLESS_PVTIMER_HOST_INJECT:
 		hrtimer_try_to_cancel(&pt->timer);
 		pt->armed = 0;
 		pt->guard = false;
+		pt->by_poll = false;
 		pt->seen_seq = seq;
 		pt->fired = false;
 		if (exitless_pvtimer_guard(pt, now)) {
@@ -214,6 +244,7 @@ static bool exitless_pvtimer_apply(struct exitless_pvtimer_vcpu *pt,
 			      HRTIMER_MODE_REL_PINNED_HARD);
 		pt->armed = deadline;
 		pt->guard = false;
+		pt->by_poll = false;
 		pt->cpu = smp_processor_id();
 		atomic64_inc(&exitless_stats.pvtimer_arms);
 		break;
@@ -280,12 +311,174 @@ static enum hrtimer_restart exitless_pvtimer_fn(struct hrtimer *timer)
 	return ret;
 }
 
+/* The poller's list and pin: see pvtimer_poll_us. */
+static void exitless_pvtimer_poll_detach(struct exitless_pvtimer_vcpu *pt)
+{
+	struct page *page;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&exitless_pvtimer_poll_lock, flags);
+	list_del_init(&pt->poll_node);
+	raw_spin_lock(&pt->lock);
+	page = pt->poll_page;
+	pt->poll_page = NULL;
+	pt->poll_sec = NULL;
+	raw_spin_unlock(&pt->lock);
+	raw_spin_unlock_irqrestore(&exitless_pvtimer_poll_lock, flags);
+	if (page)
+		unpin_user_page(page);
+}
+
+/*
+ * PVTIMER_ENABLE, vCPU thread (current->mm is the VM's): pin the page of
+ * the section so that the poller reads it from its own thread.  Returns
+ * the period the guest may count on, in the vCPU's TSC cycles: twice the
+ * poller's, for its wake-up slack; 0 = not polled.
+ */
+static u64 exitless_pvtimer_poll_attach(struct kvm_vcpu *vcpu,
+					struct exitless_vcpu *xv)
+{
+	struct exitless_pvtimer_vcpu *pt = &xv->pvtimer;
+	gpa_t gpa = xv->gpa + EXITLESS_AREA_OFF_PVTIMER;
+	unsigned long hva, flags;
+	struct page *page;
+	int idx;
+
+	BUILD_BUG_ON(offsetof(struct exitless_pvtimer_section, deadline) != 0 ||
+		     offsetof(struct exitless_pvtimer_section, seq) != 8);
+	/* ENABLE again: the area may have moved */
+	exitless_pvtimer_poll_detach(pt);
+	if (!exitless_pvtimer_poller)
+		return 0;
+	if (offset_in_page(gpa) + 2 * sizeof(u64) > PAGE_SIZE)
+		return 0;
+	idx = srcu_read_lock(&vcpu->kvm->srcu);
+	hva = gfn_to_hva(vcpu->kvm, gpa_to_gfn(gpa));
+	srcu_read_unlock(&vcpu->kvm->srcu, idx);
+	if (kvm_is_error_hva(hva) ||
+	    pin_user_pages_fast(hva, 1, FOLL_WRITE | FOLL_LONGTERM, &page) != 1) {
+		atomic64_inc(&exitless_stats.pvtimer_read_faults);
+		return 0;
+	}
+	raw_spin_lock_irqsave(&exitless_pvtimer_poll_lock, flags);
+	raw_spin_lock(&pt->lock);
+	pt->poll_page = page;
+	pt->poll_sec = page_address(page) + offset_in_page(gpa);
+	pt->poll_seq = pt->seen_seq;
+	raw_spin_unlock(&pt->lock);
+	list_add_tail(&pt->poll_node, &exitless_pvtimer_polled);
+	raw_spin_unlock_irqrestore(&exitless_pvtimer_poll_lock, flags);
+	return mul_u64_u32_div(2ULL * pvtimer_poll_us,
+			       vcpu->arch.virtual_tsc_khz, 1000);
+}
+
+/*
+ * One vCPU, poller's lock held: a deadline the vCPU's thread has not read
+ * gets the host timer.  Only while the vCPU runs guest code: outside, its
+ * last exit read the section.  The timer's expiry then goes the usual
+ * way (a kick, and the exit decides with the section in hand), so a
+ * deadline the guest moved since is still served right.
+ */
+static void exitless_pvtimer_poll_one(struct exitless_pvtimer_vcpu *pt)
+{
+	const u64 *sec = pt->poll_sec;
+	u64 seq, deadline, now, ns;
+
+	/* the guest writes deadline, smp_wmb(), then seq, without stopping */
+	seq = READ_ONCE(sec[1]);
+	smp_rmb();	/* seq before deadline: pairs with the guest's smp_wmb() */
+	deadline = READ_ONCE(sec[0]);
+	smp_rmb();	/* deadline before seq again: a write in between shows */
+	if (READ_ONCE(sec[1]) != seq)
+		return;		/* being written: the next round */
+
+	raw_spin_lock(&pt->lock);
+	if (!pt->enabled || !pt->in_guest || seq == pt->seen_seq ||
+	    seq == pt->poll_seq)
+		goto out;
+	pt->poll_seq = seq;
+	if (!deadline) {
+		if (pt->by_poll) {
+			hrtimer_try_to_cancel(&pt->timer);
+			pt->armed = 0;
+			pt->by_poll = false;
+		}
+		goto out;
+	}
+	/* the host's own timer comes first: the exit it forces reads this */
+	if (pt->armed && !pt->guard && !pt->by_poll && pt->armed <= deadline)
+		goto out;
+	now = kvm_read_l1_tsc(pt->vcpu, rdtsc());
+	ns = exitless_pvtimer_delay_ns(deadline, now,
+				       pt->vcpu->arch.virtual_tsc_khz);
+	hrtimer_start(&pt->timer, ns_to_ktime(ns), HRTIMER_MODE_REL_PINNED_HARD);
+	pt->armed = deadline;
+	pt->guard = false;
+	pt->by_poll = true;
+	pt->cpu = smp_processor_id();
+	atomic64_inc(&exitless_stats.pvtimer_poll_arms);
+out:
+	raw_spin_unlock(&pt->lock);
+}
+
+static int exitless_pvtimer_poll_fn(void *unused)
+{
+	struct exitless_pvtimer_vcpu *pt;
+	unsigned long flags;
+	u32 us = pvtimer_poll_us;
+
+	while (!kthread_should_stop()) {
+		raw_spin_lock_irqsave(&exitless_pvtimer_poll_lock, flags);
+		list_for_each_entry(pt, &exitless_pvtimer_polled, poll_node)
+			exitless_pvtimer_poll_one(pt);
+		raw_spin_unlock_irqrestore(&exitless_pvtimer_poll_lock, flags);
+		atomic64_inc(&exitless_stats.pvtimer_poll_scans);
+		usleep_range(us, us + us / 8);
+	}
+	return 0;
+}
+
+int exitless_pvtimer_init(void)
+{
+	struct task_struct *t;
+
+	if (!pvtimer_poll_us)
+		return 0;
+	if (pvtimer_poll_us < EXITLESS_PVTIMER_POLL_MIN_US ||
+	    pvtimer_poll_us > EXITLESS_PVTIMER_POLL_MAX_US) {
+		pr_err("pvtimer_poll_us=%u: 0 (no poller) or %u..%u\n",
+		       pvtimer_poll_us, EXITLESS_PVTIMER_POLL_MIN_US,
+		       EXITLESS_PVTIMER_POLL_MAX_US);
+		return -EINVAL;
+	}
+	if (!(exitless_features & EXITLESS_F_PVTIMER)) {
+		pr_info("pvtimer not offered: no poller\n");
+		return 0;
+	}
+	t = kthread_run(exitless_pvtimer_poll_fn, NULL, "exitless-pvtpoll");
+	if (IS_ERR(t))
+		return PTR_ERR(t);
+	exitless_pvtimer_poller = t;
+	pr_info("pvtimer poller: every vCPU's deadline read every %u us\n",
+		pvtimer_poll_us);
+	return 0;
+}
+
+void exitless_pvtimer_exit(void)
+{
+	if (!exitless_pvtimer_poller)
+		return;
+	kthread_stop(exitless_pvtimer_poller);
+	exitless_pvtimer_poller = NULL;
+}
+
 void exitless_pvtimer_vcpu_init(struct exitless_vcpu *xv,
 				struct kvm_vcpu *vcpu)
 {
 	struct exitless_pvtimer_vcpu *pt = &xv->pvtimer;
 
 	raw_spin_lock_init(&pt->lock);
+	INIT_LIST_HEAD(&pt->poll_node);
 	hrtimer_init(&pt->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_HARD);
 	pt->timer.function = exitless_pvtimer_fn;
 	pt->vcpu = vcpu;
@@ -297,6 +490,8 @@ void exitless_pvtimer_vcpu_stop(struct exitless_vcpu *xv)
 	unsigned long flags;
 	bool was;
 
+	/* the poller first: it arms nothing after this */
+	exitless_pvtimer_poll_detach(pt);
 	raw_spin_lock_irqsave(&pt->lock, flags);
 	was = pt->enabled;
 	pt->enabled = false;
@@ -319,7 +514,7 @@ static long exitless_pvtimer_enable(struct kvm_vcpu *vcpu,
 	struct exitless_vcpu *xv;
 	struct exitless_pvtimer_vcpu *pt;
 	unsigned long flags;
-	u64 deadline, seq, backstop;
+	u64 deadline, seq, backstop, poll;
 	bool was, inject, write;
 	long r;
 
@@ -344,6 +539,7 @@ static long exitless_pvtimer_enable(struct kvm_vcpu *vcpu,
 		return -EXITLESS_EFAULT;
 
 	pt = &xv->pvtimer;
+	poll = exitless_pvtimer_poll_attach(vcpu, xv);
 	raw_spin_lock_irqsave(&pt->lock, flags);
 	was = pt->enabled;
 	pt->enabled = true;
@@ -362,6 +558,9 @@ static long exitless_pvtimer_enable(struct kvm_vcpu *vcpu,
 		exitless_pvtimer_backstop_write(pt, backstop);
 	if (inject)
 		exitless_pvtimer_inject(pt, hc->a0);
+	/* RBX: how often the poller reads the section (ABI version 2) */
+	hc->out[0] = poll;
+	hc->out_regs = 1;
 	return 0;
 }
 

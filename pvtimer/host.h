@@ -7,10 +7,12 @@
 #define EXITLESS_PVTIMER_HOST_H
 
 #include <linux/hrtimer.h>
+#include <linux/list.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 
 struct kvm_vcpu;
+struct page;
 struct exitless_vcpu;
 struct exitless_hc;
 
@@ -37,6 +39,11 @@ struct exitless_hc;
  * @backstop: the APIC TSC deadline the host last wrote, 0 = none
  * @backstop_want: the one to write next (vCPU thread, outside @lock)
  * @backstop_dirty: @backstop_want is planned and not taken yet
+ * @poll_node: on the poller's list while @poll_page is pinned
+ * @poll_page: the page of the section, pinned for the poller (poller mode)
+ * @poll_sec: the section's deadline and seq in @poll_page
+ * @poll_seq: the seq the poller acted on last
+ * @by_poll: @timer was armed by the poller, not from the vCPU's thread
  */
 struct exitless_pvtimer_vcpu {
 	raw_spinlock_t lock;
@@ -58,7 +65,20 @@ struct exitless_pvtimer_vcpu {
 	u64 backstop;
 	u64 backstop_want;
 	bool backstop_dirty;
+	struct list_head poll_node;
+	struct page *poll_page;
+	const u64 *poll_sec;
+	u64 poll_seq;
+	bool by_poll;
 };
+
+/*
+ * Module load and unload: the optional poller (pvtimer_poll_us); the
+ * poller is stopped after the attachments (no new ENABLE) and before the
+ * per-VM state is freed.
+ */
+int exitless_pvtimer_init(void);
+void exitless_pvtimer_exit(void);
 
 /* When the per-vCPU state is created (vCPU thread) / before it is freed. */
 void exitless_pvtimer_vcpu_init(struct exitless_vcpu *xv,

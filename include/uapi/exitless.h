@@ -27,8 +27,11 @@
 
 #include <linux/types.h>
 
-/* ABI version the host answers with in PROBE; bumped on any change. */
-#define EXITLESS_ABI_VERSION		1
+/*
+ * ABI version the host answers with in PROBE; bumped on any change.
+ * 2: PVTIMER_ENABLE returns the host poller's period in RBX.
+ */
+#define EXITLESS_ABI_VERSION		2
 
 /*
  * Private hypercall range: 256 numbers from 0x45584c00 ("EXL\0"), far from
@@ -135,7 +138,11 @@
  * host reads the section at once and acts on its deadline as new: one
  * already past is injected, even if it was delivered before (the guest
  * clears the deadline first if it does not want that).  Enabling an
- * enabled vCPU changes its vector.  Out: RAX = 0.
+ * enabled vCPU changes its vector.  Out: RAX = 0; RBX (ABI version >= 2;
+ * a host of version 1 leaves a0 there) = 0, or the period in the vCPU's
+ * TSC cycles within which the host's poller (exitless_host's
+ * pvtimer_poll_us) reads the section while the vCPU runs guest code: a
+ * deadline at least that far away needs no PVTIMER_SYNC.
  */
 #define EXITLESS_HC_PVTIMER_ENABLE	(EXITLESS_HC_PVTIMER_BASE + 0)
 #define EXITLESS_PVTIMER_ENABLE_BACKSTOP	(1ULL << 0)
