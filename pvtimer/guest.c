@@ -85,6 +85,8 @@
  *	EXITLESS_PVTIMER_ENABLE_BACKSTOP): this CPU writes none
  * @lazy: @deadline went to memory only, counting on an exit that has not
  *	come yet (settled at the next switch to another task)
+ * @host_poll: the host's poller reads the section within this many TSC
+ *	cycles (PVTIMER_ENABLE's RBX), 0 = no poller
  * @arms: deadlines armed
  * @lazy_arms: ... without a hypercall
  * @syncs: PVTIMER_SYNC made
@@ -105,6 +107,7 @@ struct exitless_pvtimer_cpu {
 	bool direct;
 	bool host_backstop;
 	bool lazy;
+	u64 host_poll;
 	u64 arms;
 	u64 lazy_arms;
 	u64 syncs;
@@ -213,9 +216,16 @@ static void exitless_pvtimer_write(struct exitless_pvtimer_cpu *pc,
 
 	pc->deadline = deadline;
 	WRITE_ONCE(sec->deadline, deadline);
-	/* the host reads both while this vCPU is stopped: order is enough */
-	barrier();
+	/* the host's poller may read both while this vCPU runs */
+	smp_wmb();
 	WRITE_ONCE(sec->seq, ++pc->seq);
+}
+
+/* When the host reads the section again without a call, 0 = at an exit. */
+static u64 exitless_pvtimer_looks_by(struct exitless_pvtimer_cpu *pc)
+{
+	return exitless_pvtimer_host_looks_by(READ_ONCE(pc->sec->host_armed),
+					      pc->host_poll, rdtsc());
 }
 
 /* Arm @deadline (TSC, 0 = none) on this CPU; interrupts are off. */
@@ -236,8 +246,7 @@ static void exitless_pvtimer_arm(struct exitless_pvtimer_cpu *pc, u64 deadline)
 						exitless_pvtimer_halting_idle(),
 						in_interrupt(),
 						task_is_running(current));
-	if (exitless_pvtimer_arm_action(deadline,
-					READ_ONCE(pc->sec->host_armed),
+	if (exitless_pvtimer_arm_action(deadline, exitless_pvtimer_looks_by(pc),
 					follows) == EXITLESS_PVTIMER_ARM_LAZY) {
 		pc->lazy_arms++;
 		pc->lazy = follows && deadline;
@@ -343,7 +352,7 @@ static void exitless_pvtimer_switch(void *data, bool preempt,
 	if (READ_ONCE(pc->sec->host_seq) == pc->seq)
 		return;
 	if (exitless_pvtimer_arm_action(pc->deadline,
-					READ_ONCE(pc->sec->host_armed),
+					exitless_pvtimer_looks_by(pc),
 					false) == EXITLESS_PVTIMER_ARM_LAZY)
 		return;
 	pc->settles++;
@@ -379,19 +388,24 @@ static void exitless_pvtimer_enable_fn(void *unused)
 {
 	struct exitless_pvtimer_cpu *pc = this_cpu_ptr(&exitless_pvtimer_cpu);
 	struct clock_event_device *ced = &pc->ced;
+	struct exitless_hc_out out = {};
 	long ret = -EXITLESS_ENOENT;
 
 	/* the host keeps the backstop if it can (one without: EINVAL) */
+	pc->host_poll = 0;
 	if (pc->sec) {
 		ret = exitless_hypercall(EXITLESS_HC_PVTIMER_ENABLE,
 					 EXITLESS_PVTIMER_VECTOR,
 					 EXITLESS_PVTIMER_ENABLE_BACKSTOP,
-					 exitless_pvtimer_window(), 0, NULL);
+					 exitless_pvtimer_window(), 0, &out);
 		pc->host_backstop = !ret;
 		if (ret == -EXITLESS_EINVAL)
 			ret = exitless_hypercall(EXITLESS_HC_PVTIMER_ENABLE,
 						 EXITLESS_PVTIMER_VECTOR, 0, 0,
-						 0, NULL);
+						 0, &out);
+		/* a host of ABI version 1 leaves a0 in RBX */
+		if (!ret && READ_ONCE(exitless_guest.host_version) >= 2)
+			pc->host_poll = out.rbx;
 	}
 	if (ret) {
 		if (pc->bound && !pc->direct) {
@@ -641,7 +655,7 @@ void exitless_pvtimer_exit(void)
 ssize_t exitless_pvtimer_show(char *buf)
 {
 	struct exitless_pvtimer_cpu t = {};
-	unsigned int cpu, bound = 0, direct = 0, host_backstop = 0;
+	unsigned int cpu, bound = 0, direct = 0, host_backstop = 0, polled = 0;
 	int len;
 
 	for_each_online_cpu(cpu) {
@@ -652,6 +666,8 @@ ssize_t exitless_pvtimer_show(char *buf)
 		direct += READ_ONCE(pc->bound) && READ_ONCE(pc->direct);
 		host_backstop += READ_ONCE(pc->bound) &&
 				 READ_ONCE(pc->host_backstop);
+		polled += READ_ONCE(pc->bound) && !READ_ONCE(pc->direct) &&
+			  READ_ONCE(pc->host_poll);
 		t.checks += READ_ONCE(pc->checks);
 		t.arms += READ_ONCE(pc->arms);
 		t.lazy_arms += READ_ONCE(pc->lazy_arms);
@@ -671,5 +687,6 @@ ssize_t exitless_pvtimer_show(char *buf)
 			     t.backstops, t.irqs, t.fallbacks, t.direct_arms);
 	len += sysfs_emit_at(buf, len, "cpus_host_backstop %u\nbackstop_checks %llu\n",
 			     host_backstop, t.checks);
+	len += sysfs_emit_at(buf, len, "cpus_host_poller %u\n", polled);
 	return len;
 }
