@@ -6,6 +6,8 @@
 # "lapic-deadline" (loaded with pvtimer=0, before pvtimer=1 was ever
 # written) and then "exitless-pvtimer" served by the host (pvtimer=1,
 # cpus_direct 0), side by side in one boot, their exits counted in L1;
+# then the same loads with the host module reloaded with its housekeeping
+# poller on (pvtimer_poll_us; L1 action insmod-host-poller);
 # then the host module removed under a running timer loop (the device
 # stays exitless-pvtimer but parked: it arms the local APIC itself,
 # cpus_direct = every CPU; no timer is lost) and loaded again (cpus_direct
@@ -18,11 +20,12 @@
 # EXITLESS_PVT_IDLE_S seconds (one sleep).
 #
 # Talks to L1 through the console: "EXITLESS-SYNC: <action>" lines (see
-# selftests/qemu/l1-main.sh): pvtimer-mark-<off|on>-<load>-begin and
-# pvtimer-mark-<off|on>-<load>-end [timerloop's result line] (L1 traces
-# the KVM exits between the two), rmmod-host, insmod-host, and last
+# selftests/qemu/l1-main.sh): pvtimer-mark-<off|on|poll>-<load>-begin and
+# pvtimer-mark-<off|on|poll>-<load>-end [timerloop's result line] (L1
+# traces the KVM exits between the two), insmod-host-poller, rmmod-host,
+# insmod-host, and last
 # pvtimer-check (L1 prints the table and its own TAP lines: TSC_DEADLINE
-# writes and exits per wake-up, off against on).
+# writes and exits per wake-up, off against on and poll).
 # Output: "ok N - pvtimer/<name>" / "not ok N - pvtimer/<name>"; exit 1 on
 # any failure.  A guest module without the pvtimer parameter, or a host
 # that does not offer pvtimer, fails the "on" checks (never a skip).
@@ -171,6 +174,31 @@ fi
 dump
 for l in $LOADS; do
 	load on "$l"
+done
+dump
+
+# --- pvtimer=1 with the host's poller (exitless_host pvtimer_poll_us) --------
+# L1 reloads the host module with its poller on; the guest registers again
+# with the new instance (new epoch) and learns the poller's period at
+# PVTIMER_ENABLE (cpus_host_poller = every CPU)
+ep0=$(rd "$SYS/host_epoch")
+polled() {
+	served && [ "$(rd "$SYS/host_epoch")" != "$ep0" ] &&
+		[ "$(pv cpus_host_poller)" = "$cpus" ]
+}
+t0=$(uptime_s)
+echo "EXITLESS-SYNC: insmod-host-poller"
+if [ "$has_param" = no ]; then
+	sleep "$SYNC_WAIT"
+	not_ok_why poller_every_cpu "exitless_guest.ko has no pvtimer parameter"
+elif wait_within "$BACK_S" polled; then
+	ok poller_every_cpu "after $(since "$t0") s"
+else
+	not_ok_why poller_every_cpu "not $PVT served with the host's poller on every CPU $BACK_S s after insmod-host-poller: $(devices) cpus_direct=$(pv cpus_direct) cpus_host_poller=$(pv cpus_host_poller) epoch $ep0 -> $(rd "$SYS/host_epoch")"
+fi
+dump
+for l in $LOADS; do
+	load poll "$l"
 done
 dump
 
