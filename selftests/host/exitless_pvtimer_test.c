@@ -28,7 +28,12 @@
  *     (hostile windows refused); the vCPU's TSC deadline (KVM_GET_MSRS)
  *     follows the deadlines the host reads, and without the flag the
  *     host never writes it.
- *  5. teardown: a VM destroyed with a host timer armed; then VMs whose
+ *  5. the host's poller, when exitless_host runs one (pvtimer_poll_us;
+ *     selftests/host/run.sh runs this test a second time with it): ENABLE
+ *     returns twice its period in RBX (0 without it), and deadlines
+ *     written while the guest busy-waits, with no call and no HLT, all
+ *     come and none early, the poller arming the host timer for them.
+ *  6. teardown: a VM destroyed with a host timer armed; then VMs whose
  *     vCPUs arm deadlines in a loop (HLT, SYNC, cancel, DISABLE + ENABLE)
  *     are killed (their process gets SIGKILL) at varied points; with -R
  *     also a rmmod/insmod of the host module while they run
@@ -261,6 +266,7 @@ static u64 tsc_khz;
 static unsigned int reps = 50;
 static unsigned int kills = 4;
 static bool do_rmmod;
+static unsigned int poll_us;	/* exitless_host's pvtimer_poll_us */
 
 static struct pt_mbox *host_mbox(void)
 {
@@ -566,7 +572,7 @@ static void test_hostile(void)
 	close(kmsg);
 }
 
-#define NR_DELIVERY_TESTS	10
+#define NR_DELIVERY_TESTS	11
 
 /* Run OP_ARM; prints its figures, returns the mailbox. */
 static struct pt_mbox *arm_run(const char *name, u64 nreps, u64 flags,
@@ -609,6 +615,10 @@ static void test_delivery(void)
 	rax = enable(PT_VECTOR, 0);
 	ksft_test_result(rax == 0, "delivery: ENABLE vector %#x: 0 (rax %#lx)\n",
 			 PT_VECTOR, rax);
+	/* the poller's period the guest may count on: twice pvtimer_poll_us */
+	ksft_test_result(host_mbox()->out.rbx == 2ULL * poll_us * tsc_khz / 1000,
+			 "ENABLE: RBX %lu cycles, the poller's period (pvtimer_poll_us %u) x 2\n",
+			 host_mbox()->out.rbx, poll_us);
 
 	syncs0 = exl_stat("pvtimer_syncs");
 	injects0 = exl_stat("pvtimer_injects");
@@ -669,6 +679,35 @@ static void test_delivery(void)
 			 mb->got + mb->lost == 3,
 			 "DISABLE: no pvtimer interrupt injected after DISABLE (%lu came, %lu of them pending in the IRR before DISABLE returned)\n",
 			 mb->got, mb->pending_at_disable);
+}
+
+#define NR_POLLER_TESTS	3
+
+/*
+ * The poller: deadlines written while the guest busy-waits with
+ * interrupts on, no SYNC and no HLT.  Without a poller only an exit that
+ * happens to come reads them (the watchdog otherwise); with one, it
+ * arms the host timer within its period.
+ */
+static void test_poller(void)
+{
+	s64 arms0 = exl_stat("pvtimer_poll_arms"), syncs0 = exl_stat("pvtimer_syncs");
+	struct pt_mbox *mb;
+	u64 rax;
+
+	rax = enable(PT_VECTOR, 0);
+	mb = arm_run("poller, busy loop, no SYNC", 20, F_BUSY, DELTA_US, 200);
+	ksft_test_result(!rax && mb->got == 20 && !mb->lost && !mb->wd,
+			 "poller: all 20 deadlines written during a busy loop came (%lu, %lu lost, watchdog %lu; ENABLE rax %#lx)\n",
+			 mb->got, mb->lost, mb->wd, rax);
+	ksft_test_result(!mb->early,
+			 "poller: none before its deadline (%lu early)\n",
+			 mb->early);
+	ksft_test_result(exl_stat("pvtimer_poll_arms") > arms0 &&
+			 exl_stat("pvtimer_syncs") == syncs0,
+			 "poller: it armed the host timer, no SYNC made (poll_arms +%ld, syncs +%ld)\n",
+			 exl_stat("pvtimer_poll_arms") - arms0,
+			 exl_stat("pvtimer_syncs") - syncs0);
 }
 
 #define NR_BACKSTOP_TESTS	9
@@ -1113,6 +1152,21 @@ static void create_vm(void)
 	run_op(0);	/* to the first wait: x2APIC on, watchdog LVT set */
 }
 
+/* exitless_host's pvtimer_poll_us; 0 for a module without it */
+static unsigned int read_poll_us(void)
+{
+	FILE *f = fopen("/sys/module/" EXL_HOST_MODULE "/parameters/pvtimer_poll_us",
+			"r");
+	unsigned int v = 0;
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%u", &v) != 1)
+		v = 0;
+	fclose(f);
+	return v;
+}
+
 int main(int argc, char *argv[])
 {
 	struct exl_hc_out out;
@@ -1147,13 +1201,16 @@ int main(int argc, char *argv[])
 		ksft_print_msg("-R without EXITLESS_HOST_KO: no rmmod part\n");
 		do_rmmod = false;
 	}
+	poll_us = read_poll_us();
 	base = read_counts();
 	ksft_set_plan(1 + NR_HOSTILE_TESTS + NR_DELIVERY_TESTS +
+		      (poll_us ? NR_POLLER_TESTS : 0) +
 		      NR_BACKSTOP_TESTS + 2 + 2 +
 		      (do_rmmod ? 3 : 0));
 
 	create_vm();
-	ksft_print_msg("guest TSC %lu kHz\n", tsc_khz);
+	ksft_print_msg("guest TSC %lu kHz, host poller %u us\n", tsc_khz,
+		       poll_us);
 	hc(EXITLESS_HC_PROBE, EXITLESS_ABI_VERSION, 0, 0, 0);
 	out = host_mbox()->out;
 	ksft_test_result(out.rax == 0 && (out.rcx & EXITLESS_F_PVTIMER),
@@ -1162,6 +1219,8 @@ int main(int argc, char *argv[])
 
 	test_hostile();
 	test_delivery();
+	if (poll_us)
+		test_poller();
 	test_host_backstop();
 	test_destroy_armed(base);
 	test_kill_under_load(base);

@@ -195,6 +195,21 @@ pvtimer_args="-r 50 -k 4"
 [ "$EXITLESS_RMMOD_PARK" = 1 ] || pvtimer_args="$pvtimer_args -R"
 # shellcheck disable=SC2086
 run_test exitless_pvtimer_test "$EXITLESS_SELFTESTS/exitless_pvtimer_test" $pvtimer_args
+# again with the host's poller (pvtimer_poll_us): ENABLE's period, delivery
+# to a busy guest that makes no call, teardown by kill with pinned pages
+if [ -z "$EXITLESS_HOST_KO" ]; then
+	result exitless_pvtimer_test-poller skip "EXITLESS_HOST_KO is not set"
+else
+	! loaded || rmmod $module || say "rmmod $module failed"
+	if timeout 60 insmod "$EXITLESS_HOST_KO" pvtimer_poll_us=200; then
+		run_test exitless_pvtimer_test-poller "$EXITLESS_SELFTESTS/exitless_pvtimer_test" -r 20 -k 2
+		rmmod $module || say "rmmod $module failed"
+	else
+		say "insmod $EXITLESS_HOST_KO pvtimer_poll_us=200 failed"
+		result exitless_pvtimer_test-poller fail
+	fi
+	loaded || insmod "$EXITLESS_HOST_KO" || say "insmod failed"
+fi
 rmmod_args="-n 2 -c 2"
 [ "$EXITLESS_RMMOD_PARK" != 1 ] || rmmod_args="$rmmod_args -P"
 # shellcheck disable=SC2086
