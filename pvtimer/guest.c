@@ -128,6 +128,7 @@ static bool exitless_pvtimer_capable;
 static bool exitless_pvtimer_on;	/* set(true) ran; under the guest lock */
 
 static bool pvtimer = true;
+static bool pvtimer_poll = true;
 static unsigned int pvtimer_backstop_ms = 100;
 
 /* The window the backstop must fire in after a deadline, in TSC cycles. */
@@ -391,20 +392,27 @@ static void exitless_pvtimer_enable_fn(void *unused)
 	struct exitless_hc_out out = {};
 	long ret = -EXITLESS_ENOENT;
 
-	/* the host keeps the backstop if it can (one without: EINVAL) */
+	/*
+	 * The host keeps the backstop if it can (one without: EINVAL); its
+	 * poller, from ABI version 2 (a version-1 host refuses the flag and
+	 * leaves a0 in RBX), if pvtimer_poll allows.
+	 */
 	pc->host_poll = 0;
 	if (pc->sec) {
+		bool v2 = READ_ONCE(exitless_guest.host_version) >= 2;
+		u64 poll = v2 && READ_ONCE(pvtimer_poll) ?
+			   EXITLESS_PVTIMER_ENABLE_POLL : 0;
+
 		ret = exitless_hypercall(EXITLESS_HC_PVTIMER_ENABLE,
 					 EXITLESS_PVTIMER_VECTOR,
-					 EXITLESS_PVTIMER_ENABLE_BACKSTOP,
+					 EXITLESS_PVTIMER_ENABLE_BACKSTOP | poll,
 					 exitless_pvtimer_window(), 0, &out);
 		pc->host_backstop = !ret;
 		if (ret == -EXITLESS_EINVAL)
 			ret = exitless_hypercall(EXITLESS_HC_PVTIMER_ENABLE,
-						 EXITLESS_PVTIMER_VECTOR, 0, 0,
-						 0, &out);
-		/* a host of ABI version 1 leaves a0 in RBX */
-		if (!ret && READ_ONCE(exitless_guest.host_version) >= 2)
+						 EXITLESS_PVTIMER_VECTOR, poll,
+						 0, 0, &out);
+		if (!ret && v2)
 			pc->host_poll = out.rbx;
 	}
 	if (ret) {
@@ -591,6 +599,10 @@ static const struct kernel_param_ops exitless_pvtimer_param_ops = {
 module_param_cb(pvtimer, &exitless_pvtimer_param_ops, &pvtimer, 0644);
 MODULE_PARM_DESC(pvtimer,
 		 "pvtimer: arm timers through memory shared with the host when it offers it (default: 1)");
+module_param_cb(pvtimer_poll, &exitless_pvtimer_param_ops, &pvtimer_poll,
+		0644);
+MODULE_PARM_DESC(pvtimer_poll,
+		 "pvtimer: have the host's poller read this guest's deadlines, if the host runs one (its pvtimer_poll_us): fewer hypercalls, at the cost of a host CPU (default: 1)");
 module_param(pvtimer_backstop_ms, uint, 0644);
 MODULE_PARM_DESC(pvtimer_backstop_ms,
 		 "pvtimer: a deadline the host has not delivered this many ms late is taken back by the local APIC timer, 1..10000 (default: 100)");

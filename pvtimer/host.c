@@ -77,8 +77,9 @@ MODULE_PARM_DESC(pvtimer_guard_us,
 
 /*
  * The poller (off by default): a kthread that reads the section of every
- * vCPU with pvtimer enabled every pvtimer_poll_us and starts the vCPU's
- * host timer for a deadline the vCPU's thread has not read yet.  Set at
+ * vCPU that asked for it (ENABLE with EXITLESS_PVTIMER_ENABLE_POLL) every
+ * pvtimer_poll_us and starts the vCPU's host timer for a deadline the
+ * vCPU's thread has not read yet; it sleeps while no vCPU asks.  Set at
  * load only: a guest is told the period at PVTIMER_ENABLE and counts on
  * it from then on.
  */
@@ -93,6 +94,7 @@ MODULE_PARM_DESC(pvtimer_poll_us,
 /* The vCPUs the poller reads (@poll_page pinned); nests outside pt->lock. */
 static LIST_HEAD(exitless_pvtimer_polled);
 static DEFINE_RAW_SPINLOCK(exitless_pvtimer_poll_lock);
+static DECLARE_WAIT_QUEUE_HEAD(exitless_pvtimer_poll_wq);
 static struct task_struct *exitless_pvtimer_poller;
 
 /*
@@ -330,13 +332,14 @@ static void exitless_pvtimer_poll_detach(struct exitless_pvtimer_vcpu *pt)
 }
 
 /*
- * PVTIMER_ENABLE, vCPU thread (current->mm is the VM's): pin the page of
+ * PVTIMER_ENABLE, vCPU thread (current->mm is the VM's), if the guest
+ * @asked for the poller (EXITLESS_PVTIMER_ENABLE_POLL): pin the page of
  * the section so that the poller reads it from its own thread.  Returns
  * the period the guest may count on, in the vCPU's TSC cycles: twice the
  * poller's, for its wake-up slack; 0 = not polled.
  */
 static u64 exitless_pvtimer_poll_attach(struct kvm_vcpu *vcpu,
-					struct exitless_vcpu *xv)
+					struct exitless_vcpu *xv, bool asked)
 {
 	struct exitless_pvtimer_vcpu *pt = &xv->pvtimer;
 	gpa_t gpa = xv->gpa + EXITLESS_AREA_OFF_PVTIMER;
@@ -346,9 +349,9 @@ static u64 exitless_pvtimer_poll_attach(struct kvm_vcpu *vcpu,
 
 	BUILD_BUG_ON(offsetof(struct exitless_pvtimer_section, deadline) != 0 ||
 		     offsetof(struct exitless_pvtimer_section, seq) != 8);
-	/* ENABLE again: the area may have moved */
+	/* ENABLE again: the area may have moved, the flag changed */
 	exitless_pvtimer_poll_detach(pt);
-	if (!exitless_pvtimer_poller)
+	if (!asked || !exitless_pvtimer_poller)
 		return 0;
 	if (offset_in_page(gpa) + 2 * sizeof(u64) > PAGE_SIZE)
 		return 0;
@@ -368,6 +371,7 @@ static u64 exitless_pvtimer_poll_attach(struct kvm_vcpu *vcpu,
 	raw_spin_unlock(&pt->lock);
 	list_add_tail(&pt->poll_node, &exitless_pvtimer_polled);
 	raw_spin_unlock_irqrestore(&exitless_pvtimer_poll_lock, flags);
+	wake_up(&exitless_pvtimer_poll_wq);
 	return mul_u64_u32_div(2ULL * pvtimer_poll_us,
 			       vcpu->arch.virtual_tsc_khz, 1000);
 }
@@ -428,6 +432,13 @@ static int exitless_pvtimer_poll_fn(void *unused)
 	u32 us = pvtimer_poll_us;
 
 	while (!kthread_should_stop()) {
+		/* no vCPU asked for it: sleep, at no cost */
+		if (list_empty(&exitless_pvtimer_polled)) {
+			wait_event_interruptible(exitless_pvtimer_poll_wq,
+						 !list_empty(&exitless_pvtimer_polled) ||
+						 kthread_should_stop());
+			continue;
+		}
 		raw_spin_lock_irqsave(&exitless_pvtimer_poll_lock, flags);
 		list_for_each_entry(pt, &exitless_pvtimer_polled, poll_node)
 			exitless_pvtimer_poll_one(pt);
@@ -539,7 +550,8 @@ static long exitless_pvtimer_enable(struct kvm_vcpu *vcpu,
 		return -EXITLESS_EFAULT;
 
 	pt = &xv->pvtimer;
-	poll = exitless_pvtimer_poll_attach(vcpu, xv);
+	poll = exitless_pvtimer_poll_attach(vcpu, xv,
+					    hc->a1 & EXITLESS_PVTIMER_ENABLE_POLL);
 	raw_spin_lock_irqsave(&pt->lock, flags);
 	was = pt->enabled;
 	pt->enabled = true;

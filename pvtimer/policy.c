@@ -16,7 +16,8 @@ long exitless_pvtimer_check_enable(u64 vector, u64 flags, u64 window,
 {
 	if (vector < EXITLESS_PVTIMER_VECTOR_MIN || vector > 255)
 		return -EXITLESS_EINVAL;
-	if (flags & ~EXITLESS_PVTIMER_ENABLE_BACKSTOP)
+	if (flags & ~(EXITLESS_PVTIMER_ENABLE_BACKSTOP |
+		      EXITLESS_PVTIMER_ENABLE_POLL))
 		return -EXITLESS_EINVAL;
 	if (!(flags & EXITLESS_PVTIMER_ENABLE_BACKSTOP) && window)
 		return -EXITLESS_EINVAL;

@@ -108,10 +108,15 @@ static void enable_flags(struct kunit *test)
 {
 	unsigned int bit;
 
+	/* bit 0 needs a window (enable_backstop_window), bit 1 is the poller */
 	for (bit = 0; bit < 64; bit++)
 		KUNIT_EXPECT_EQ_MSG(test, enable(0xec, 1ULL << bit, 3, SIZE_PVT),
-				    EINVAL_RET, "flag bit %u", bit);
+				    bit == 1 ? 0L : EINVAL_RET, "flag bit %u", bit);
 	KUNIT_EXPECT_EQ(test, enable(0xec, U64_MAX, 3, SIZE_PVT), EINVAL_RET);
+	KUNIT_EXPECT_EQ(test, enable_w(BACKSTOP | EXITLESS_PVTIMER_ENABLE_POLL,
+				       100 * MS, TSC_KHZ), 0L);
+	KUNIT_EXPECT_EQ(test, enable_w(EXITLESS_PVTIMER_ENABLE_POLL, 100 * MS,
+				       TSC_KHZ), EINVAL_RET);
 }
 
 /* The host's backstop: a window of 1 ms .. 10 s, and only with the flag. */
@@ -139,10 +144,10 @@ static void enable_backstop_window(struct kunit *test)
 			EINVAL_RET);
 	/* a vCPU without a TSC rate cannot have one */
 	KUNIT_EXPECT_EQ(test, enable_w(BACKSTOP, 100 * MS, 0), EINVAL_RET);
-	/* a window without the flag, or another flag with it */
+	/* a window without the flag, or an unknown flag with it */
 	KUNIT_EXPECT_EQ(test, enable_w(0, 100 * MS, TSC_KHZ), EINVAL_RET);
 	KUNIT_EXPECT_EQ(test, enable_w(0, 1, TSC_KHZ), EINVAL_RET);
-	for (bit = 1; bit < 64; bit++)
+	for (bit = 2; bit < 64; bit++)
 		KUNIT_EXPECT_EQ_MSG(test, enable_w(BACKSTOP | 1ULL << bit,
 						   100 * MS, TSC_KHZ),
 				    EINVAL_RET, "flag bit %u", bit);

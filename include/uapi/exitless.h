@@ -29,7 +29,8 @@
 
 /*
  * ABI version the host answers with in PROBE; bumped on any change.
- * 2: PVTIMER_ENABLE returns the host poller's period in RBX.
+ * 2: PVTIMER_ENABLE takes EXITLESS_PVTIMER_ENABLE_POLL and returns the
+ *    host poller's period in RBX.
  */
 #define EXITLESS_ABI_VERSION		2
 
@@ -118,7 +119,7 @@
  *
  * PVTIMER_ENABLE: start serving the calling vCPU's pvtimer section.
  *	a0 = vector to inject on expiry, 32..255
- *	a1 = flags: 0, or EXITLESS_PVTIMER_ENABLE_BACKSTOP
+ *	a1 = flags: EXITLESS_PVTIMER_ENABLE_BACKSTOP, EXITLESS_PVTIMER_ENABLE_POLL
  *	a2 = with EXITLESS_PVTIMER_ENABLE_BACKSTOP, the backstop window in
  *	     the vCPU's TSC cycles, 1 ms .. 10 s; 0 without it
  * With EXITLESS_PVTIMER_ENABLE_BACKSTOP the host keeps the vCPU's local
@@ -138,14 +139,22 @@
  * host reads the section at once and acts on its deadline as new: one
  * already past is injected, even if it was delivered before (the guest
  * clears the deadline first if it does not want that).  Enabling an
- * enabled vCPU changes its vector.  Out: RAX = 0; RBX (ABI version >= 2;
- * a host of version 1 leaves a0 there) = 0, or the period in the vCPU's
- * TSC cycles within which the host's poller (exitless_host's
- * pvtimer_poll_us) reads the section while the vCPU runs guest code: a
- * deadline at least that far away needs no PVTIMER_SYNC.
+ * enabled vCPU changes its vector and flags.  With
+ * EXITLESS_PVTIMER_ENABLE_POLL (ABI version >= 2; a version-1 host
+ * refuses it with -EXITLESS_EINVAL) the host's poller, if it runs one
+ * (exitless_host's pvtimer_poll_us), reads the section while the vCPU
+ * runs guest code.  Out: RAX = 0; RBX (ABI version >= 2; a version-1 host
+ * leaves a0 there) = 0, or the period in the vCPU's TSC cycles within
+ * which that poller reads the section: a deadline at least that far away
+ * needs no PVTIMER_SYNC.
  */
 #define EXITLESS_HC_PVTIMER_ENABLE	(EXITLESS_HC_PVTIMER_BASE + 0)
 #define EXITLESS_PVTIMER_ENABLE_BACKSTOP	(1ULL << 0)
+/*
+ * ABI version 2: have the host's poller, if it runs one, read this vCPU's
+ * section (RBX then returns its period).
+ */
+#define EXITLESS_PVTIMER_ENABLE_POLL		(1ULL << 1)
 /*
  * PVTIMER_DISABLE: a0 = flags, must be 0.  Stops the vCPU's host timer;
  * no pvtimer vector is injected after RAX = 0 (one injected before may
