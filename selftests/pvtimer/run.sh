@@ -6,9 +6,11 @@
 # "lapic-deadline" (loaded with pvtimer=0, before pvtimer=1 was ever
 # written) and then "exitless-pvtimer" served by the host (pvtimer=1,
 # cpus_direct 0), side by side in one boot, their exits counted in L1;
-# then the same loads with the host module reloaded with its housekeeping
-# poller on (pvtimer_poll_us; L1 action insmod-host-poller);
-# then the host module removed under a running timer loop (the device
+# then the same loads with the host's housekeeping poller (L1 loads
+# exitless_host with pvtimer_poll_us; the guest asks for it with
+# pvtimer_poll=1, off until then);
+# then, the poller still on, the host module removed under a running
+# timer loop (the device
 # stays exitless-pvtimer but parked: it arms the local APIC itself,
 # cpus_direct = every CPU; no timer is lost) and loaded again (cpus_direct
 # 0 again); the guest module unloaded (lapic-deadline again on CPUs 1..N;
@@ -22,8 +24,8 @@
 # Talks to L1 through the console: "EXITLESS-SYNC: <action>" lines (see
 # selftests/qemu/l1-main.sh): pvtimer-mark-<off|on|poll>-<load>-begin and
 # pvtimer-mark-<off|on|poll>-<load>-end [timerloop's result line] (L1
-# traces the KVM exits between the two), insmod-host-poller, rmmod-host,
-# insmod-host, and last
+# traces the KVM exits between the two), rmmod-host, insmod-host (no
+# poller), and last
 # pvtimer-check (L1 prints the table and its own TAP lines: TSC_DEADLINE
 # writes and exits per wake-up, off against on and poll).
 # Output: "ok N - pvtimer/<name>" / "not ok N - pvtimer/<name>"; exit 1 on
@@ -43,8 +45,7 @@
 # EXITLESS_PVT_FALLBACK_S [5] and EXITLESS_PVT_BACK_S [8]: every CPU
 # parked at most this long after asking L1 for rmmod-host, and every CPU
 # served by the host again after insmod-host; EXITLESS_PVT_POLLER_S [20]:
-# every CPU served with the host's poller after insmod-host-poller (L1
-# removes and loads the module, the guest finds the new instance).
+# every CPU served with the host's poller after pvtimer_poll=1.
 # shellcheck disable=SC2317 # predicates are called through check and wait_until
 set -eu
 
@@ -153,7 +154,7 @@ tl() {
 }
 
 # --- pvtimer=0: the baseline -------------------------------------------------
-if insmod "$KO" pvtimer=0; then ok load_pvtimer_off; else not_ok load_pvtimer_off; exit 1; fi
+if insmod "$KO" pvtimer=0 pvtimer_poll=0; then ok load_pvtimer_off; else not_ok load_pvtimer_off; exit 1; fi
 has_param=no
 [ -e "$PAR/pvtimer" ] && has_param=yes
 echo "# pvtimer parameter: $has_param"
@@ -169,7 +170,7 @@ if [ "$has_param" = no ]; then
 	not_ok_why on_every_cpu "exitless_guest.ko has no pvtimer parameter: the feature is not in this module"
 elif ! echo 1 > "$PAR/pvtimer"; then
 	not_ok_why on_every_cpu "writing 1 to $PAR/pvtimer failed"
-elif wait_within 5 served; then
+elif wait_within 5 served && [ "$(pv cpus_host_poller)" = 0 ]; then
 	ok on_every_cpu
 else
 	not_ok_why on_every_cpu "not $PVT served by the host on every CPU (host offers features $(rd "$SYS/features_offered")): $(devices) cpus_direct=$(pv cpus_direct)"
@@ -180,24 +181,19 @@ for l in $LOADS; do
 done
 dump
 
-# --- pvtimer=1 with the host's poller (exitless_host pvtimer_poll_us) --------
-# L1 reloads the host module with its poller on; the guest registers again
-# with the new instance (new epoch) and learns the poller's period at
-# PVTIMER_ENABLE (cpus_host_poller = every CPU)
-ep0=$(rd "$SYS/host_epoch")
+# --- pvtimer=1 with the host's poller (L1 runs exitless_host with
+# pvtimer_poll_us; the guest asks for it with pvtimer_poll=1, and learns
+# its period at PVTIMER_ENABLE: cpus_host_poller = every CPU)
 polled() {
-	served && [ "$(rd "$SYS/host_epoch")" != "$ep0" ] &&
-		[ "$(pv cpus_host_poller)" = "$cpus" ]
+	served && [ "$(pv cpus_host_poller)" = "$cpus" ]
 }
 t0=$(uptime_s)
-echo "EXITLESS-SYNC: insmod-host-poller"
-if [ "$has_param" = no ]; then
-	sleep "$SYNC_WAIT"
-	not_ok_why poller_every_cpu "exitless_guest.ko has no pvtimer parameter"
+if ! echo 1 > "$PAR/pvtimer_poll"; then
+	not_ok_why poller_every_cpu "writing 1 to $PAR/pvtimer_poll failed"
 elif wait_within "$POLLER_S" polled; then
 	ok poller_every_cpu "after $(since "$t0") s"
 else
-	not_ok_why poller_every_cpu "not $PVT served with the host's poller on every CPU $POLLER_S s after insmod-host-poller: $(devices) cpus_direct=$(pv cpus_direct) cpus_host_poller=$(pv cpus_host_poller) epoch $ep0 -> $(rd "$SYS/host_epoch")"
+	not_ok_why poller_every_cpu "not $PVT served with the host's poller on every CPU $POLLER_S s after pvtimer_poll=1: $(devices) cpus_direct=$(pv cpus_direct) cpus_host_poller=$(pv cpus_host_poller)"
 fi
 dump
 for l in $LOADS; do

@@ -77,12 +77,6 @@ l2_action() {
 		echo "rmmod exitless_host took $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }') s"
 		return $r ;;
 	insmod-host) insmod "$ko" ;;
-	# the pvtimer stage's poller phase: the host module again, poller on
-	insmod-host-poller)
-		if grep -q '^exitless_host ' /proc/modules; then
-			rmmod exitless_host || return 1
-		fi
-		insmod "$ko" pvtimer_poll_us="$PVT_POLL_US" ;;
 	dynidle-*) dynidle_action "$1" ;;
 	pvtimer-*) pvtimer_action "$1" ;;
 	*) echo "unknown action $1"; return 1 ;;
@@ -457,9 +451,12 @@ pvtimer_check() {
 
 if [ "${stages#*,pvtimer,}" != "$stages" ]; then
 	stage_start pvtimer
-	if ! grep -q '^exitless_host ' /proc/modules; then
-		insmod "$ko" || tap "not ok - l1/insmod exitless_host for pvtimer"
+	# with its poller: the guest's poll phase asks for it (pvtimer_poll)
+	if grep -q '^exitless_host ' /proc/modules; then
+		rmmod exitless_host || tap "not ok - l1/rmmod exitless_host for pvtimer"
 	fi
+	insmod "$ko" pvtimer_poll_us="$PVT_POLL_US" ||
+		tap "not ok - l1/insmod exitless_host pvtimer_poll_us=$PVT_POLL_US for pvtimer"
 	rm -rf "$PVT_DIR"
 	run_l2 pvtimer 2 "exitless.stage=pvtimer"
 	[ -s "$out/pvtimer.txt" ] || tap "not ok - l2/pvtimer table # the guest never asked for pvtimer-check"
