@@ -695,6 +695,7 @@ static void test_delivery(void)
 static void test_poller(void)
 {
 	s64 arms0 = exl_stat("pvtimer_poll_arms"), syncs0 = exl_stat("pvtimer_syncs");
+	s64 inj0, kick0;
 	struct pt_mbox *mb;
 	u64 rax;
 
@@ -708,10 +709,24 @@ static void test_poller(void)
 	ksft_test_result(!rax && rbx == 2ULL * poll_us * tsc_khz / 1000,
 			 "poller: ENABLE with EXITLESS_PVTIMER_ENABLE_POLL: RBX %lu cycles, pvtimer_poll_us %u x 2 (rax %#lx)\n",
 			 rbx, poll_us, rax);
+	inj0 = exl_stat("pvtimer_injects");
+	kick0 = exl_stat("pvtimer_kicks");
 	mb = arm_run("poller, busy loop, no SYNC", 20, F_BUSY, DELTA_US, 200);
-	ksft_test_result(mb->got == 20 && !mb->lost && !mb->wd,
-			 "poller: all 20 deadlines written during a busy loop came (%lu, %lu lost, watchdog %lu)\n",
-			 mb->got, mb->lost, mb->wd);
+	inj0 = exl_stat("pvtimer_injects") - inj0;
+	kick0 = exl_stat("pvtimer_kicks") - kick0;
+	/*
+	 * The poller's timer runs on its own CPU, so its expiry kicks the
+	 * vCPU from there (kicks), unlike the vCPU's own timer.  Under TCG's
+	 * nested SVM, an interrupt the host injected once was seen to reach
+	 * the guest twice after such kicks (21-22 arrivals for 20 injections,
+	 * 2026-12-02; none without kicks): the host's count is what is
+	 * asserted to be one per deadline, the arrivals to be at least that.
+	 */
+	ksft_print_msg("poller: %ld injections, %ld kicks, %lu arrivals\n",
+		       inj0, kick0, mb->got);
+	ksft_test_result(inj0 == 20 && mb->got >= 20 && !mb->lost && !mb->wd,
+			 "poller: every deadline written during a busy loop came, injected once each (injects +%ld, %lu arrivals, %lu lost, watchdog %lu)\n",
+			 inj0, mb->got, mb->lost, mb->wd);
 	ksft_test_result(!mb->early,
 			 "poller: none before its deadline (%lu early)\n",
 			 mb->early);
