@@ -456,29 +456,34 @@ def main():
         doc += ["pvtimer", "=======", "",
                 "The nested ``pvtimer`` stage (``selftests/pvtimer/run.sh``; run\n"
                 "alone with ``EXITLESS_BOOTS=pvtimer selftests/qemu/run.sh\n"
-                "<kernel>``, which ``make bench`` does for both kernels; the\n"
-                "figures below came from ``EXITLESS_BOOTS=guest\n"
-                "EXITLESS_L1_STAGES=pvtimer``, the same stage before it had an\n"
-                "L1 boot of its own): each timer load on an L2 vCPU with\n"
-                "``lapic-deadline`` (*off*) and ``exitless-pvtimer`` (*on*), exits\n"
-                "counted in L1 from KVM's tracepoints, lateness in the guest.\n"
-                "Targets and their reading: ``Documentation/pvtimer.rst``.", ""]
+                "<kernel>``, which ``make bench`` does for both kernels): each\n"
+                "timer load on an L2 vCPU with ``lapic-deadline`` (*off*),\n"
+                "``exitless-pvtimer`` (*on*) and ``exitless-pvtimer`` with the\n"
+                "host's poller (*poll*, where the table has it), exits counted in\n"
+                "L1 from KVM's tracepoints, lateness in the guest, host CPU time\n"
+                "of the L2's QEMU and of the poller.  ``<kernel>-poller-cpu``:\n"
+                "the same loads from ``make bench``'s ``bench-pvtimer`` boot,\n"
+                "with the poller on an L1 CPU of its own.  Targets and their\n"
+                "reading: ``Documentation/pvtimer.rst``.", ""]
         csv_rows = []
         for p in pvt:
             rel = os.path.basename(p)[len("pvtimer-"):-len(".txt")]
             when = time.strftime("%Y-%m-%d", time.gmtime(os.path.getmtime(p)))
             lines = [l.rstrip("\n") for l in open(p, errors="replace")]
             rows = [l for l in lines[1:] if l.split()[:1] and
-                    (l.startswith("load ") or l.split()[1:2] in (["off"], ["on"]))]
+                    (l.startswith("load ") or
+                     l.split()[1:2] in (["off"], ["on"], ["poll"]))]
             doc += [f"{rel}, {when}::", ""] + ["    " + l for l in rows] + [""]
             head = next((l.split() for l in rows if l.startswith("load ")), None)
             writes, exits = {}, {}
             for l in rows:
                 cells = l.split()
-                if not head or len(cells) != len(head) or cells[1] not in ("off", "on"):
+                if not head or len(cells) != len(head) or \
+                        cells[1] not in ("off", "on", "poll"):
                     continue
                 csv_rows.append([rel] + cells)
-                serie = "lapic-deadline" if cells[1] == "off" else "exitless-pvtimer"
+                serie = {"off": "lapic-deadline", "on": "exitless-pvtimer",
+                         "poll": "pvtimer+poller"}[cells[1]]
                 d = dict(zip(head, cells))
                 try:
                     writes[(d["load"], serie)] = int(d["6e0_wr"])
@@ -486,7 +491,9 @@ def main():
                         exits[(d["load"], serie)] = float(d["ex/wake"])
                 except ValueError:
                     pass
-            series = ["lapic-deadline", "exitless-pvtimer"]
+            series = [x for x in ("lapic-deadline", "exitless-pvtimer",
+                                  "pvtimer+poller")
+                      if any(k[1] == x for k in writes)]
             if writes:
                 doc.append(".. image:: bench/" + plot(
                     results, f"pvtimer-tscd-{rel}",

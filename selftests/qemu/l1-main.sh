@@ -110,7 +110,8 @@ run_l2_once() {
 	rm -f "$l2log.hung"
 	log "booting L2 ($name, $smp vCPUs)"
 	rm -f "/tmp/l2-$name.mon"
-	timeout 900 qemu-system-x86_64 -enable-kvm -cpu host -smp "$smp" -m 768M \
+	# shellcheck disable=SC2086 # L2_PIN: a command and its arguments
+	timeout 900 ${L2_PIN:-} qemu-system-x86_64 -enable-kvm -cpu host -smp "$smp" -m 768M \
 		-kernel "/boot/vmlinuz-$rel" -initrd "$out/l2.cpio.gz" \
 		-append "console=ttyS0 loglevel=4 panic=-1 nokaslr $append" \
 		-nodefaults -display none -serial "file:$l2log" \
@@ -241,6 +242,11 @@ fi
 # pvtimer: its own L2 boot (2 vCPUs; the timer loads run on CPU 1) in an
 # L1 like the guest stage's: one L1 CPU and one TCG thread, since it removes
 # and loads exitless_host while the L2 runs (see run.sh on text patching).
+# exitless_host runs its poller (pvtimer_poll_us=PVT_POLL_US); the guest
+# asks for it in its third phase only (poll), so off and on are as without
+# it.  With exitless.pvt_bench=1 on L1's command line (make bench's
+# bench-pvtimer boot: 2 L1 CPUs) the poller is moved to L1 CPU 1 and the
+# L2 to CPU 0, and the guest runs the loads only.
 # Its actions (selftests/pvtimer/run.sh): pvtimer-mark-<off|on>-<load>-begin
 # saves KVM's exits counter (debugfs, every VM: only this one runs) and
 # starts tracing kvm_exit/kvm_msr/kvm_pio in a trace instance of the
@@ -458,7 +464,17 @@ if [ "${stages#*,pvtimer,}" != "$stages" ]; then
 	insmod "$ko" pvtimer_poll_us="$PVT_POLL_US" ||
 		tap "not ok - l1/insmod exitless_host pvtimer_poll_us=$PVT_POLL_US for pvtimer"
 	rm -rf "$PVT_DIR"
-	run_l2 pvtimer 2 "exitless.stage=pvtimer"
+	if grep -qw exitless.pvt_bench=1 /proc/cmdline; then
+		# make bench: the poller on an L1 CPU of its own (CPU 1), the
+		# L2's vCPUs on CPU 0; the loads only (no host reload)
+		for p in /proc/[0-9]*; do
+			read -r c < "$p/comm" 2>/dev/null || continue
+			[ "$c" != exitless-pvtpoll ] || taskset -p -c 1 "${p#/proc/}"
+		done
+		L2_PIN="taskset -c 0" run_l2 pvtimer 2 "exitless.stage=pvtimer exitless.pvt_bench=1"
+	else
+		run_l2 pvtimer 2 "exitless.stage=pvtimer"
+	fi
 	[ -s "$out/pvtimer.txt" ] || tap "not ok - l2/pvtimer table # the guest never asked for pvtimer-check"
 	stage_end pvtimer
 fi

@@ -56,7 +56,7 @@ l1_once() {
 	timeout "${EXITLESS_L1_TIMEOUT:-1500}" qemu-system-x86_64 \
 		-accel "tcg,thread=$thread" -cpu max -smp "$smp" -m 4G \
 		-kernel "/boot/vmlinuz-$rel" -initrd "$dir/l1.cpio.gz" \
-		-append "console=ttyS0 loglevel=4 panic=-1 nokaslr exitless.top=$top exitless.rel=$rel exitless.main=$main exitless.stages=$stages exitless.cache=$EXITLESS_CACHE${EXITLESS_BENCH_TRACE:+ exitless.bench_trace=1}${EXITLESS_BENCH_ROUNDS:+ exitless.bench_rounds=$EXITLESS_BENCH_ROUNDS}" \
+		-append "console=ttyS0 loglevel=4 panic=-1 nokaslr exitless.top=$top exitless.rel=$rel exitless.main=$main exitless.stages=$stages exitless.cache=$EXITLESS_CACHE${EXITLESS_PVT_BENCH:+ exitless.pvt_bench=1}${EXITLESS_BENCH_TRACE:+ exitless.bench_trace=1}${EXITLESS_BENCH_ROUNDS:+ exitless.bench_rounds=$EXITLESS_BENCH_ROUNDS}" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=$top,mount_tag=repo,security_model=none,readonly=on,multidevs=remap" \
 		-virtfs "local,path=$out,mount_tag=out,security_model=none" \
@@ -209,8 +209,14 @@ run_one() {
 		# dynidle: 2 L1 CPUs (one per L2 vCPU), no module reloads
 		boot_l1 "$k" "$rel" "$out" bench single 1 pvipi || return 1
 		boot_l1 "$k" "$rel" "$out" bench-dynidle multi 2 dynidle || return 1
+		# pvtimer with the host's poller on an L1 CPU of its own (the
+		# pvtimer stage's loads, l1-main.sh; 2 L1 CPUs, no host reload)
+		EXITLESS_PVT_BENCH=1 main=selftests/qemu/l1-main.sh \
+			boot_l1 "$k" "$rel" "$out" bench-pvtimer multi 2 pvtimer || return 1
 		mkdir -p "$top/.build/bench"
 		cat "$out"/bench*/bench.txt > "$top/.build/bench/bench-$rel.txt"
+		[ ! -s "$out/bench-pvtimer/pvtimer.txt" ] ||
+			cp "$out/bench-pvtimer/pvtimer.txt" "$top/.build/bench/pvtimer-$rel-poller-cpu.txt"
 		log "bench results: .build/bench/bench-$rel.txt"
 	else
 		boot_l1 "$k" "$rel" "$out" host single 2 host || return 1
