@@ -470,9 +470,12 @@ def main():
             rel = os.path.basename(p)[len("pvtimer-"):-len(".txt")]
             when = time.strftime("%Y-%m-%d", time.gmtime(os.path.getmtime(p)))
             lines = [l.rstrip("\n") for l in open(p, errors="replace")]
+            # the table: its header, and rows "<load> <off|on|poll> ..."
+            # (not the stage's "pvtimer poll <load> ..." verdict lines)
             rows = [l for l in lines[1:] if l.split()[:1] and
                     (l.startswith("load ") or
-                     l.split()[1:2] in (["off"], ["on"], ["poll"]))]
+                     (l.split()[0] != "pvtimer" and
+                      l.split()[1:2] in (["off"], ["on"], ["poll"])))]
             doc += [f"{rel}, {when}::", ""] + ["    " + l for l in rows] + [""]
             head = next((l.split() for l in rows if l.startswith("load ")), None)
             writes, exits = {}, {}
