@@ -19,7 +19,8 @@
  * made late.
  * It adds "steal_ms=<total> worst_steal_us=<the steal during the wait
  * that woke latest> unstolen_max_us=<the largest lateness minus the
- * steal during its own wait>" to the output line.
+ * steal during its own wait> unstolen_at_ms=<when that wait was due, in
+ * ms from the loop's start>" to the output line.
  *
  * With -p <port>, the loop is framed by two one-byte writes to that I/O
  * port through /dev/port (0xb1 before the first wake-up is asked for,
@@ -188,7 +189,7 @@ int main(int argc, char **argv)
 {
 	long long interval_us = 0, slack_ns = 1, limit_ns = 0, start, due, late;
 	long long st0 = 0, st1, st_begin = 0, worst = -1, worst_steal = 0;
-	long long unstolen_max = 0;
+	long long unstolen_max = 0, unstolen_at = 0;
 	long long *lat;
 	int steal = 0;
 	long i, n = 1000;
@@ -297,8 +298,10 @@ int main(int argc, char **argv)
 				worst = late;
 				worst_steal = st1 - st0;
 			}
-			if (late - (st1 - st0) > unstolen_max)
+			if (late - (st1 - st0) > unstolen_max) {
 				unstolen_max = late - (st1 - st0);
+				unstolen_at = due - start;
+			}
 			st0 = st1;
 		}
 	}
@@ -314,10 +317,12 @@ int main(int argc, char **argv)
 	printf(" lat_us p50=%.1f p99=%.1f max=%.1f min=%.1f",
 	       lat[n / 2] / 1e3, lat[n * 99 / 100] / 1e3, lat[n - 1] / 1e3,
 	       lat[0] / 1e3);
-	if (steal)
+	if (steal) {
 		printf(" steal_ms=%.0f worst_steal_us=%.0f unstolen_max_us=%.1f",
 		       (steal_ns(cpu) - st_begin) / 1e6, worst_steal / 1e3,
 		       unstolen_max / 1e3);
+		printf(" unstolen_at_ms=%.0f", unstolen_at / 1e6);
+	}
 	printf("\n");
 	if (lat[0] < 0) {
 		fprintf(stderr, "timerloop: woken %.1f us before the requested time\n",
