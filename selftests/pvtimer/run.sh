@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # pvtimer in an L2 Linux guest (busybox sh, 2 vCPUs), L1 running
-# exitless_host: the same timer loads with the guest's clock event device
+# exitless_host: first, before exitless_guest is loaded, a 1 ms timer loop
+# across the host module's removal (rmmod-host, insmod-host): what that
+# costs a stock guest, the baseline of the liveness test below; then the
+# same timer loads with the guest's clock event device
 # "lapic-deadline" (loaded with pvtimer=0, before pvtimer=1 was ever
 # written) and then "exitless-pvtimer" served by the host (pvtimer=1,
 # cpus_direct 0), side by side in one boot, their exits counted in L1;
@@ -153,6 +156,55 @@ tl() {
 	echo "# $out"
 }
 
+# live_loop <name>: the 1 ms nanosleep loop for LIVE_S s (timerloop -S,
+# steal read at each wake-up) across rmmod-host, which L1 answers while
+# the loop runs; its result line in /tmp/<name>.out; the loop's pid in lpid
+live_loop() {
+	"$TL" -m nanosleep -i 1000 -n 100000000 -t "$LIVE_S" -S > "/tmp/$1.out" 2>&1 &
+	lpid=$!
+	sleep 2
+	echo "EXITLESS-SYNC: rmmod-host"
+}
+
+# live_wait: wait for the live loop (it ends by itself after LIVE_S s; a
+# lost timer keeps it asleep); 0 if it ended, with its status in live_rc
+live_wait() {
+	t=0
+	while kill -0 "$lpid" 2>/dev/null && [ "$t" -lt $((LIVE_S + 30)) ]; do
+		sleep 1
+		t=$((t + 1))
+	done
+	if kill -0 "$lpid" 2>/dev/null; then
+		kill "$lpid" 2>/dev/null || true
+		wait "$lpid" 2>/dev/null || true
+		return 1
+	fi
+	live_rc=0
+	wait "$lpid" || live_rc=$?
+	return 0
+}
+
+# --- stock: what the host module's removal costs a guest without exitless ----
+# The same 1 ms loop across the same rmmod-host, before exitless_guest is
+# loaded (lapic-deadline): the baseline for the worst lateness of the
+# pvtimer guest's own removal test below (L1's stall while it removes the
+# module, which no steal shows, is in both).  Not in make bench's boot.
+bench=no
+grep -qw exitless.pvt_bench=1 /proc/cmdline 2>/dev/null && bench=yes
+if [ "$bench" = yes ]; then
+	:
+elif live_loop stock && live_wait && [ "$live_rc" = 0 ]; then
+	res=$(cat /tmp/stock.out)
+	echo "# stock live: $res"
+	ok stock_live_loop_finished
+	last=$(echo "$res" | tail -n 1)
+	stock_uns=$(field unstolen_max_us "$last")
+	echo "# stock live: worst lateness $(field max "$last") us, $(field worst_steal_us "$last") us of it stolen; worst lateness less its own wait's steal ${stock_uns:-?} us"
+else
+	not_ok_why stock_live_loop_finished "no result (timerloop exit ${live_rc:-?}, or still running)"
+fi
+[ "$bench" = yes ] || sync_l1 insmod-host
+
 # --- pvtimer=0: the baseline -------------------------------------------------
 if insmod "$KO" pvtimer=0 pvtimer_poll=0; then ok load_pvtimer_off; else not_ok load_pvtimer_off; exit 1; fi
 has_param=no
@@ -202,18 +254,15 @@ done
 dump
 
 # make bench (exitless.pvt_bench=1): the loads only, L1 counts them
-if grep -qw exitless.pvt_bench=1 /proc/cmdline 2>/dev/null; then
+if [ "$bench" = yes ]; then
 	sync_l1 pvtimer-check
 	tap_done
 	exit
 fi
 
 # --- liveness: the host module removed under a 1 ms nanosleep loop -----------
-"$TL" -m nanosleep -i 1000 -n 100000000 -t "$LIVE_S" -S > /tmp/live.out 2>&1 &
-lpid=$!
-sleep 2
+live_loop live
 t0=$(uptime_s)
-echo "EXITLESS-SYNC: rmmod-host"
 if [ "$has_param" = no ]; then
 	sleep "$SYNC_WAIT"
 	not_ok_why host_gone_parked "exitless_guest.ko has no pvtimer parameter"
@@ -223,19 +272,10 @@ else
 	not_ok_why host_gone_parked "not every CPU parked on $PVT $FALLBACK_S s after rmmod-host: $(devices) cpus_direct=$(pv cpus_direct) of $cpus"
 fi
 dump
-# the loop ends by itself after LIVE_S s; a lost timer keeps it asleep
-t=0
-while kill -0 "$lpid" 2>/dev/null && [ "$t" -lt $((LIVE_S + 30)) ]; do
-	sleep 1
-	t=$((t + 1))
-done
-if kill -0 "$lpid" 2>/dev/null; then
+if ! live_wait; then
 	not_ok_why live_loop_finished "still running $((LIVE_S + 30 + 2)) s after it started, ${LIVE_S} s asked: a lost timer"
-	kill "$lpid" 2>/dev/null || true
-	wait "$lpid" 2>/dev/null || true
 else
-	rc=0
-	wait "$lpid" || rc=$?
+	rc=$live_rc
 	res=$(cat /tmp/live.out)
 	echo "# live: $res"
 	if [ "$rc" = 0 ]; then
@@ -249,6 +289,10 @@ else
 		fi
 		uns=$(field unstolen_max_us "$last")
 		echo "# live: worst lateness ${max:-?} us, $(field worst_steal_us "$last") us of it stolen (steal $(field steal_ms "$last") ms in all); worst lateness less its own wait's steal ${uns:-?} us; pvtimer_backstop_ms $(cat "$PAR/pvtimer_backstop_ms" 2>/dev/null || echo '?') (not asserted)"
+		awk -v p="${uns:-}" -v s="${stock_uns:-}" 'BEGIN {
+			if (p + 0 == p && s + 0 == s && p != "" && s != "")
+				printf "# live: pvtimer guest %.0f ms, stock guest %.0f ms (less the steal): %+.0f ms for pvtimer (not asserted)\n", p / 1000, s / 1000, (p - s) / 1000
+		}'
 	else
 		not_ok_why live_loop_finished "timerloop exit $rc"
 		not_ok_why live_max_lateness "no result"

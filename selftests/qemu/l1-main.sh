@@ -76,7 +76,9 @@ l2_action() {
 		rmmod exitless_host || r=$?
 		echo "rmmod exitless_host took $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }') s"
 		return $r ;;
-	insmod-host) insmod "$ko" ;;
+	insmod-host)
+		# shellcheck disable=SC2086 # host_args: module parameters
+		insmod "$ko" ${host_args:-} ;;
 	dynidle-*) dynidle_action "$1" ;;
 	pvtimer-*) pvtimer_action "$1" ;;
 	*) echo "unknown action $1"; return 1 ;;
@@ -461,8 +463,11 @@ if [ "${stages#*,pvtimer,}" != "$stages" ]; then
 	if grep -q '^exitless_host ' /proc/modules; then
 		rmmod exitless_host || tap "not ok - l1/rmmod exitless_host for pvtimer"
 	fi
-	insmod "$ko" pvtimer_poll_us="$PVT_POLL_US" ||
-		tap "not ok - l1/insmod exitless_host pvtimer_poll_us=$PVT_POLL_US for pvtimer"
+	# the guest's own insmod-host requests load it the same way
+	host_args="pvtimer_poll_us=$PVT_POLL_US"
+	# shellcheck disable=SC2086 # host_args: module parameters
+	insmod "$ko" $host_args ||
+		tap "not ok - l1/insmod exitless_host $host_args for pvtimer"
 	rm -rf "$PVT_DIR"
 	if grep -qw exitless.pvt_bench=1 /proc/cmdline; then
 		# make bench: the poller on an L1 CPU of its own (CPU 1), the
@@ -475,6 +480,7 @@ if [ "${stages#*,pvtimer,}" != "$stages" ]; then
 	else
 		run_l2 pvtimer 2 "exitless.stage=pvtimer"
 	fi
+	host_args=""
 	[ -s "$out/pvtimer.txt" ] || tap "not ok - l2/pvtimer table # the guest never asked for pvtimer-check"
 	stage_end pvtimer
 fi
