@@ -189,7 +189,7 @@ int main(int argc, char **argv)
 {
 	long long interval_us = 0, slack_ns = 1, limit_ns = 0, start, due, late;
 	long long st0 = 0, st1, st_begin = 0, worst = -1, worst_steal = 0;
-	long long unstolen_max = 0, unstolen_at = 0;
+	long long unstolen_max = 0, unstolen_at = 0, unstolen_due = 0;
 	long long *lat;
 	int steal = 0;
 	long i, n = 1000;
@@ -301,6 +301,7 @@ int main(int argc, char **argv)
 			if (late - (st1 - st0) > unstolen_max) {
 				unstolen_max = late - (st1 - st0);
 				unstolen_at = due - start;
+				unstolen_due = due;
 			}
 			st0 = st1;
 		}
@@ -322,6 +323,7 @@ int main(int argc, char **argv)
 		       (steal_ns(cpu) - st_begin) / 1e6, worst_steal / 1e3,
 		       unstolen_max / 1e3);
 		printf(" unstolen_at_ms=%.0f", unstolen_at / 1e6);
+		printf(" unstolen_due_mono_us=%.0f", unstolen_due / 1e3);
 	}
 	printf("\n");
 	if (lat[0] < 0) {
