@@ -219,6 +219,7 @@ mig_watch() {
 
 # run_l2_migrate_once: one boot of the guest, migrated on its request;
 # returns 1 when its console fell silent (the watchdog's report printed)
+# or its kernel panicked before init ran (l2_why says which)
 run_l2_migrate_once() {
 	local line fpid w n rc=0
 	rm -rf "$MIG_DIR"
@@ -265,6 +266,12 @@ run_l2_migrate_once() {
 	done
 	if [ -e "$MIG_LOG.hung" ]; then
 		cp "$MIG_LOG" "$MIG_LOG.silent"
+		l2_why="went silent"
+		return 1
+	fi
+	if l2_died_booting "$MIG_LOG"; then
+		cp "$MIG_LOG" "$MIG_LOG.died"
+		l2_why="panicked before its init ran"
 		return 1
 	fi
 	tr -d '\r' < "$MIG_LOG" | grep -aE '^(not )?ok ' | while IFS= read -r line; do
@@ -283,21 +290,21 @@ run_l2_migrate_once() {
 	scan_klog "$MIG_LOG" "l2/migrate kernel log clean" | collect
 }
 
-# run_l2_migrate: the stage; an L2 that went silent is booted once more
-# (as run_l2 does), a second silence fails it
+# run_l2_migrate: the stage; an L2 that went silent or died booting is
+# booted once more (as run_l2 does), a second time fails it
 run_l2_migrate() {
 	if ! grep -q '^exitless_host ' /proc/modules; then
 		insmod "$ko" || tap "not ok - l1/insmod exitless_host for migrate"
 	fi
 	run_l2_migrate_once && return 0
-	echo "# L2 migrate went silent (report above): booting it once more"
-	tap "ok - l2/migrate went silent once, booted again # see the hang report"
+	echo "# L2 migrate $l2_why (report above): booting it once more"
+	tap "ok - l2/migrate $l2_why once, booted again # see the report above"
 	mig_kill_leftovers
 	if ! grep -q '^exitless_host ' /proc/modules; then
 		insmod "$ko" || tap "not ok - l1/insmod exitless_host for the retry"
 	fi
 	run_l2_migrate_once && return 0
-	tap "not ok - l2/migrate silent twice"
+	tap "not ok - l2/migrate $l2_why again, on its second boot"
 }
 
 # mig_kill_leftovers: end the QEMUs of a silent boot (by their pids)
