@@ -41,6 +41,7 @@ struct exitless_host_stats {
 	atomic64_t pvtimer_backstops;	/* APIC backstops written for guests */
 	atomic64_t pvtimer_poll_scans;	/* poller rounds over every vCPU */
 	atomic64_t pvtimer_poll_arms;	/* host timers armed by the poller */
+	atomic64_t pvtimer_pin_faults;	/* poller: section page not pinned */
 };
 
 extern struct exitless_host_stats exitless_stats;

@@ -80,6 +80,8 @@ static int exitless_stats_show(struct seq_file *m, void *unused)
 		   atomic64_read(&exitless_stats.pvtimer_poll_scans));
 	seq_printf(m, "pvtimer_poll_arms %lld\n",
 		   atomic64_read(&exitless_stats.pvtimer_poll_arms));
+	seq_printf(m, "pvtimer_pin_faults %lld\n",
+		   atomic64_read(&exitless_stats.pvtimer_pin_faults));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(exitless_stats);

@@ -360,7 +360,8 @@ static u64 exitless_pvtimer_poll_attach(struct kvm_vcpu *vcpu,
 	srcu_read_unlock(&vcpu->kvm->srcu, idx);
 	if (kvm_is_error_hva(hva) ||
 	    pin_user_pages_fast(hva, 1, FOLL_WRITE | FOLL_LONGTERM, &page) != 1) {
-		atomic64_inc(&exitless_stats.pvtimer_read_faults);
+		/* served lazily, as without the poller */
+		atomic64_inc(&exitless_stats.pvtimer_pin_faults);
 		return 0;
 	}
 	raw_spin_lock_irqsave(&exitless_pvtimer_poll_lock, flags);
