@@ -92,7 +92,7 @@ l2_action() {
 # any exitless module was loaded.  A guest that loses an IPI does not go
 # silent: the waiting CPU's soft-lockup report keeps the console going,
 # and the kernel log check fails the stage.  An L2 whose kernel panicked
-# before its init ran (l2_died_booting) is booted once more the same way.
+# before its init ran (l2_boot_failed) is booted once more the same way.
 # A second such boot fails it.
 run_l2() {
 	local name=$1
@@ -108,11 +108,21 @@ run_l2() {
 	tap "not ok - l2/$name $l2_why again, on its second boot"
 }
 
-# l2_died_booting <log>: the L2 kernel panicked before its init ran, so
-# before any exitless code ran in L2 (seen once, 2026-12-02, 6.12: an oops
-# in text_poke_early 3 s into the boot of the migrate stage's L2)
-l2_died_booting() {
-	! grep -aq '^EXITLESS-L2: booted' "$1" && grep -aq 'Kernel panic' "$1"
+# l2_boot_failed <L2 log>: did that boot go silent (the watchdog left
+# <log>.hung) or its kernel panic before its init ran, so before any
+# exitless code ran in L2 (seen once, 2026-12-02, 6.12: an oops in
+# text_poke_early 3 s into the boot of the migrate stage's L2)?  If so,
+# the log is kept as <log>.silent or <log>.died and l2_why says which.
+l2_boot_failed() {
+	if [ -e "$1.hung" ]; then
+		cp "$1" "$1.silent"
+		l2_why="went silent"
+	elif ! grep -aq '^EXITLESS-L2: booted' "$1" && grep -aq 'Kernel panic' "$1"; then
+		cp "$1" "$1.died"
+		l2_why="panicked before its init ran"
+	else
+		return 1
+	fi
 }
 
 run_l2_once() {
@@ -146,16 +156,7 @@ run_l2_once() {
 	rc=$?
 	kill $wpid 2>/dev/null
 	wait $wpid
-	if [ -e "$l2log.hung" ]; then
-		cp "$l2log" "$l2log.silent"
-		l2_why="went silent"
-		return 1
-	fi
-	if l2_died_booting "$l2log"; then
-		cp "$l2log" "$l2log.died"
-		l2_why="panicked before its init ran"
-		return 1
-	fi
+	l2_boot_failed "$l2log" && return 1
 	tr -d '\r' < "$l2log" | grep -aE '^(not )?ok ' | while IFS= read -r line; do
 		tap "$line"
 	done

@@ -264,16 +264,7 @@ run_l2_migrate_once() {
 	for n in $(seq 0 "$(cat "$MIG_DIR/cur")"); do
 		sed "s/^/#   qemu $n: /" "$MIG_DIR/$n.err"
 	done
-	if [ -e "$MIG_LOG.hung" ]; then
-		cp "$MIG_LOG" "$MIG_LOG.silent"
-		l2_why="went silent"
-		return 1
-	fi
-	if l2_died_booting "$MIG_LOG"; then
-		cp "$MIG_LOG" "$MIG_LOG.died"
-		l2_why="panicked before its init ran"
-		return 1
-	fi
+	l2_boot_failed "$MIG_LOG" && return 1
 	tr -d '\r' < "$MIG_LOG" | grep -aE '^(not )?ok ' | while IFS= read -r line; do
 		tap "$line"
 	done
