@@ -156,7 +156,6 @@ loop_end() {
 		sleep 1
 	done
 	cat "$HELD"
-	: > "$HELD"
 	if kill -0 "$lpid" 2>/dev/null; then
 		not_ok_why "$1_loop_finished" "still running $(since "$loop_t0") s after it started, $loop_s s asked: a lost timer"
 		dump
