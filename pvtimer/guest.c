@@ -420,7 +420,10 @@ static void exitless_pvtimer_enable_fn(void *unused)
 			pc->direct = true;
 			exitless_pvtimer_msr_deadline(pc->deadline);
 		}
-		if (ret != -EXITLESS_ENOENT || pc->sec)
+		if (ret == -KVM_ENOSYS)
+			/* the host left after the PROBE: the re-probe sees it */
+			irq_work_queue(&exitless_pvtimer_kick);
+		else if (ret != -EXITLESS_ENOENT || pc->sec)
 			pr_warn_ratelimited("CPU%u: PVTIMER_ENABLE failed: %ld\n",
 					    smp_processor_id(), ret);
 		return;
