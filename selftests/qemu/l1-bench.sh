@@ -7,7 +7,11 @@
 #  2. an L2 Linux guest (3 vCPUs) running selftests/pvipi/bench.sh twice:
 #     with upstream PV IPI (QEMU's default kvm-pv-ipi) and without
 #     (-cpu host,kvm-pv-ipi=off: plain x2APIC), each phase counted here
-#     from KVM's tracepoints, per vCPU (vCPU 0 sends).
+#     from KVM's tracepoints, per vCPU (vCPU 0 sends);
+#  3. a 4-vCPU L2 running selftests/pvipi/kbench.sh the same two ways:
+#     the kernel's own IPI calls (exitless_ipibench.ko), then, with
+#     upstream PV IPI, the stress run across a host module reload.
+# exitless.pvipi_parts=raw,l2,kernel picks among 1-3 (default: all).
 # With "dynidle" (its own boot: 2 L1 CPUs, one per L2 vCPU), the dynidle
 # comparison of Documentation/dynidle.rst: selftests/dynidle/bench.sh in
 # three L2 boots (stock, hostpoll + dynidle, haltpoll), KVM's halt and
@@ -35,7 +39,13 @@ say "L1 $(uname -r), $(date -u +%Y-%m-%dT%H:%MZ)"
 stages=",${EXITLESS_STAGES:-pvipi},"
 
 # 1. raw guest, 256 vCPUs
-if [ "${stages#*,pvipi,}" != "$stages" ] && [ -x "$top/.build/selftests/host/exitless_pvipi_test" ]; then
+# which pvipi parts (exitless.pvipi_parts=raw,l2,kernel on the command
+# line, run.sh's EXITLESS_PVIPI_PARTS; default all three)
+parts=$(sed -n 's/.*exitless\.pvipi_parts=\([a-z0-9,]*\).*/\1/p' /proc/cmdline)
+parts=",${parts:-raw,l2,kernel},"
+part() { [ "${stages#*,pvipi,}" != "$stages" ] && [ "${parts#*,"$1",}" != "$parts" ]; }
+
+if part raw && [ -x "$top/.build/selftests/host/exitless_pvipi_test" ]; then
 	"$top/.build/selftests/host/exitless_pvipi_test" -n 256 -r 64 2>&1 |
 		grep -E '^# \||^not ok|Totals' | sed 's/^/BENCH: raw256 /' | tee -a "$bench"
 fi
@@ -89,7 +99,7 @@ run_bench_l2() {
 	! grep -qw exitless.bench_trace=1 /proc/cmdline || trace=" exitless.bench_trace=1"
 	: > "$l2log"
 	log "booting L2 ($name, -cpu $cpu, $smp vCPUs)"
-	timeout 1500 qemu-system-x86_64 -enable-kvm -cpu "$cpu" -smp "$smp" -m 768M \
+	timeout "${l2_timeout:-1500}" qemu-system-x86_64 -enable-kvm -cpu "$cpu" -smp "$smp" -m 768M \
 		-kernel "/boot/vmlinuz-$rel" -initrd "$out/l2.cpio.gz" \
 		-append "console=ttyS0 loglevel=4 panic=-1 exitless.stage=$stage $append$trace" \
 		-nodefaults -display none -serial "file:$l2log" -monitor none \
@@ -106,15 +116,33 @@ run_bench_l2() {
 		"EXITLESS-SYNC: bench-"*)
 			# shellcheck disable=SC2086 # action and its arguments
 			dynidle_bench_action ${line#EXITLESS-SYNC: } ;;
+		# kbench.sh's stress: the host module removed and loaded again
+		"EXITLESS-SYNC: rmmod-host")
+			act=$EPOCHREALTIME
+			rmmod exitless_host || say "rmmod exitless_host failed"
+			log "rmmod exitless_host took $(awk -v a="$act" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }') s" ;;
+		"EXITLESS-SYNC: insmod-host")
+			insmod "$ko" || say "insmod exitless_host failed" ;;
 		"BENCH: "*) echo "$line" >> "$bench" ;;
 		esac
 	done < <(tail -n +1 -F --pid=$qpid "$l2log" 2>/dev/null)
 	wait $qpid
 }
 
-if [ "${stages#*,pvipi,}" != "$stages" ]; then
+if part l2; then
 	run_bench_l2 kvmpvipi host 3 pvipi "exitless.script=bench.sh exitless.arg=kvmpvipi"
 	run_bench_l2 x2apic host,kvm-pv-ipi=off 3 pvipi "exitless.script=bench.sh exitless.arg=x2apic"
+fi
+if part kernel; then
+	# the kernel's own IPI calls from exitless_ipibench.ko, 4 vCPUs; the
+	# stress run (exitless.stress_ipis on L1's command line, default
+	# 1000000; 0: none) with upstream PV IPI as the fallback sender
+	n=$(sed -n 's/.*exitless\.stress_ipis=\([0-9]*\).*/\1/p' /proc/cmdline)
+	n=${n:-1000000}
+	st=
+	[ "$n" = 0 ] || st=",stress,$n"
+	l2_timeout=3600 run_bench_l2 k4-kvmpvipi host 4 pvipi "exitless.script=kbench.sh exitless.arg=kvmpvipi$st"
+	run_bench_l2 k4-x2apic host,kvm-pv-ipi=off 4 pvipi "exitless.script=kbench.sh exitless.arg=x2apic"
 fi
 
 if [ "${stages#*,dynidle,}" != "$stages" ]; then

@@ -23,7 +23,12 @@
 #      dynidle's idle periods; off by default, since switching a
 #      tracepoint patches L2 text under multi-threaded TCG, see boot_l1),
 #      EXITLESS_BENCH_ROUNDS (--bench: dynidle latency rounds, haltpoll
-#      and dynidle each booted that many times in all, default 3).
+#      and dynidle each booted that many times in all, default 3),
+#      EXITLESS_STRESS_IPIS (--bench: IPIs of the pvipi stress run,
+#      default 1000000; 0: no stress run), EXITLESS_PVIPI_PARTS (--bench:
+#      the pvipi parts to run, of "raw,l2,kernel": the raw 256-vCPU guest,
+#      the 3-vCPU membarrier() L2s, the 4-vCPU in-kernel IPI L2s; default
+#      all).
 set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
 top=$EXITLESS_TOP
@@ -56,7 +61,7 @@ l1_once() {
 	timeout "${EXITLESS_L1_TIMEOUT:-1500}" qemu-system-x86_64 \
 		-accel "tcg,thread=$thread" -cpu max -smp "$smp" -m 4G \
 		-kernel "/boot/vmlinuz-$rel" -initrd "$dir/l1.cpio.gz" \
-		-append "console=ttyS0 loglevel=4 panic=-1 nokaslr exitless.top=$top exitless.rel=$rel exitless.main=$main exitless.stages=$stages exitless.cache=$EXITLESS_CACHE${EXITLESS_PVT_BENCH:+ exitless.pvt_bench=1}${EXITLESS_BENCH_TRACE:+ exitless.bench_trace=1}${EXITLESS_BENCH_ROUNDS:+ exitless.bench_rounds=$EXITLESS_BENCH_ROUNDS}" \
+		-append "console=ttyS0 loglevel=4 panic=-1 nokaslr exitless.top=$top exitless.rel=$rel exitless.main=$main exitless.stages=$stages exitless.cache=$EXITLESS_CACHE${EXITLESS_PVT_BENCH:+ exitless.pvt_bench=1}${EXITLESS_BENCH_TRACE:+ exitless.bench_trace=1}${EXITLESS_BENCH_ROUNDS:+ exitless.bench_rounds=$EXITLESS_BENCH_ROUNDS}${EXITLESS_STRESS_IPIS:+ exitless.stress_ipis=$EXITLESS_STRESS_IPIS}${EXITLESS_PVIPI_PARTS:+ exitless.pvipi_parts=$EXITLESS_PVIPI_PARTS}" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=$top,mount_tag=repo,security_model=none,readonly=on,multidevs=remap" \
 		-virtfs "local,path=$out,mount_tag=out,security_model=none" \
@@ -171,6 +176,18 @@ run_one() {
 	gcc -O2 -Wall -static -pthread -o "$top/.build/ipi_load" \
 		"$top/selftests/pvipi/ipi_load.c" ||
 		{ echo "not ok - $k/ipi_load build"; return 1; }
+	# the pvipi bench's in-kernel IPI load (kbench.sh), a test module
+	rm -rf "$top/.build/$rel/ipibench"
+	mkdir -p "$top/.build/$rel/ipibench"
+	cp "$top"/selftests/pvipi/ipibench/* "$top/.build/$rel/ipibench/"
+	make -s -C "/usr/src/linux-headers-$rel" M="$top/.build/$rel/ipibench" W=1 modules \
+		> "$top/.build/$rel/ipibench/build.log" 2>&1 || true
+	if grep -qiE 'warning:|error:' "$top/.build/$rel/ipibench/build.log" ||
+		[ ! -f "$top/.build/$rel/ipibench/exitless_ipibench.ko" ]; then
+		sed 's/^/#   /' "$top/.build/$rel/ipibench/build.log"
+		echo "not ok - $k/exitless_ipibench build"
+		return 1
+	fi
 	# the dynidle stage's ping-pong load, same way
 	gcc -O2 -Wall -static -o "$top/.build/pingpong" \
 		"$top/selftests/dynidle/pingpong.c" ||
@@ -181,6 +198,7 @@ run_one() {
 		{ echo "not ok - $k/timerloop build"; return 1; }
 	mkinitramfs "$rel" "$out/l2.cpio.gz" "$top/selftests/qemu/l2-init.sh" -- \
 		"$top/.build/$rel/exitless_guest.ko:/exitless_guest.ko" \
+		"$top/.build/$rel/ipibench/exitless_ipibench.ko:/exitless_ipibench.ko" \
 		"$top/selftests/lib:/selftests/lib" \
 		"$top/selftests/guest:/selftests/guest" \
 		"$top/selftests/pvipi:/selftests/pvipi" \
