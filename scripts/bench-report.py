@@ -42,7 +42,7 @@ def parse(path):
     """One kernel's raw file: header, dynidle rows, pvipi lines."""
     rel = re.sub(r"^bench-|\.txt$", "", os.path.basename(path))
     run = {"rel": rel, "when": [], "dyn": {}, "rounds": {}, "raw256": [],
-           "pvipi": []}
+           "pvipi": [], "kbench": {}}
     for line in open(path, errors="replace"):
         line = line.rstrip("\n")
         if not line.startswith("BENCH: "):
@@ -70,6 +70,10 @@ def parse(path):
             cells = [c.strip() for c in m.group(1).split("|")]
             if cells and cells[0] != "set":
                 run["raw256"].append(cells)
+            continue
+        m = re.match(r"ipibench (\S+) (kind=.*)", body)
+        if m:
+            run["kbench"][m.group(1)] = kv(m.group(2))
             continue
         if body.startswith(("kvmpvipi", "x2apic", "pvipi ")):
             run["pvipi"].append(body)
@@ -117,6 +121,51 @@ def pvipi_rows(lines):
     return rows
 
 
+def kbench_rows(run):
+    """kbench.sh's phases (exitless_ipibench.ko in a 4-vCPU L2) as table
+    rows, and its stress runs."""
+    trace = {}
+    for body in run["pvipi"]:
+        m = re.match(r"pvipi (k-\S+) (exits=.*)", body)
+        if m:
+            trace[m.group(1)] = kv(m.group(2))
+    rows, stress = [], []
+    for label, d in sorted(run["kbench"].items()):
+        parts = label.split("-")
+        if len(parts) == 3 and parts[2] == "stress":
+            stress.append([parts[1], int(d.get("ipis", 0)),
+                           int(d.get("received", 0)),
+                           int(d.get("hypercalls", 0)),
+                           int(d.get("fallbacks", 0)),
+                           num(d.get("ns", 0) / 1e9, 0),
+                           int(d.get("steps", 0))])
+            continue
+        if len(parts) != 4 or not d.get("calls"):
+            continue
+        _, cpu, mode, kind = parts
+        t = trace.get(label, {})
+        c = d["calls"]
+
+        def nr(n):
+            return t.get("hc_v0_nr_" + n, 0)
+        sends = t.get("icr_v0", 0) + nr(HC_SEND_IPI) + nr(HC_PVIPI_SEND)
+        base = run["kbench"].get(f"k-kvmpvipi-native-{kind}", {})
+        ratio = (d.get("p50_cycles", 0) / base["p50_cycles"]
+                 if base.get("p50_cycles") else None)
+        rows.append([cpu, "exitless pvipi" if mode == "exitless" else
+                     ("KVM PV IPI" if cpu == "kvmpvipi" else "x2APIC ICR"),
+                     kind, int(d.get("targets", 0)), int(c),
+                     num(sends / c) if t else "n/a",
+                     num(nr(HC_SCHED_YIELD) / c) if t else "n/a",
+                     num(t["exits_v0"] / c) if "exits_v0" in t else "n/a",
+                     int(d.get("p50_cycles", 0)), int(d.get("p99_cycles", 0)),
+                     num(ratio),
+                     "n/a" if kind == "resched" else
+                     f"{int(d.get('received', 0))}/{int(d.get('ipis', 0))}",
+                     int(t.get("lost", 0))])
+    return rows, stress
+
+
 def derived(d, load):
     """The figures of one (config, load): a dict of name -> value."""
     secs = d.get("secs") or 0
@@ -126,6 +175,8 @@ def derived(d, load):
     if load != "idle" and wake:
         out["hlt_per_wakeup"] = d.get("halt_exits", 0) / wake
         out["exits_per_trip"] = d.get("exits", 0) / trips
+        if "hypercalls" in d:
+            out["hc_per_trip"] = d["hypercalls"] / trips
         out["rt_us"] = d.get("rt_ns", 0) / 1000
         out["p50_us"] = d.get("p50_ns", 0) / 1000
         out["p99_us"] = d.get("p99_ns", 0) / 1000
@@ -310,6 +361,7 @@ def main():
                 else:
                     rows.append([cfg, num(x.get("hlt_per_wakeup"), 3),
                                  num(x.get("exits_per_trip"), 1),
+                                 num(x.get("hc_per_trip"), 2),
                                  num(x.get("rt_us"), 0), num(x.get("p50_us"), 0),
                                  num(x.get("p99_us"), 0),
                                  num(x.get("guest_poll_ms_per_s")),
@@ -324,9 +376,34 @@ def main():
                                         "L1 busy %"]))
             else:
                 doc.append(table(rows, ["config", "HLT exits/wake-up",
-                                        "exits/round trip", "round trip us",
+                                        "exits/round trip",
+                                        "hypercalls/round trip", "round trip us",
                                         "p50 us", "p99 us", "guest poll ms/s",
                                         "host poll ms/s", "L1 busy %"]))
+            doc.append("")
+        rows = []
+        for cfg in CONFIGS:
+            d = r["dyn"].get((cfg, "ipi"))
+            if not d or not d.get("calls"):
+                continue
+            c = d["calls"]
+            rows.append([cfg, int(c), num(d.get("hypercalls", 0) / c)
+                         if "hypercalls" in d else "n/a",
+                         num(d.get("exits", 0) / c),
+                         num(d.get("halt_exits", 0) / c),
+                         int(d.get("p50_cycles", 0)),
+                         f"{int(d.get('received', 0))}/{int(d.get('ipis', 0))}"])
+        if rows:
+            doc.append(
+                "**ipi** (``smp_call_function_many()`` from CPU 0 to every other\n"
+                "CPU, here the one other, idle, back to back,\n"
+                "``exitless_ipibench.ko``; KVM's counters\n"
+                "per call, both vCPUs: with ``-cpu host`` each IPI sent is a\n"
+                "hypercall, upstream PV IPI or exitless ``PVIPI_SEND``; a target\n"
+                "polling in idle is woken without one)\n")
+            doc.append(table(rows, ["config", "calls", "hypercalls/call",
+                                    "exits/call", "HLT exits/call",
+                                    "p50 cycles", "received"]))
             doc.append("")
         # the issue's targets, from this run
         doc.append("Against the targets (same run):\n")
@@ -414,7 +491,7 @@ def main():
     # pvipi
     doc.append("pvipi\n=====\n")
     for r in runs:
-        if not r["raw256"] and not r["pvipi"]:
+        if not r["raw256"] and not r["pvipi"] and not r["kbench"]:
             continue
         doc.append(f"{r['rel']}\n" + "-" * len(r["rel"]) + "\n")
         if r["raw256"]:
@@ -449,6 +526,39 @@ def main():
                                     "IPI exits", "+ yields", "ICR", "SEND_IPI",
                                     "PVIPI_SEND", "SCHED_YIELD",
                                     "all exits", "us/call", "CAL", "lost"]))
+            doc.append("")
+        rows, stress = kbench_rows(r)
+        if rows:
+            doc.append(
+                "L2 Linux guest, 4 vCPUs, 1 L1 CPU: the kernel's own IPI calls\n"
+                "from ``exitless_ipibench.ko`` on CPU 0 (``selftests/pvipi/kbench.sh``),\n"
+                "all other CPUs idle: *multi* ``smp_call_function_many()`` to the\n"
+                "3 others, *single* ``smp_call_function_single()`` to CPU 1, each\n"
+                "waiting for its targets, and *resched* a reschedule IPI to CPU 1\n"
+                "(its cycles: the send alone).  Per call, for vCPU 0 (the sender),\n"
+                "from KVM's tracepoints in L1: IPI sends (ICR writes,\n"
+                "``KVM_HC_SEND_IPI``, ``PVIPI_SEND``: every IPI vCPU 0 sent in the\n"
+                "phase, the load's and the kernel's own), ``KVM_HC_SCHED_YIELD``\n"
+                "hypercalls, and all its exits.  Cycles: TSC around each call, in\n"
+                "the guest (TCG's); *p50 / PV IPI*: against the KVM PV IPI L2's\n"
+                "native phase of the same kind.  *received*: calls' function runs\n"
+                "counted on the targets / IPIs sent.  exitless runs with\n"
+                "``features=3`` (pvipi alone: no target polls).\n")
+            doc.append(table(rows, ["L2 CPU", "sender", "kind", "targets",
+                                    "calls", "IPI sends", "yields",
+                                    "all exits", "p50 cycles", "p99 cycles",
+                                    "p50 / PV IPI", "received", "lost"]))
+            doc.append("")
+        if stress:
+            doc.append(
+                "Stress (``kbench.sh kvmpvipi stress``): *multi* calls through\n"
+                "exitless, ``exitless_host`` removed in L1 a third of the way\n"
+                "through and inserted again at two thirds (*steps* 2: both done);\n"
+                "*hypercalls* and *fallbacks* (IPIs sent by the saved native\n"
+                "senders) are the guest's own pvipi counters.\n")
+            doc.append(table(stress, ["L2 CPU", "IPIs sent", "received",
+                                      "hypercalls", "fallbacks", "seconds",
+                                      "steps"]))
             doc.append("")
     # pvtimer: the nested stage's own table, kept as the stage printed it
     pvt = sorted(glob.glob(os.path.join(results, "pvtimer-*.txt")))

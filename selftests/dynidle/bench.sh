@@ -11,7 +11,12 @@
 #   dynidle    exitless_guest.ko (same boot as hostpoll, after it)
 # Loads: pipe ping-pong and TCP request-response over loopback between
 # CPU 0 and CPU 1 (round trip: mean, p50, p99), an idle guest (sleep),
-# and the pipe ping-pong with every L1 CPU busy (hogs: contended host).
+# the pipe ping-pong with every L1 CPU busy (hogs: contended host), and
+# "ipi": CPU 0 calling smp_call_function_many() to every other CPU (the
+# one other: CPU 1, idle), back to back, from exitless_ipibench.ko
+# (selftests/pvipi/ipibench/):
+# the IPIs a polling target is spared (KVM's hypercalls and exits per
+# call; -cpu host has upstream PV IPI, so each IPI sent is a hypercall).
 # Under dynidle, the idle load also prints dynidle's counters and, with
 # exitless.bench_trace=1, the idle periods that polled (its tracepoint),
 # as "#" lines.
@@ -37,10 +42,12 @@ PP=${EXITLESS_PINGPONG:-/selftests/dynidle/pingpong}
 SYS=/sys/kernel/exitless
 PAR=/sys/module/exitless_guest/parameters
 TRIPS=${EXITLESS_BENCH_TRIPS:-3000}
+IPIB=/sys/kernel/debug/exitless_ipibench
+IPI_CALLS=${EXITLESS_BENCH_IPI_CALLS:-1000}
 IDLE_S=${EXITLESS_BENCH_IDLE_S:-10}
 SYNC_WAIT=${EXITLESS_SYNC_WAIT:-3}
 boot=${1:?stock, hostpoll, haltpoll or round}
-window=${2:-200000} round='' loads="pipe tcp idle contended"
+window=${2:-200000} round='' loads="pipe tcp idle contended ipi"
 if [ "$boot" = round ]; then
 	boot=${2:?haltpoll or dynidle} window=${3:?poll window} round=${4:?round}
 	loads="pipe tcp idle"
@@ -75,6 +82,15 @@ counters() {
 		read -r us < "$s/time"
 		gp=$((gp + us * 1000))
 	done
+}
+
+# pvipi_counts: the guest's pvipi counters as "name value ..." (empty
+# without exitless_guest); builtins only, as counters
+pvipi_counts() {
+	[ -r "$SYS/pvipi" ] || return 0
+	while read -r k v; do
+		printf '%s %s ' "$k" "$v"
+	done < "$SYS/pvipi"
 }
 
 # pp <args>: one ping-pong; sets the round-trip figures
@@ -147,6 +163,13 @@ work() {
 		# shellcheck disable=SC3045 # busybox ash has read -t
 		read -r -t "$IDLE_S" _ <&3 || true ;;	# sleep is a process
 	contended) pp $((TRIPS / 10)) || true ;;
+	ipi)
+		ipi_r="error=ipibench"
+		pv0=$(pvipi_counts)
+		if echo "multi $IPI_CALLS" > "$IPIB/run"; then
+			read -r ipi_r < "$IPIB/result"
+		fi
+		pv1=$(pvipi_counts) ;;
 	esac
 	read -r t1 _ < /proc/uptime
 	counters
@@ -157,7 +180,14 @@ work() {
 	# what is printed now is outside the load and L1's marks
 	[ -z "$c0" ] || echo "# dynidle during $load: $(dyn_delta "$c0" "$dc")"
 	[ "$load" != idle ] || dyn_trace report
-	[ "$load" = idle ] || extra="trips=$rt_n rt_ns=$rt_mean p50_ns=$rt_p50 p99_ns=$rt_p99"
+	[ "$load" != ipi ] || [ -z "$pv0" ] ||
+		echo "# pvipi during ipi (the guest's own counters): $(dyn_delta "$pv0" "$pv1")"
+	case "$load" in
+	idle) ;;
+	# ipibench's "kind=multi calls=..." line, less what repeats
+	ipi) extra=$(echo "$ipi_r" | sed 's/^kind=multi //; s/ gap_us=.*//') ;;
+	*) extra="trips=$rt_n rt_ns=$rt_mean p50_ns=$rt_p50 p99_ns=$rt_p99" ;;
+	esac
 	echo "BENCH: dynidle phase=$phase ${round:+round=$round }work=$load secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') guest_poll_ns=$((p1 - p0)) $extra"
 }
 
@@ -193,6 +223,7 @@ haltpoll_cap() {
 }
 
 ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
+insmod /exitless_ipibench.ko || echo "# exitless_ipibench.ko not loaded: no ipi load"
 # the idle load waits on this FIFO, which nothing writes (a read with a
 # timeout is a builtin; sleep would start a process inside the load)
 mkfifo /tmp/bench-idle.fifo

@@ -60,7 +60,7 @@ fi
 # vCPU thread's host halt polling is system time), one "name value" each
 kvm_stats() {
 	local d=/sys/kernel/debug/kvm f
-	for f in halt_exits exits halt_wakeup halt_successful_poll \
+	for f in halt_exits exits hypercalls halt_wakeup halt_successful_poll \
 		 halt_attempted_poll halt_poll_success_ns halt_poll_fail_ns; do
 		[ ! -r "$d/$f" ] || echo "$f $(cat "$d/$f")"
 	done
