@@ -6,7 +6,9 @@
 # membarrier() below waits for an IPI to each target CPU: a lost IPI
 # hangs it), the host module removed under an IPI load (the guest falls
 # back to the native senders, nothing lost) and loaded again (pvipi back
-# in use), guest module unloaded under load (smp_ops given back).
+# in use), guest module unloaded under load (smp_ops given back), and a
+# stress run of the kernel's own IPI calls across another host module
+# reload (ipi_stress.sh: every IPI sent counted as received).
 #
 # Talks to L1 through the console: "EXITLESS-SYNC: rmmod-host" and
 # "EXITLESS-SYNC: insmod-host" (see selftests/qemu/l1-main.sh).
@@ -20,10 +22,13 @@ LOAD=${EXITLESS_IPI_LOAD:-/selftests/pvipi/ipi_load}
 SYS=/sys/kernel/exitless
 TIMEOUT=${EXITLESS_TIMEOUT:-30}
 CALLS=${EXITLESS_PVIPI_CALLS:-200}
+STRESS=${EXITLESS_PVIPI_STRESS:-30000}
 
 TAP_NAME=pvipi
 # shellcheck source=selftests/lib/tap.sh
 . "$(dirname "$0")/../lib/tap.sh"
+# shellcheck source=selftests/pvipi/ipi_stress.sh
+. "$(dirname "$0")/ipi_stress.sh"
 
 rd() {
 	cat "$SYS/$1" 2>/dev/null || echo "?"
@@ -137,6 +142,18 @@ if insmod "$KO"; then
 	check reload_in_use wait_until pvipi_in_use
 else
 	not_ok reload_in_use
+fi
+
+# --- the kernel's own IPI calls across a host module reload -------------
+# exitless_ipibench.ko's smp_call_function_many() calls, STRESS IPIs in
+# all; the host module leaves and comes back in the middle (ipi_stress.sh):
+# every IPI sent must be counted where its target took it
+if insmod /exitless_ipibench.ko; then
+	check stress_every_ipi_received ipi_stress "$STRESS" pvipi-stress
+	check stress_pvipi_in_use_after wait_until pvipi_in_use
+	rmmod exitless_ipibench
+else
+	not_ok stress_every_ipi_received
 fi
 
 # the module's own errors (the loader's "module verification failed ...
