@@ -123,13 +123,14 @@ def pvipi_rows(lines):
 
 def kbench_rows(run):
     """kbench.sh's phases (exitless_ipibench.ko in a 4-vCPU L2) as table
-    rows, and its stress runs."""
+    rows, one per L2 CPU, sender and kind over its rounds, and its stress
+    runs."""
     trace = {}
     for body in run["pvipi"]:
         m = re.match(r"pvipi (k-\S+) (exits=.*)", body)
         if m:
             trace[m.group(1)] = kv(m.group(2))
-    rows, stress = [], []
+    groups, stress = {}, []
     for label, d in sorted(run["kbench"].items()):
         parts = label.split("-")
         if len(parts) == 3 and parts[2] == "stress":
@@ -140,29 +141,44 @@ def kbench_rows(run):
                            num(d.get("ns", 0) / 1e9, 0),
                            int(d.get("steps", 0))])
             continue
-        if len(parts) != 4 or not d.get("calls"):
+        if len(parts) == 4:
+            parts.append("r1")  # runs before rounds: one round
+        if len(parts) != 5 or not d.get("calls"):
             continue
-        _, cpu, mode, kind = parts
-        t = trace.get(label, {})
-        c = d["calls"]
-
-        def nr(n):
-            return t.get("hc_v0_nr_" + n, 0)
-        sends = t.get("icr_v0", 0) + nr(HC_SEND_IPI) + nr(HC_PVIPI_SEND)
-        base = run["kbench"].get(f"k-kvmpvipi-native-{kind}", {})
-        ratio = (d.get("p50_cycles", 0) / base["p50_cycles"]
-                 if base.get("p50_cycles") else None)
+        _, cpu, mode, kind, rnd = parts
+        groups.setdefault((cpu, mode, kind), {})[rnd] = (d, trace.get(label, {}))
+    rows = []
+    for (cpu, mode, kind), rounds_ in sorted(groups.items()):
+        calls = sends = yields = exits = got = ipis = lost = 0
+        traced = True
+        p50, p99, ratio = [], [], []
+        for rnd, (d, t) in sorted(rounds_.items()):
+            c = d["calls"]
+            calls += c
+            traced = traced and "exits_v0" in t
+            sends += (t.get("icr_v0", 0) + t.get("hc_v0_nr_" + HC_SEND_IPI, 0) +
+                      t.get("hc_v0_nr_" + HC_PVIPI_SEND, 0))
+            yields += t.get("hc_v0_nr_" + HC_SCHED_YIELD, 0)
+            exits += t.get("exits_v0", 0)
+            lost += t.get("lost", 0)
+            got += d.get("received", 0)
+            ipis += d.get("ipis", 0)
+            p50.append(d.get("p50_cycles", 0))
+            p99.append(d.get("p99_cycles", 0))
+            base = groups.get((cpu, "native", kind), {}).get(rnd)
+            if base and base[0].get("p50_cycles"):
+                ratio.append(d.get("p50_cycles", 0) / base[0]["p50_cycles"])
         rows.append([cpu, "exitless pvipi" if mode == "exitless" else
                      ("KVM PV IPI" if cpu == "kvmpvipi" else "x2APIC ICR"),
-                     kind, int(d.get("targets", 0)), int(c),
-                     num(sends / c) if t else "n/a",
-                     num(nr(HC_SCHED_YIELD) / c) if t else "n/a",
-                     num(t["exits_v0"] / c) if "exits_v0" in t else "n/a",
-                     int(d.get("p50_cycles", 0)), int(d.get("p99_cycles", 0)),
-                     num(ratio),
-                     "n/a" if kind == "resched" else
-                     f"{int(d.get('received', 0))}/{int(d.get('ipis', 0))}",
-                     int(t.get("lost", 0))])
+                     kind, int(rounds_[min(rounds_)][0].get("targets", 0)),
+                     len(rounds_), int(calls),
+                     num(sends / calls) if traced else "n/a",
+                     num(yields / calls) if traced else "n/a",
+                     num(exits / calls) if traced else "n/a",
+                     int(statistics.median(p50)), int(statistics.median(p99)),
+                     num(statistics.median(ratio)) if ratio else "n/a",
+                     "n/a" if kind == "resched" else f"{int(got)}/{int(ipis)}",
+                     int(lost)])
     return rows, stress
 
 
@@ -539,15 +555,18 @@ def main():
                 "from KVM's tracepoints in L1: IPI sends (ICR writes,\n"
                 "``KVM_HC_SEND_IPI``, ``PVIPI_SEND``: every IPI vCPU 0 sent in the\n"
                 "phase, the load's and the kernel's own), ``KVM_HC_SCHED_YIELD``\n"
-                "hypercalls, and all its exits.  Cycles: TSC around each call, in\n"
-                "the guest (TCG's); *p50 / PV IPI*: against the KVM PV IPI L2's\n"
-                "native phase of the same kind.  *received*: calls' function runs\n"
-                "counted on the targets / IPIs sent.  exitless runs with\n"
+                "hypercalls, and all its exits, over all rounds.  Each L2 boot\n"
+                "runs rounds of the native and exitless phases, alternating\n"
+                "which goes first.  Cycles: TSC around each call, in the guest\n"
+                "(TCG's), median of the rounds' p50 and p99; *p50 / native*:\n"
+                "median of the rounds' ratios to the same boot's native sender\n"
+                "(for *kvmpvipi*: upstream PV IPI).  *received*: calls' function\n"
+                "runs counted on the targets / IPIs sent.  exitless runs with\n"
                 "``features=3`` (pvipi alone: no target polls).\n")
             doc.append(table(rows, ["L2 CPU", "sender", "kind", "targets",
-                                    "calls", "IPI sends", "yields",
+                                    "rounds", "calls", "IPI sends", "yields",
                                     "all exits", "p50 cycles", "p99 cycles",
-                                    "p50 / PV IPI", "received", "lost"]))
+                                    "p50 / native", "received", "lost"]))
             doc.append("")
         if stress:
             doc.append(
