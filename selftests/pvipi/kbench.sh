@@ -93,5 +93,7 @@ if [ "${2:-}" = stress ]; then
 	fi
 fi
 rmmod exitless_ipibench
+# warnings the console's loglevel kept back (a kernel tainted W)
+dmesg | grep -A14 'cut here' | head -60 | sed 's/^/# dmesg: /' || true
 [ $fail = 0 ] || { echo "not ok - kbench/$label"; exit 1; }
 echo "ok - kbench/$label done"

@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * exitless_ipibench: an in-kernel IPI load for the pvipi benchmark and
- * stress run in an L2 Linux guest (selftests/pvipi/bench.sh).  Test only:
- * not part of exitless_guest.ko, not in the DKMS package.
+ * stress run in an L2 Linux guest (selftests/pvipi/kbench.sh, run.sh,
+ * ipi_stress.sh; selftests/dynidle/bench.sh).  Test only: not part of
+ * exitless_guest.ko, not in the DKMS package.
  *
  * The kernel's own IPI senders are called, so whichever sender is
  * installed (native x2APIC, upstream PV IPI, exitless pvipi) does the
- * work.  Every load runs on CPU 0 (smp_call_on_cpu()), the vCPU whose
- * exits L1 counts.  Write "<kind> <count>" to
+ * work.  Every load runs on CPU 0, the vCPU whose exits L1 counts, in the
+ * writer's own task bound to CPU 0 for the time of the load: a task that
+ * sleeps, not a kworker waited for uninterruptibly, so a long stress run
+ * trips no hung-task report, and a fatal signal stops it.
+ * Write "<kind> <count>" to
  * /sys/kernel/debug/exitless_ipibench/run; the write returns when the
  * load is over, and "result" then holds one line of key=value:
  *
@@ -73,7 +77,7 @@ struct ipibench_run {
 	unsigned long calls;
 	u64 max_cycles;
 	u64 elapsed_ns;
-	bool timed_out;
+	bool timed_out;		/* limit_s reached, or a fatal signal */
 };
 
 static void ipibench_fn(void *info)
@@ -117,10 +121,9 @@ static u64 ipibench_one(struct ipibench_run *r)
 	return t1 - t0;
 }
 
-/* The load, on CPU 0 (smp_call_on_cpu()). */
-static int ipibench_load(void *arg)
+/* The load, in the writer's task bound to CPU 0. */
+static void ipibench_load(struct ipibench_run *r)
 {
-	struct ipibench_run *r = arg;
 	unsigned long deadline = jiffies + (unsigned long)limit_s * HZ;
 	unsigned long calls = r->count;
 	unsigned int per_call = cpumask_weight(r->targets);
@@ -140,7 +143,7 @@ static int ipibench_load(void *arg)
 			usleep_range(gap_us, gap_us + gap_us / 4 + 1);
 		else
 			cond_resched();
-		if (time_after(jiffies, deadline)) {
+		if (time_after(jiffies, deadline) || fatal_signal_pending(current)) {
 			r->timed_out = true;
 			i++;
 			break;
@@ -148,7 +151,6 @@ static int ipibench_load(void *arg)
 	}
 	r->calls = i;
 	r->elapsed_ns = ktime_get_ns() - start;
-	return 0;
 }
 
 static int ipibench_cmp(const void *a, const void *b)
@@ -168,10 +170,16 @@ static int ipibench_start(enum ipibench_kind kind, unsigned long count)
 {
 	struct ipibench_run r = { .kind = kind, .count = count };
 	unsigned long before, received, ipis, kept;
+	cpumask_var_t allowed;
 	int ret;
 
 	if (!zalloc_cpumask_var(&r.targets, GFP_KERNEL))
 		return -ENOMEM;
+	if (!alloc_cpumask_var(&allowed, GFP_KERNEL)) {
+		free_cpumask_var(r.targets);
+		return -ENOMEM;
+	}
+	cpumask_copy(allowed, current->cpus_ptr);
 	cpus_read_lock();
 	if (!cpu_online(0) || !cpu_online(1)) {
 		ret = -ENODEV;	/* needs CPUs 0 and 1 online */
@@ -191,9 +199,11 @@ static int ipibench_start(enum ipibench_kind kind, unsigned long count)
 	}
 	before = ipibench_received_sum(r.targets);
 	WRITE_ONCE(ipibench_progress, 0);
-	ret = smp_call_on_cpu(0, ipibench_load, &r, false);
+	ret = set_cpus_allowed_ptr(current, cpumask_of(0));
 	if (ret)
 		goto out_unlock;
+	ipibench_load(&r);
+	set_cpus_allowed_ptr(current, allowed);
 	received = ipibench_received_sum(r.targets) - before;
 	ipis = kind == IPIBENCH_RESCHED ? r.calls : r.calls * cpumask_weight(r.targets);
 	kept = min_t(unsigned long, r.calls, IPIBENCH_MAX_LAT);
@@ -211,6 +221,7 @@ static int ipibench_start(enum ipibench_kind kind, unsigned long count)
 out_unlock:
 	cpus_read_unlock();
 	kvfree(r.cycles);
+	free_cpumask_var(allowed);
 	free_cpumask_var(r.targets);
 	return ret;
 }
