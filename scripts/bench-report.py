@@ -316,7 +316,7 @@ def main():
                "   Documentation/bench/; do not edit by hand: run ``make bench``.\n")
     doc.append("==========\nBenchmarks\n==========\n")
     doc.append(
-        "Every figure here comes from one ``make bench`` run on the build\n"
+        "Every figure here comes from ``make bench`` on the build\n"
         "machine (2 cores, everything under QEMU TCG: L1 is a Debian kernel in\n"
         "``qemu-system-x86_64 -accel tcg -cpu max``, running real KVM on\n"
         "emulated SVM; L2 is the same Debian kernel under that KVM).  Absolute\n"
@@ -325,7 +325,8 @@ def main():
         "configurations of the same run are what carry over.  Raw lines:\n"
         "``Documentation/bench/bench-<kernel>.txt``; tables:\n"
         "``Documentation/bench/dynidle.csv``, ``pvipi.csv`` and ``pvtimer.csv``.\n")
-    doc.append("Runs (``make bench``; each L1 boot's start, UTC):\n")
+    doc.append("Runs (``make bench``, or one of its L1 boots alone with\n"
+               "``EXITLESS_BOOTS``; each L1 boot's start, UTC):\n")
     for r in runs:
         boots = ", ".join(f"{what} {when}" for when, what in r["when"])
         doc.append(f"- ``{r['rel']}``: {boots or 'date not recorded'}")
