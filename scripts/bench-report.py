@@ -191,8 +191,6 @@ def derived(d, load):
     if load != "idle" and wake:
         out["hlt_per_wakeup"] = d.get("halt_exits", 0) / wake
         out["exits_per_trip"] = d.get("exits", 0) / trips
-        if "hypercalls" in d:
-            out["hc_per_trip"] = d["hypercalls"] / trips
         out["rt_us"] = d.get("rt_ns", 0) / 1000
         out["p50_us"] = d.get("p50_ns", 0) / 1000
         out["p99_us"] = d.get("p99_ns", 0) / 1000
@@ -378,7 +376,6 @@ def main():
                 else:
                     rows.append([cfg, num(x.get("hlt_per_wakeup"), 3),
                                  num(x.get("exits_per_trip"), 1),
-                                 num(x.get("hc_per_trip"), 2),
                                  num(x.get("rt_us"), 0), num(x.get("p50_us"), 0),
                                  num(x.get("p99_us"), 0),
                                  num(x.get("guest_poll_ms_per_s")),
@@ -393,8 +390,7 @@ def main():
                                         "L1 busy %"]))
             else:
                 doc.append(table(rows, ["config", "HLT exits/wake-up",
-                                        "exits/round trip",
-                                        "hypercalls/round trip", "round trip us",
+                                        "exits/round trip", "round trip us",
                                         "p50 us", "p99 us", "guest poll ms/s",
                                         "host poll ms/s", "L1 busy %"]))
             doc.append("")
@@ -414,10 +410,11 @@ def main():
             doc.append(
                 "**ipi** (``smp_call_function_many()`` from CPU 0 to every other\n"
                 "CPU, here the one other, idle, back to back,\n"
-                "``exitless_ipibench.ko``; KVM's counters\n"
-                "per call, both vCPUs: with ``-cpu host`` each IPI sent is a\n"
-                "hypercall, upstream PV IPI or exitless ``PVIPI_SEND``; a target\n"
-                "polling in idle is woken without one)\n")
+                "``exitless_ipibench.ko``; KVM's counters per call, both vCPUs.\n"
+                "An IPI to one CPU is an x2APIC ICR write, an exit that KVM's\n"
+                "stats do not tell apart (upstream PV IPI takes only the mask\n"
+                "senders), or with dynidle exitless's ``PVIPI_SEND`` hypercall;\n"
+                "a target polling in idle is woken without either)\n")
             doc.append(table(rows, ["config", "calls", "hypercalls/call",
                                     "exits/call", "HLT exits/call",
                                     "p50 cycles", "received"]))

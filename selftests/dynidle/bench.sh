@@ -14,9 +14,10 @@
 # the pipe ping-pong with every L1 CPU busy (hogs: contended host), and
 # "ipi": CPU 0 calling smp_call_function_many() to every other CPU (the
 # one other: CPU 1, idle), back to back, from exitless_ipibench.ko
-# (selftests/pvipi/ipibench/):
-# the IPIs a polling target is spared (KVM's hypercalls and exits per
-# call; -cpu host has upstream PV IPI, so each IPI sent is a hypercall).
+# (selftests/pvipi/ipibench/): the IPIs a polling target is spared.  An
+# IPI to one CPU is an x2APIC ICR write (upstream PV IPI takes only the
+# mask senders) or, with exitless, a PVIPI_SEND: an exit either way, and
+# KVM's exits and hypercalls per call are counted.
 # Under dynidle, the idle load also prints dynidle's counters and, with
 # exitless.bench_trace=1, the idle periods that polled (its tracepoint),
 # as "#" lines.
