@@ -30,7 +30,11 @@
 # alternately, and each such boot runs the pipe, TCP and idle loads once
 # more ("round <config> <window> <n>"); the report takes the median of
 # the rounds' p50 ratios, and the idle polling time over all rounds.
-# usage: bench.sh stock|hostpoll|haltpoll [<poll window ns>]
+# "multi" (L1 with 4+ CPUs, one per vCPU of a 4-vCPU L2): the ipi load
+# alone, without exitless_guest and with it (phases multi-stock and
+# multi-dynidle): a multicast to 3 CPUs, which the kernel sends without
+# its TIF_POLLING_NRFLAG check, so only pvipi's polling word spares it.
+# usage: bench.sh stock|hostpoll|haltpoll|multi [<poll window ns>]
 #        bench.sh round haltpoll|dynidle <poll window ns> <round>
 # Output: "BENCH: dynidle phase=<p> [round=<n>] work=<w> key=value ..."
 # lines; the stock boot also prints "BENCH: dynidle window_ns=<ns>": 4
@@ -52,6 +56,8 @@ window=${2:-200000} round='' loads="pipe tcp idle contended ipi"
 if [ "$boot" = round ]; then
 	boot=${2:?haltpoll or dynidle} window=${3:?poll window} round=${4:?round}
 	loads="pipe tcp idle"
+elif [ "$boot" = multi ]; then
+	loads="ipi"	# 4+ vCPUs: a multicast to polling targets
 fi
 
 sync_l1() {
@@ -107,7 +113,7 @@ pp() {
 # dyn_delta <before> <after>: "name=after-before ..." for two dc values
 dyn_delta() {
 	echo "$1 / $2" | awk '{ n = (NF - 1) / 2
-		for (i = 1; i < n; i += 2) printf "%s=%d ", $i, $(n + 2 + i) - $(i + 1) }'
+		for (i = 1; i < n; i += 2) printf "%s=%.0f ", $i, $(n + 2 + i) - $(i + 1) }'
 }
 
 # idle loads under dynidle: what its idle periods were (tracepoint)
@@ -245,6 +251,13 @@ hostpoll)
 	dynidle_on
 	phase dynidle
 	sed 's/^/# /' "$SYS/dynidle"
+	rmmod exitless_guest
+	;;
+multi)	# the ipi load alone, 4+ vCPUs: stock, then dynidle
+	phase multi-stock
+	dynidle_on
+	phase multi-dynidle
+	sed 's/^/# /' "$SYS/pvipi"
 	rmmod exitless_guest
 	;;
 dynidle)	# latency rounds only ("round dynidle ...")
