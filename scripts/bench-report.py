@@ -418,8 +418,8 @@ def main():
                 "senders), or with dynidle exitless's ``PVIPI_SEND`` hypercall;\n"
                 "a target polling in idle is woken without either; *multi-*:\n"
                 "a 4-vCPU L2 under an L1 with 4 CPUs, ``bench.sh multi``, where\n"
-                "the call is a multicast to 3 CPUs, one upstream PV IPI\n"
-                "hypercall, or one ``PVIPI_SEND`` for those not polling)\n")
+                "the call is a multicast to all 3 other CPUs: one shorthand ICR\n"
+                "write natively, or one ``PVIPI_SEND`` for those not polling)\n")
             doc.append(table(rows, ["config", "targets", "calls", "hypercalls/call",
                                     "exits/call", "HLT exits/call",
                                     "p50 cycles", "received"]))
