@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Build both modules for one kernel release, in .build/<release>/, so that
-# builds for different kernels never share objects.
+# Build both modules, and the pvipi bench's test module, for one kernel
+# release, in .build/<release>/, so that builds for different kernels
+# never share objects.
 # usage: scripts/build-for-kernel.sh <kernel release, e.g. 6.1.0-56-amd64>
 set -eu -o pipefail
 rel=${1:?usage: $0 <kernel release>}
@@ -17,8 +18,13 @@ rsync -a --delete --exclude=.git --exclude=.build --exclude='*.o' --exclude='*.k
 	"$top/" "$out/"
 rm -f "$out"/*.ko
 make -s -C "$kdir" M="$out" W=1 modules 2>&1 | tee "$out/build.log"
+# the pvipi bench's test module (selftests/pvipi/ipibench/), not shipped:
+# its own directory, where it is a module of its own
+mkdir -p "$out/ipibench"
+cp "$top"/selftests/pvipi/ipibench/* "$out/ipibench/"
+make -s -C "$kdir" M="$out/ipibench" W=1 modules 2>&1 | tee -a "$out/build.log"
 if grep -qiE 'warning:|error:' "$out/build.log"; then
 	echo "error: build for $rel has warnings or errors (W=1 must be clean)" >&2
 	exit 1
 fi
-ls "$out"/exitless_host.ko "$out"/exitless_guest.ko
+ls "$out"/exitless_host.ko "$out"/exitless_guest.ko "$out"/ipibench/exitless_ipibench.ko

@@ -36,10 +36,8 @@ for hdr in /usr/src/linux-headers-6.1.*-amd64 /usr/src/linux-headers-6.12.*-amd6
 	echo "# sparse (C=2) for $rel"
 	"$top/scripts/build-for-kernel.sh" "$rel" >/dev/null
 	out=$(make -s -C "$hdr" M="$top/.build/$rel" C=2 modules 2>&1 | grep -vE 'Skipping BTF|^\s*$' || true)
-	# the pvipi bench's test module, built apart (selftests/qemu/run.sh)
-	mkdir -p "$top/.build/$rel/ipibench"
-	cp selftests/pvipi/ipibench/* "$top/.build/$rel/ipibench/"
-	out=$out$(make -s -C "$hdr" M="$top/.build/$rel/ipibench" W=1 C=2 modules 2>&1 |
+	# the pvipi bench's test module, in its own directory there
+	out=$out$(make -s -C "$hdr" M="$top/.build/$rel/ipibench" C=2 modules 2>&1 |
 		grep -vE 'Skipping BTF|^\s*$' || true)
 	if [ -n "$out" ]; then
 		echo "$out"

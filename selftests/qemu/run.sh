@@ -177,18 +177,6 @@ run_one() {
 	gcc -O2 -Wall -static -pthread -o "$top/.build/ipi_load" \
 		"$top/selftests/pvipi/ipi_load.c" ||
 		{ echo "not ok - $k/ipi_load build"; return 1; }
-	# the pvipi bench's in-kernel IPI load (kbench.sh), a test module
-	rm -rf "$top/.build/$rel/ipibench"
-	mkdir -p "$top/.build/$rel/ipibench"
-	cp "$top"/selftests/pvipi/ipibench/* "$top/.build/$rel/ipibench/"
-	make -s -C "/usr/src/linux-headers-$rel" M="$top/.build/$rel/ipibench" W=1 modules \
-		> "$top/.build/$rel/ipibench/build.log" 2>&1 || true
-	if grep -qiE 'warning:|error:' "$top/.build/$rel/ipibench/build.log" ||
-		[ ! -f "$top/.build/$rel/ipibench/exitless_ipibench.ko" ]; then
-		sed 's/^/#   /' "$top/.build/$rel/ipibench/build.log"
-		echo "not ok - $k/exitless_ipibench build"
-		return 1
-	fi
 	# the dynidle stage's ping-pong load, same way
 	gcc -O2 -Wall -static -o "$top/.build/pingpong" \
 		"$top/selftests/dynidle/pingpong.c" ||
