@@ -12,15 +12,16 @@
 # sent was counted as received by its target.  Its variables are is_*.
 IPIB=/sys/kernel/debug/exitless_ipibench
 
-# ipis_pv <field>: a counter of /sys/kernel/exitless/pvipi
-ipis_pv() {
+# pv <field>: a counter of /sys/kernel/exitless/pvipi (the sourcing
+# scripts use it too)
+pv() {
 	awk -v k="$1" '$1 == k { print $2 }' /sys/kernel/exitless/pvipi 2>/dev/null || echo 0
 }
 
 # ipis_wait <seconds> <0|1>: until pvipi's in_use is that
 ipis_wait() {
 	is_s=$1
-	until [ "$(ipis_pv in_use)" = "$2" ]; do
+	until [ "$(pv in_use)" = "$2" ]; do
 		is_s=$((is_s - 1))
 		[ "$is_s" -gt 0 ] || return 1
 		sleep 1
@@ -30,8 +31,8 @@ ipis_wait() {
 ipi_stress() {
 	is_cpus=$(grep -c ^processor /proc/cpuinfo)
 	is_calls=$((($1 + is_cpus - 2) / (is_cpus - 1)))
-	is_f0=$(ipis_pv fallbacks)
-	is_h0=$(ipis_pv hypercalls)
+	is_f0=$(pv fallbacks)
+	is_h0=$(pv hypercalls)
 	is_step=0
 	is_rc=0
 	echo "# stress: $1 IPIs, $is_calls calls to $((is_cpus - 1)) CPUs"
@@ -40,7 +41,7 @@ ipi_stress() {
 	while kill -0 $is_spid 2>/dev/null; do
 		sleep 2
 		is_c=$(cat $IPIB/progress)
-		echo "# stress: $is_c calls, pvipi in_use $(ipis_pv in_use) hypercalls $(ipis_pv hypercalls) fallbacks $(ipis_pv fallbacks)"
+		echo "# stress: $is_c calls, pvipi in_use $(pv in_use) hypercalls $(pv hypercalls) fallbacks $(pv fallbacks)"
 		if [ $is_step = 0 ] && [ "$is_c" -ge $((is_calls / 3)) ]; then
 			echo "EXITLESS-SYNC: rmmod-host"
 			ipis_wait 60 0 || { echo "# stress: pvipi still in use"; is_rc=1; }
@@ -53,7 +54,7 @@ ipi_stress() {
 	done
 	wait $is_spid || is_rc=1
 	is_r=$(cat $IPIB/result)
-	echo "BENCH: ipibench $2 $is_r hypercalls=$(($(ipis_pv hypercalls) - is_h0)) fallbacks=$(($(ipis_pv fallbacks) - is_f0)) steps=$is_step"
+	echo "BENCH: ipibench $2 $is_r hypercalls=$(($(pv hypercalls) - is_h0)) fallbacks=$(($(pv fallbacks) - is_f0)) steps=$is_step"
 	is_sent=$(echo "$is_r" | sed -n 's/.* ipis=\([0-9]*\).*/\1/p')
 	is_got=$(echo "$is_r" | sed -n 's/.* received=\([0-9]*\).*/\1/p')
 	echo "# stress: $is_sent IPIs sent, $is_got received, host module steps $is_step of 2"

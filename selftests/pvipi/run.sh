@@ -34,11 +34,6 @@ rd() {
 	cat "$SYS/$1" 2>/dev/null || echo "?"
 }
 
-# pv <field>: a counter of /sys/kernel/exitless/pvipi
-pv() {
-	awk -v k="$1" '$1 == k { print $2 }' "$SYS/pvipi" 2>/dev/null || echo 0
-}
-
 dump() {
 	echo "# state=$(rd state) features_enabled=$(rd features_enabled) registered=$(rd registered_cpus)"
 	sed 's/^/# pvipi: /' "$SYS/pvipi" 2>/dev/null || true

@@ -118,9 +118,7 @@ run_bench_l2() {
 			dynidle_bench_action ${line#EXITLESS-SYNC: } ;;
 		# kbench.sh's stress: the host module removed and loaded again
 		"EXITLESS-SYNC: rmmod-host")
-			act=$EPOCHREALTIME
-			rmmod exitless_host || say "rmmod exitless_host failed"
-			log "rmmod exitless_host took $(awk -v a="$act" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }') s" ;;
+			rmmod_host || say "rmmod exitless_host failed" ;;
 		"EXITLESS-SYNC: insmod-host")
 			insmod "$ko" || say "insmod exitless_host failed" ;;
 		"BENCH: "*) echo "$line" >> "$bench" ;;

@@ -71,11 +71,7 @@ fi
 # on its console; each is done here and answered in the L1 log.
 l2_action() {
 	case "$1" in
-	rmmod-host)
-		local t0=$EPOCHREALTIME r=0
-		rmmod exitless_host || r=$?
-		echo "rmmod exitless_host took $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }') s"
-		return $r ;;
+	rmmod-host) rmmod_host ;;
 	insmod-host)
 		# shellcheck disable=SC2086 # host_args: module parameters
 		insmod "$ko" ${host_args:-} ;;

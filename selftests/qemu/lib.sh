@@ -8,6 +8,15 @@ EXITLESS_CACHE=${EXITLESS_CACHE:-/var/cache/exitless}
 log() { printf '# [%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 die() { printf '# error: %s\n' "$*" >&2; exit 1; }
 
+# rmmod_host (in L1): remove exitless_host, then say how long that took
+# ("rmmod exitless_host took <s> s"); rmmod's status
+rmmod_host() {
+	local t0=$EPOCHREALTIME r=0
+	rmmod exitless_host || r=$?
+	echo "rmmod exitless_host took $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }') s"
+	return $r
+}
+
 # "6.1" or "6.12" (or a full release) -> newest installed Debian release
 kernel_release() {
 	local want=$1 r
