@@ -206,17 +206,16 @@ static int ipibench_start(enum ipibench_kind kind, unsigned long count)
 	set_cpus_allowed_ptr(current, allowed);
 	received = ipibench_received_sum(r.targets) - before;
 	ipis = kind == IPIBENCH_RESCHED ? r.calls : r.calls * cpumask_weight(r.targets);
-	kept = min_t(unsigned long, r.calls, IPIBENCH_MAX_LAT);
-	if (r.cycles)
-		sort(r.cycles, kept, sizeof(*r.cycles), ipibench_cmp, NULL);
+	/* the calls whose cycles were kept: none for stress */
+	kept = r.cycles ? min_t(unsigned long, r.calls, IPIBENCH_MAX_LAT) : 0;
+	sort(r.cycles, kept, sizeof(*r.cycles), ipibench_cmp, NULL);
 	/* resched has no handler of ours: "received" is not counted there */
 	snprintf(ipibench_result, sizeof(ipibench_result),
 		 "kind=%s calls=%lu targets=%u ipis=%lu received=%lu%s ns=%llu p50_cycles=%llu p99_cycles=%llu max_cycles=%llu gap_us=%u tsc_khz=%u\n",
 		 ipibench_names[kind], r.calls, cpumask_weight(r.targets), ipis,
 		 kind == IPIBENCH_RESCHED ? 0 : received,
 		 r.timed_out ? " timed_out=1" : "", r.elapsed_ns,
-		 ipibench_pct(r.cycles, r.cycles ? kept : 0, 50),
-		 ipibench_pct(r.cycles, r.cycles ? kept : 0, 99),
+		 ipibench_pct(r.cycles, kept, 50), ipibench_pct(r.cycles, kept, 99),
 		 r.max_cycles, gap_us, tsc_khz);
 out_unlock:
 	cpus_read_unlock();
