@@ -461,8 +461,10 @@ void exitless_guest_features_changed(void)
 
 	cpus_read_lock();
 	mutex_lock(&eg->lock);
-	if (eg->state == EXITLESS_GUEST_ACTIVE && !eg->stopping)
+	if (eg->state == EXITLESS_GUEST_ACTIVE && !eg->stopping) {
+		exitless_pvipi_set(eg->features_enabled & EXITLESS_F_PVIPI);
 		exitless_pvtimer_set(eg->features_enabled & EXITLESS_F_PVTIMER);
+	}
 	mutex_unlock(&eg->lock);
 	cpus_read_unlock();
 }

@@ -25,6 +25,7 @@
 #include <linux/cpumask.h>
 #include <linux/io.h>
 #include <linux/irqflags.h>
+#include <linux/moduleparam.h>
 #include <linux/percpu.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
@@ -35,6 +36,7 @@
 #include <asm/irq_vectors.h>
 #include <asm/smp.h>
 
+#include "guest/guest.h"
 #include "guest/hypercall.h"
 #include "policy.h"
 #include "guest.h"
@@ -57,6 +59,8 @@ static DEFINE_PER_CPU(atomic_t, exitless_pvipi_poll);
 /* cpu -> vCPU index, EXITLESS_PVIPI_IDX_NONE until REGISTER told it */
 static u32 *exitless_pvipi_idx;
 static bool exitless_pvipi_on;
+/* the operator's switch (module parameter "pvipi") */
+static bool pvipi = true;
 
 static void (*exitless_saved_call_func_ipi)(const struct cpumask *mask);
 static void (*exitless_saved_call_func_single_ipi)(int cpu);
@@ -183,6 +187,7 @@ static void exitless_pvipi_send_reschedule(int cpu)
 
 void exitless_pvipi_set(bool on)
 {
+	on = on && READ_ONCE(pvipi);
 	if (on == exitless_pvipi_on || !exitless_pvipi_idx)
 		return;
 	/*
@@ -231,6 +236,26 @@ void exitless_pvipi_set(bool on)
 	synchronize_rcu();
 	pr_debug("pvipi: native IPIs\n");
 }
+
+static int exitless_pvipi_param_set(const char *val,
+				    const struct kernel_param *kp)
+{
+	int ret = param_set_bool(val, kp);
+
+	if (ret)
+		return ret;
+	exitless_guest_features_changed();
+	return 0;
+}
+
+static const struct kernel_param_ops exitless_pvipi_param_ops = {
+	.set = exitless_pvipi_param_set,
+	.get = param_get_bool,
+};
+
+module_param_cb(pvipi, &exitless_pvipi_param_ops, &pvipi, 0644);
+MODULE_PARM_DESC(pvipi,
+		 "pvipi: send IPIs by hypercall when the host offers it; 0 gives the IPI path back to the kernel at once, 1 takes it again (default: 1)");
 
 ssize_t exitless_pvipi_show(char *buf)
 {
