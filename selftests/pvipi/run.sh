@@ -95,6 +95,23 @@ check no_fallback_while_attached [ "$f1" -eq "$f0" ]
 check targets_took_them [ $((cal1 - cal0)) -ge "$CALLS" ]
 dump
 
+# --- the operator's switch: pvipi=0 gives the IPIs back, 1 takes them ----
+PARAM=/sys/module/exitless_guest/parameters/pvipi
+pvipi_param_off() {
+	[ "$(cat "$PARAM")" = N ] && [ "$(pv in_use)" = 0 ] &&
+		[ "$(rd state)" = active ]
+}
+echo 0 > $PARAM
+check param_off_native wait_until pvipi_param_off
+h2=$(pv hypercalls)
+check native_while_param_off run_load "$spinners" "$CALLS"
+check no_hypercall_while_param_off [ "$(pv hypercalls)" -eq "$h2" ]
+echo 1 > $PARAM
+check param_on_in_use wait_until pvipi_in_use
+h2=$(pv hypercalls)
+check pvipi_after_param_on run_load "$spinners" "$CALLS"
+check hypercalls_after_param_on [ $(($(pv hypercalls) - h2)) -ge "$CALLS" ]
+
 # --- host module removed and loaded again under load ---------------------
 # 10 s of calls: the host module goes away in the middle of them
 "$LOAD" "$spinners" -10 > /tmp/load.out 2>&1 &
