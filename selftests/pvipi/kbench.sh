@@ -9,7 +9,10 @@
 # ICR writes, or upstream PV IPI when the L2 CPU has kvm-pv-ipi) and
 # with exitless_guest loaded for pvipi alone (features=3: no dynidle, so
 # no target polls; no pvtimer, so vCPU 0's timer exits are the same), in
-# 3 rounds (labels ...-r<n>).
+# 3 rounds (labels ...-r<n>).  Then the latency alone, interleaved:
+# exitless_guest loaded once and its "pvipi" switch flipped between
+# blocks of calls (labels kab-...-p<n>), so that both senders meet the
+# same drift of TCG's speed; no exit counts there.
 # Each phase is bracketed by "EXITLESS-SYNC: trace-on <label>" /
 # "trace-off <label>": L1 counts the exits from KVM's tracepoints per vCPU
 # (selftests/qemu/l1-bench.sh).  Prints "BENCH: ipibench <label> <result>".
@@ -24,6 +27,9 @@ BKO=/exitless_ipibench.ko
 # shellcheck source=selftests/pvipi/ipi_stress.sh
 . "$(dirname "$0")/ipi_stress.sh"
 CALLS=${EXITLESS_BENCH_CALLS:-500}
+AB_PAIRS=${EXITLESS_KBENCH_AB_PAIRS:-16}
+AB_CALLS=${EXITLESS_KBENCH_AB_CALLS:-200}
+PARAM=/sys/module/exitless_guest/parameters/pvipi
 ROUNDS=${EXITLESS_KBENCH_ROUNDS:-3}
 STRESS=${3:-1000000}
 ncpu=$(grep -c ^processor /proc/cpuinfo)
@@ -81,6 +87,43 @@ while [ $rnd -le "$ROUNDS" ]; do
 	fi
 	rnd=$((rnd + 1))
 done
+
+# ab_block <sender> <kind> <pair>: one block of the interleaved latency
+# run, exitless_guest loaded; "hypercalls" (PVIPI_SEND made in the block,
+# by any CPU) is 0 for native blocks
+ab_block() {
+	if [ "$1" = exitless ]; then ab_on=1; else ab_on=0; fi
+	echo $ab_on > $PARAM
+	ipis_wait 30 $ab_on || { echo "# kbench: pvipi in_use not $ab_on"; fail=1; return; }
+	ab_h=$(pv hypercalls)
+	if echo "$2 $AB_CALLS" > $IPIB/run; then
+		ab_r=$(cat $IPIB/result)
+	else
+		ab_r="failed"
+		fail=1
+	fi
+	echo "BENCH: ipibench kab-$label-$1-$2-p$3 $ab_r hypercalls=$(($(pv hypercalls) - ab_h))"
+}
+
+if [ "$AB_PAIRS" -gt 0 ]; then
+	echo "# kbench: interleaved latency, $AB_PAIRS pairs of $AB_CALLS calls"
+	insmod "$KO" features=3
+	for k in multi single; do
+		p=1
+		while [ $p -le "$AB_PAIRS" ]; do
+			# ABBA: each sender goes first in half the pairs
+			if [ $((p % 2)) = 1 ]; then
+				ab_block exitless $k $p
+				ab_block native $k $p
+			else
+				ab_block native $k $p
+				ab_block exitless $k $p
+			fi
+			p=$((p + 1))
+		done
+	done
+	rmmod exitless_guest
+fi
 
 if [ "${2:-}" = stress ]; then
 	insmod "$KO" features=3
