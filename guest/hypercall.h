@@ -11,6 +11,7 @@
 #ifndef _EXITLESS_GUEST_HYPERCALL_H
 #define _EXITLESS_GUEST_HYPERCALL_H
 
+#include <linux/irqflags.h>
 #include <linux/kvm_para.h>
 #include <linux/types.h>
 
@@ -46,6 +47,34 @@ static __always_inline long exitless_hypercall(unsigned long nr,
 		out->rcx = rcx;
 		out->rdx = rdx;
 	}
+	return (long)rax;
+}
+
+/*
+ * The same call, for a caller that has just disabled interrupts that were
+ * enabled: they are enabled for the hypercall alone.  STI's shadow keeps
+ * them off until the hypercall instruction has completed, so the host
+ * serves the call exactly as with them off; an interrupt that became
+ * pending meanwhile (the vCPU's own timer, say) is injected at the
+ * re-entry instead of KVM opening an interrupt window, one more exit,
+ * for the caller's later local_irq_restore().  It may be taken between
+ * the hypercall and the CLI: the caller must allow that, as it would
+ * just before its local_irq_save(), and must not be preemptible.
+ */
+static __always_inline long exitless_hypercall_irqs_on(unsigned long nr,
+						       unsigned long a0,
+						       unsigned long a1,
+						       unsigned long a2,
+						       unsigned long a3)
+{
+	unsigned long rax = nr, rbx = a0, rcx = a1, rdx = a2;
+
+	trace_hardirqs_on();
+	asm volatile("sti\n\t" KVM_HYPERCALL "\n\tcli"
+		     : "+a" (rax), "+b" (rbx), "+c" (rcx), "+d" (rdx)
+		     : "S" (a3)
+		     : "memory");
+	trace_hardirqs_off();
 	return (long)rax;
 }
 

@@ -119,9 +119,11 @@ void exitless_pvipi_poll_end(void)
 /*
  * One PVIPI_SEND for @cpus (a bitmap of nr_cpu_ids bits).  0 when every
  * target got the IPI or was woken through memory; otherwise nonzero and
- * the caller sends natively.  Interrupts are off.
+ * the caller sends natively.  Interrupts are off; @flags is what the
+ * caller's local_irq_save() saved.
  */
-static long exitless_pvipi_send(const unsigned long *cpus, u64 vector)
+static long exitless_pvipi_send(const unsigned long *cpus, u64 vector,
+				unsigned long flags)
 {
 	struct exitless_pvipi_cpu *pc = this_cpu_ptr(&exitless_pvipi_cpu);
 	u32 nbits = 0;
@@ -139,9 +141,22 @@ static long exitless_pvipi_send(const unsigned long *cpus, u64 vector)
 		return -EXITLESS_EINVAL;
 	if (!n)
 		return 0;	/* every target polled: woken through memory */
-	ret = exitless_hypercall(EXITLESS_HC_PVIPI_SEND, virt_to_phys(pc->map),
-				 nbits, EXITLESS_PVIPI_MODE_FIXED | vector, 0,
-				 NULL);
+	/*
+	 * The bitmap is stable until the hypercall has completed; from then
+	 * on an interrupt handler may send (and reuse it).  Interrupts that
+	 * were on stay on across the call, unless this task could be
+	 * preempted (and migrated) by the return from one.
+	 */
+	if (!irqs_disabled_flags(flags) && preempt_count())
+		ret = exitless_hypercall_irqs_on(EXITLESS_HC_PVIPI_SEND,
+						 virt_to_phys(pc->map), nbits,
+						 EXITLESS_PVIPI_MODE_FIXED | vector,
+						 0);
+	else
+		ret = exitless_hypercall(EXITLESS_HC_PVIPI_SEND,
+					 virt_to_phys(pc->map), nbits,
+					 EXITLESS_PVIPI_MODE_FIXED | vector, 0,
+					 NULL);
 	if (ret != n)
 		return ret < 0 ? ret : -EXITLESS_EINVAL;
 	pc->hypercalls++;
@@ -154,7 +169,8 @@ static void exitless_pvipi_call_func_ipi(const struct cpumask *mask)
 	unsigned long flags;
 
 	local_irq_save(flags);
-	if (exitless_pvipi_send(cpumask_bits(mask), CALL_FUNCTION_VECTOR)) {
+	if (exitless_pvipi_send(cpumask_bits(mask), CALL_FUNCTION_VECTOR,
+				flags)) {
 		this_cpu_inc(exitless_pvipi_cpu.fallbacks);
 		exitless_saved_call_func_ipi(mask);
 	}
@@ -166,7 +182,7 @@ static void exitless_pvipi_one(int cpu, u64 vector, void (*saved)(int cpu))
 	unsigned long flags;
 
 	local_irq_save(flags);
-	if (exitless_pvipi_send(cpumask_bits(cpumask_of(cpu)), vector)) {
+	if (exitless_pvipi_send(cpumask_bits(cpumask_of(cpu)), vector, flags)) {
 		this_cpu_inc(exitless_pvipi_cpu.fallbacks);
 		saved(cpu);
 	}
