@@ -15,7 +15,8 @@
  * Each CPU packs the destination set into its own bitmap (indexed by the
  * vCPU index the host wrote in each area header at REGISTER) with
  * interrupts off, so that an IPI sent from an interrupt handler cannot
- * scribble on a bitmap being sent.
+ * scribble on a bitmap being sent.  Interrupts that were on are enabled
+ * for the hypercall instruction alone (exitless_hypercall_irqs_on()).
  *
  * Targets polling in idle: see policy.h and exitless_pvipi_poll_begin().
  */
