@@ -6,6 +6,7 @@
 #define _EXITLESS_GUEST_GUEST_H
 
 #include <linux/cpumask.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
 
@@ -56,6 +57,8 @@ extern struct exitless_guest exitless_guest;
 void exitless_guest_kick_probe(void);
 /* A feature's runtime switch changed: apply it (process context). */
 void exitless_guest_features_changed(void);
+/* A bool module parameter that is a feature's runtime switch. */
+extern const struct kernel_param_ops exitless_guest_switch_ops;
 
 int exitless_guest_sysfs_init(void);
 void exitless_guest_sysfs_exit(void);

@@ -469,6 +469,22 @@ void exitless_guest_features_changed(void)
 	cpus_read_unlock();
 }
 
+static int exitless_guest_switch_set(const char *val,
+				     const struct kernel_param *kp)
+{
+	int ret = param_set_bool(val, kp);
+
+	if (ret)
+		return ret;
+	exitless_guest_features_changed();
+	return 0;
+}
+
+const struct kernel_param_ops exitless_guest_switch_ops = {
+	.set = exitless_guest_switch_set,
+	.get = param_get_bool,
+};
+
 static void exitless_probe_work_fn(struct work_struct *work)
 {
 	cpus_read_lock();

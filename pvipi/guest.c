@@ -254,23 +254,7 @@ void exitless_pvipi_set(bool on)
 	pr_debug("pvipi: native IPIs\n");
 }
 
-static int exitless_pvipi_param_set(const char *val,
-				    const struct kernel_param *kp)
-{
-	int ret = param_set_bool(val, kp);
-
-	if (ret)
-		return ret;
-	exitless_guest_features_changed();
-	return 0;
-}
-
-static const struct kernel_param_ops exitless_pvipi_param_ops = {
-	.set = exitless_pvipi_param_set,
-	.get = param_get_bool,
-};
-
-module_param_cb(pvipi, &exitless_pvipi_param_ops, &pvipi, 0644);
+module_param_cb(pvipi, &exitless_guest_switch_ops, &pvipi, 0644);
 MODULE_PARM_DESC(pvipi,
 		 "pvipi: send IPIs by hypercall when the host offers it; 0 gives the IPI path back to the kernel at once, 1 takes it again (default: 1)");
 

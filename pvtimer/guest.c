@@ -583,26 +583,10 @@ bool exitless_pvtimer_usable(void)
 	return exitless_pvtimer_capable && exitless_pvtimer_probes;
 }
 
-static int exitless_pvtimer_param_set(const char *val,
-				      const struct kernel_param *kp)
-{
-	int ret = param_set_bool(val, kp);
-
-	if (ret)
-		return ret;
-	exitless_guest_features_changed();
-	return 0;
-}
-
-static const struct kernel_param_ops exitless_pvtimer_param_ops = {
-	.set = exitless_pvtimer_param_set,
-	.get = param_get_bool,
-};
-
-module_param_cb(pvtimer, &exitless_pvtimer_param_ops, &pvtimer, 0644);
+module_param_cb(pvtimer, &exitless_guest_switch_ops, &pvtimer, 0644);
 MODULE_PARM_DESC(pvtimer,
 		 "pvtimer: arm timers through memory shared with the host when it offers it (default: 1)");
-module_param_cb(pvtimer_poll, &exitless_pvtimer_param_ops, &pvtimer_poll,
+module_param_cb(pvtimer_poll, &exitless_guest_switch_ops, &pvtimer_poll,
 		0644);
 MODULE_PARM_DESC(pvtimer_poll,
 		 "pvtimer: have the host's poller read this guest's deadlines, if the host runs one (its pvtimer_poll_us): fewer hypercalls, at the cost of a host CPU (default: 1)");
