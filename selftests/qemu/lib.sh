@@ -141,21 +141,29 @@ l1_crash_outside_exitless() {
 # When the console has not grown for <seconds>, print what the guest's
 # vCPUs are doing (hang-report.sh), create <console log>.hung and kill its
 # QEMU: a hung guest fails its stage in minutes, with a report, not at the
-# stage's timeout.
+# stage's timeout.  With QW_LOCKUP=1 in its environment (L1 only), a
+# console whose last soft-lockup report names a CPU stuck for <seconds>
+# or more counts as hung too: that report keeps the console growing.
 quiet_watchdog() {
 	local qpid=$1 log=$2 quiet=$3 sock=$4 map=$5 ncpu=$6 kvm=${7:-}
-	local size last=-1 still=0
+	local size last=-1 still=0 stuck
 	while kill -0 "$qpid" 2>/dev/null; do
 		sleep 10
 		size=$(stat -c %s "$log" 2>/dev/null || echo 0)
 		if [ "$size" != "$last" ]; then
 			last=$size
 			still=0
-			continue
+			[ "${QW_LOCKUP:-0}" = 1 ] || continue
+			stuck=$(tail -c 4096 "$log" |
+				sed -n 's/.*soft lockup - CPU#[0-9]* stuck for \([0-9]*\)s!.*/\1/p' |
+				tail -n 1)
+			[ "${stuck:-0}" -ge "$quiet" ] || continue
+			echo "# hang: $log: a CPU stuck for ${stuck}s (soft lockup); killing the guest after this report"
+		else
+			still=$((still + 10))
+			[ "$still" -ge "$quiet" ] || continue
+			echo "# hang: $log silent for ${still}s; killing the guest after this report"
 		fi
-		still=$((still + 10))
-		[ "$still" -ge "$quiet" ] || continue
-		echo "# hang: $log silent for ${still}s; killing the guest after this report"
 		: > "$log.hung"
 		"$EXITLESS_TOP/selftests/qemu/hang-report.sh" "$sock" "$map" "$ncpu" ${kvm:+"$kvm"}
 		kill "$qpid" 2>/dev/null
