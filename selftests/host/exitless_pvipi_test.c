@@ -380,17 +380,21 @@ static bool only_duplicates(const u32 *counts, const bool *set)
  * Runs under TCG have seen, now and then, one target of a 128-target
  * send take the vector twice, after PVIPI_SEND and (CI, 2026-12-01, on
  * 6.12) after upstream KVM_HC_SEND_IPI alike: most likely an interrupt
- * of the previous burst that KVM re-injected after the targets settled.  A send whose only fault is
- * such a duplicate is therefore made once more, loudly; the second send
- * must be exact.  A loss or a stray fails at once.
+ * of the previous burst that KVM re-injected after the targets settled.
+ * CI on 2026-12-02 (6.12) saw it twice in a row for a 255-target
+ * PVIPI_SEND, on two different targets.  A send whose only fault is such
+ * a duplicate is therefore made again, loudly, at most twice; the third
+ * send must be exact.  A loss or a stray fails at once.
  */
+#define DELIVER_ATTEMPTS	3
+
 static bool deliver_once(const char *name, const bool *set, u64 want_rax)
 {
 	struct sender_mbox *mb = host_mbox();
 	int attempt;
 	bool ok;
 
-	for (attempt = 0; attempt < 2; attempt++) {
+	for (attempt = 0; attempt < DELIVER_ATTEMPTS; attempt++) {
 		clear_counts();
 		mb->reps = 1;
 		TEST_ASSERT(run_to_sync(vcpus[0]) == SYNC_WAIT, "sender lost");
