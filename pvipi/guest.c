@@ -127,6 +127,7 @@ static long exitless_pvipi_send(const unsigned long *cpus, u64 vector,
 				unsigned long flags)
 {
 	struct exitless_pvipi_cpu *pc = this_cpu_ptr(&exitless_pvipi_cpu);
+	u64 mode_vector = EXITLESS_PVIPI_MODE_FIXED | vector;
 	u32 nbits = 0;
 	long ret;
 	int n;
@@ -151,13 +152,11 @@ static long exitless_pvipi_send(const unsigned long *cpus, u64 vector,
 	if (!irqs_disabled_flags(flags) && preempt_count())
 		ret = exitless_hypercall_irqs_on(EXITLESS_HC_PVIPI_SEND,
 						 virt_to_phys(pc->map), nbits,
-						 EXITLESS_PVIPI_MODE_FIXED | vector,
-						 0);
+						 mode_vector, 0);
 	else
 		ret = exitless_hypercall(EXITLESS_HC_PVIPI_SEND,
 					 virt_to_phys(pc->map), nbits,
-					 EXITLESS_PVIPI_MODE_FIXED | vector, 0,
-					 NULL);
+					 mode_vector, 0, NULL);
 	if (ret != n)
 		return ret < 0 ? ret : -EXITLESS_EINVAL;
 	pc->hypercalls++;
