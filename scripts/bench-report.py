@@ -84,6 +84,11 @@ def parse(path):
 HC_SEND_IPI, HC_SCHED_YIELD, HC_PVIPI_SEND = "0xa", "0xb", "0x45584c10"
 
 
+def native_sender(cpu):
+    """The kernel's own sender in an L2 with this CPU label."""
+    return "KVM PV IPI" if cpu == "kvmpvipi" else "x2APIC ICR"
+
+
 def pvipi_rows(lines):
     """The L2 IPI load's phases as table rows."""
     ph = {}
@@ -110,7 +115,7 @@ def pvipi_rows(lines):
             return d.get("hc_v0_nr_" + n, 0)
         sends = d.get("icr_v0", 0) + nr(HC_SEND_IPI) + nr(HC_PVIPI_SEND)
         rows.append([cpu, "exitless pvipi" if mode == "exitless" else
-                     ("KVM PV IPI" if cpu == "kvmpvipi" else "x2APIC ICR"),
+                     native_sender(cpu),
                      d["targets"], c, num(sends / c),
                      num((sends + nr(HC_SCHED_YIELD)) / c),
                      num(d.get("icr_v0", 0) / c), num(nr(HC_SEND_IPI) / c),
@@ -174,7 +179,7 @@ def kbench_rows(run):
             if base and base[0].get("p50_cycles"):
                 ratio.append(d.get("p50_cycles", 0) / base[0]["p50_cycles"])
         rows.append([cpu, "exitless pvipi" if mode == "exitless" else
-                     ("KVM PV IPI" if cpu == "kvmpvipi" else "x2APIC ICR"),
+                     native_sender(cpu),
                      kind, int(rounds_[min(rounds_)][0].get("targets", 0)),
                      len(rounds_), int(calls),
                      num(sends / calls) if traced else "n/a",
@@ -202,7 +207,7 @@ def ab_rows(ab):
         hc_ex = sum(p["exitless"].get("hypercalls", 0) for p in full)
         hc_na = sum(p["native"].get("hypercalls", 0) for p in full)
         calls = sum(p["exitless"].get("calls", 0) for p in full)
-        rows.append([cpu, "KVM PV IPI" if cpu == "kvmpvipi" else "x2APIC ICR",
+        rows.append([cpu, native_sender(cpu),
                      kind, len(full), int(calls),
                      int(statistics.median(na)), int(statistics.median(ex)),
                      num(statistics.median(ratio)),

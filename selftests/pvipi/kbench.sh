@@ -36,17 +36,23 @@ ncpu=$(grep -c ^processor /proc/cpuinfo)
 label=${1:-run}
 fail=0
 
-# phase <label> <kind> <calls>
-phase() {
-	sleep 1
-	echo "EXITLESS-SYNC: trace-on $1"
-	sleep 1
-	if echo "$2 $3" > $IPIB/run; then
+# load <kind> <calls>: one load of exitless_ipibench.ko, its result line
+# in $res ("failed", and fail=1, if the load failed)
+load() {
+	if echo "$1 $2" > $IPIB/run; then
 		res=$(cat $IPIB/result)
 	else
 		res="failed"
 		fail=1
 	fi
+}
+
+# phase <label> <kind> <calls>
+phase() {
+	sleep 1
+	echo "EXITLESS-SYNC: trace-on $1"
+	sleep 1
+	load "$2" "$3"
 	echo "EXITLESS-SYNC: trace-off $1"
 	sleep 1
 	echo "BENCH: ipibench $1 $res"
@@ -96,13 +102,8 @@ ab_block() {
 	echo $ab_on > $PARAM
 	ipis_wait 30 $ab_on || { echo "# kbench: pvipi in_use not $ab_on"; fail=1; return; }
 	ab_h=$(pv hypercalls)
-	if echo "$2 $AB_CALLS" > $IPIB/run; then
-		ab_r=$(cat $IPIB/result)
-	else
-		ab_r="failed"
-		fail=1
-	fi
-	echo "BENCH: ipibench kab-$label-$1-$2-p$3 $ab_r hypercalls=$(($(pv hypercalls) - ab_h))"
+	load "$2" "$AB_CALLS"
+	echo "BENCH: ipibench kab-$label-$1-$2-p$3 $res hypercalls=$(($(pv hypercalls) - ab_h))"
 }
 
 if [ "$AB_PAIRS" -gt 0 ]; then
