@@ -107,12 +107,13 @@ boot_l1() {
 	# that spins in AP bring-up (6.12: cpuhp_ap_sync_alive) and never
 	# takes a VM exit; not even an NMI sent to L1 from its QEMU monitor
 	# gets it out (tried 2026-12-01, 14 NMIs over 11 minutes), so L1
-	# cannot recover and is killed.  So is an L1 one of whose CPUs
-	# reports a soft lockup of that long: seen once (CI, 2026-12-02, 6.1,
-	# the 2-CPU dynidle boot), in L2's QEMU after the L2 had powered off;
-	# the reports kept the console going until the 1500 s timeout.  It came in 1 of 6 L2 boots with
+	# cannot recover and is killed.  It came in 1 of 6 L2 boots with
 	# exitless_host loaded, 1 of 8 with only KVM's kvm_entry/kvm_exit
 	# tracepoints on (no exitless module), none in 15 of a plain L1.
+	# So is an L1 one of whose CPUs reports a soft lockup of that long:
+	# seen once (CI, 2026-12-02, 6.1, the 2-CPU dynidle boot), in L2's
+	# QEMU after the L2 had powered off; the reports kept the console
+	# going until the 1500 s timeout.
 	# The same emulator once crashed L1's kernel outright, in code that
 	# is not ours (see l1_crash_outside_exitless in lib.sh).
 	# Such a boot runs again (at most EXITLESS_L1_RETRIES times), from
