@@ -6,6 +6,8 @@
 # with nokaslr) and, under KVM, every local APIC (pending and in-service
 # vectors).  Used by the harness when a guest's console stays quiet for
 # too long, at L0 for L1 and in L1 for L2, before it kills the guest.
+# First the VM's status: "paused (shutdown)" for an L2 that was reset
+# (run_l2_once keeps such a guest paused, with its registers).
 #
 # usage: hang-report.sh <monitor unix socket> <kallsyms> <vCPUs> [kvm]
 # Output: lines starting with "# hang: ".
@@ -14,28 +16,7 @@ sock=$1 map=$2 ncpu=$3 kvm=${4:-}
 
 # hmp <command>: one human monitor command, its output
 hmp() {
-	python3 - "$sock" "$1" <<'EOF'
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(10)
-s.connect(sys.argv[1])
-def until_prompt():
-    buf = b''
-    try:
-        while not buf.endswith(b'(qemu) '):
-            d = s.recv(65536)
-            if not d:
-                break
-            buf += d
-    except socket.timeout:
-        pass
-    return buf.decode(errors='replace')
-until_prompt()
-s.sendall(sys.argv[2].encode() + b'\n')
-out = until_prompt().replace('\r', '')
-# the monitor echoes the command line first
-print('\n'.join(out.split('\n')[1:-1]))
-EOF
+	"$(dirname "$0")/hmp.py" "$sock" "$1"
 }
 
 # sym <hex address>: symbol+offset from the symbol file, or the address
@@ -53,6 +34,7 @@ sym() {
 		END { if (best < 0 || t - best > 1048576) printf "0x%s\n", a; else printf "%s+0x%x\n", name, t - best }' "$map"
 }
 
+echo "# hang: $(hmp "info status")"
 echo "# hang: vCPU registers"
 hmp "info registers -a" > /tmp/hang-regs.$$ 2>&1 || true
 awk '/^CPU#/ || /^(RAX|RSI|RIP|EAX|ESI|EIP|CS |CR0)=?/ { print }' /tmp/hang-regs.$$ |

@@ -35,28 +35,7 @@ MIG_DIR=/tmp/l2-migrate
 
 # mig_hmp <monitor socket> <command>: one human monitor command, its output
 mig_hmp() {
-	python3 - "$1" "$2" <<'EOF'
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(20)
-s.connect(sys.argv[1])
-def until_prompt():
-    buf = b''
-    try:
-        while not buf.endswith(b'(qemu) '):
-            d = s.recv(65536)
-            if not d:
-                break
-            buf += d
-    except socket.timeout:
-        pass
-    return buf.decode(errors='replace')
-until_prompt()
-s.sendall(sys.argv[2].encode() + b'\n')
-out = until_prompt().replace('\r', '')
-# the monitor echoes the command line first
-print('\n'.join(out.split('\n')[1:-1]))
-EOF
+	"$top/selftests/qemu/hmp.py" "$1" "$2"
 }
 
 # mig_answer <ttyS1 socket> <line>: the line to the guest's ttyS1; the
