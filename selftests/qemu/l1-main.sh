@@ -88,8 +88,12 @@ l2_action() {
 # any exitless module was loaded.  A guest that loses an IPI does not go
 # silent: the waiting CPU's soft-lockup report keeps the console going,
 # and the kernel log check fails the stage.  An L2 whose kernel panicked
-# before its init ran (l2_boot_failed) is booted once more the same way.
-# A second such boot fails it.
+# before its init ran, or that was reset with no kernel message
+# (l2_boot_failed), is booted once more the same way.  A second such
+# boot fails it.  Its QEMU keeps a guest that was reset or powered off
+# paused (-action reboot=shutdown,shutdown=pause), so that the
+# watchdog's report shows the registers a triple fault left; once the
+# guest has said it is done, quit_when_off ends that QEMU.
 run_l2() {
 	local name=$1
 	run_l2_once "$@" && return 0
@@ -105,17 +109,31 @@ run_l2() {
 }
 
 # l2_boot_failed <L2 log>: did that boot go silent (the watchdog left
-# <log>.hung) or its kernel panic before its init ran, so before any
+# <log>.hung), its kernel panic before its init ran, so before any
 # exitless code ran in L2 (seen once, 2026-12-02, 6.12: an oops in
-# text_poke_early 3 s into the boot of the migrate stage's L2)?  If so,
-# the log is kept as <log>.silent or <log>.died and l2_why says which.
+# text_poke_early 3 s into the boot of the migrate stage's L2), or the
+# guest get reset without a word from its kernel (<log>.reset: a triple
+# fault; seen once, CI of 2026-12-02, 6.1, in the 2-CPU dynidle boot,
+# the multi-threaded-TCG L1 of run.sh's text-patching note, in the
+# native ping-pong after exitless_guest was removed; its QEMU, then
+# with -no-reboot, just exited)?  If so, the log is kept as
+# <log>.silent, <log>.died or <log>.reset-log and l2_why says which.
+# A kernel panic after init is the stage's failure, never retried.
 l2_boot_failed() {
-	if [ -e "$1.hung" ]; then
-		cp "$1" "$1.silent"
-		l2_why="went silent"
-	elif ! grep -aq '^EXITLESS-L2: booted' "$1" && grep -aq 'Kernel panic' "$1"; then
+	local panic=0 booted=0
+	grep -aq 'Kernel panic' "$1" && panic=1
+	grep -aq '^EXITLESS-L2: booted' "$1" && booted=1
+	if [ $panic = 1 ] && [ $booted = 1 ]; then
+		return 1
+	elif [ $panic = 1 ]; then
 		cp "$1" "$1.died"
 		l2_why="panicked before its init ran"
+	elif [ -e "$1.reset" ]; then
+		cp "$1" "$1.reset-log"
+		l2_why="was reset with no kernel message"
+	elif [ -e "$1.hung" ]; then
+		cp "$1" "$1.silent"
+		l2_why="went silent"
 	else
 		return 1
 	fi
@@ -124,7 +142,7 @@ l2_boot_failed() {
 run_l2_once() {
 	local name=$1 smp=$2 append=$3 l2log=$out/l2-$1.log qpid wpid rc line
 	: > "$l2log"
-	rm -f "$l2log.hung"
+	rm -f "$l2log.hung" "$l2log.reset"
 	log "booting L2 ($name, $smp vCPUs)"
 	rm -f "/tmp/l2-$name.mon"
 	# shellcheck disable=SC2086 # L2_PIN: a command and its arguments
@@ -133,7 +151,7 @@ run_l2_once() {
 		-append "console=ttyS0 loglevel=4 panic=-1 nokaslr $append" \
 		-nodefaults -display none -serial "file:$l2log" \
 		-monitor "unix:/tmp/l2-$name.mon,server,nowait" \
-		-no-reboot </dev/null &
+		-action reboot=shutdown,shutdown=pause </dev/null &
 	qpid=$!
 	quiet_watchdog $qpid "$l2log" "${EXITLESS_L2_QUIET:-150}" \
 		"/tmp/l2-$name.mon" /proc/kallsyms "$smp" kvm &
@@ -146,6 +164,8 @@ run_l2_once() {
 			if l2_action "${line#EXITLESS-SYNC: }" 2>&1 | sed 's/^/#   L1> /'; then
 				log "done: ${line#EXITLESS-SYNC: }"
 			fi ;;
+		"EXITLESS-L2: done"*)
+			quit_when_off $qpid "/tmp/l2-$name.mon" & ;;
 		esac
 	done < <(tail -n +1 -F --pid=$qpid "$l2log" 2>/dev/null)
 	wait $qpid

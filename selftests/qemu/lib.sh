@@ -144,6 +144,10 @@ l1_crash_outside_exitless() {
 # stage's timeout.  With QW_LOCKUP=1 in its environment (L1 only), a
 # console whose last soft-lockup report names a CPU stuck for <seconds>
 # or more counts as hung too: that report keeps the console growing.
+# A guest that QEMU keeps paused after a reset or power-off
+# (-action reboot=shutdown,shutdown=pause) has a silent console too:
+# <console log>.reset is created as well, and the report shows its
+# registers as the reset left them.
 quiet_watchdog() {
 	local qpid=$1 log=$2 quiet=$3 sock=$4 map=$5 ncpu=$6 kvm=${7:-}
 	local size last=-1 still=0 stuck
@@ -165,10 +169,30 @@ quiet_watchdog() {
 			echo "# hang: $log silent for ${still}s; killing the guest after this report"
 		fi
 		: > "$log.hung"
+		if "$EXITLESS_TOP/selftests/qemu/hmp.py" "$sock" "info status" 2>/dev/null |
+		   grep -q 'paused (shutdown)'; then
+			echo "# hang: $log: the guest was reset or powered off, and kept paused by its QEMU"
+			: > "$log.reset"
+		fi
 		"$EXITLESS_TOP/selftests/qemu/hang-report.sh" "$sock" "$map" "$ncpu" ${kvm:+"$kvm"}
 		kill "$qpid" 2>/dev/null
 		return 0
 	done
+}
+
+# quit_when_off <qemu pid> <monitor socket>   (run in the background)
+# For a guest started with -action reboot=shutdown,shutdown=pause that
+# has said it is done: once its QEMU shows it paused by its power-off
+# (at most 60 s), quit that QEMU.
+quit_when_off() {
+	local _
+	for _ in $(seq 30); do
+		kill -0 "$1" 2>/dev/null || return 0
+		"$EXITLESS_TOP/selftests/qemu/hmp.py" "$2" "info status" 2>/dev/null |
+			grep -q 'paused (shutdown)' && break
+		sleep 2
+	done
+	"$EXITLESS_TOP/selftests/qemu/hmp.py" "$2" quit >/dev/null 2>&1 || true
 }
 
 # hogs_start <pid file>: a busy loop pinned to each of L1's CPUs (a
