@@ -57,26 +57,12 @@ EOF
 # migrate_cancel), in one process (each one started costs L1, which runs
 # the guest too); prints the last "info migrate"
 mig_run() {
-	python3 - "$1" "$2" "$3" <<'EOF'
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(20)
-s.connect(sys.argv[1])
-def until_prompt():
-    buf = b''
-    try:
-        while not buf.endswith(b'(qemu) '):
-            d = s.recv(65536)
-            if not d:
-                break
-            buf += d
-    except socket.timeout:
-        pass
-    return buf.decode(errors='replace').replace('\r', '')
-def hmp(cmd):
-    s.sendall(cmd.encode() + b'\n')
-    return '\n'.join(until_prompt().split('\n')[1:-1])
-until_prompt()
+	python3 - "$top/selftests/qemu" "$1" "$2" "$3" <<'EOF'
+import sys, time
+sys.dont_write_bytecode = True
+sys.path.insert(0, sys.argv.pop(1))
+from hmp import Monitor
+hmp = Monitor(sys.argv[1]).cmd
 out = hmp('migrate -d ' + sys.argv[2]).strip()
 if out:
     print(out)
