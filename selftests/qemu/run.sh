@@ -110,6 +110,10 @@ boot_l1() {
 	# cannot recover and is killed.  It came in 1 of 6 L2 boots with
 	# exitless_host loaded, 1 of 8 with only KVM's kvm_entry/kvm_exit
 	# tracepoints on (no exitless module), none in 15 of a plain L1.
+	# Another, in CI of 819b54f (2026-12-02, 6.12, the migrate boot, one
+	# L1 CPU): right after a completed L2 migration, L1's only CPU spun
+	# in __timer_delete_sync() for 240 s (exitless deletes no timer_list
+	# timer); its second boot passed.
 	# So is an L1 one of whose CPUs reports a soft lockup of that long:
 	# seen once (CI, 2026-12-02, 6.1, the 2-CPU dynidle boot), in L2's
 	# QEMU after the L2 had powered off; the reports kept the console
