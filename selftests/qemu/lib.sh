@@ -136,6 +136,13 @@ l1_crash_outside_exitless() {
 		END { exit !(panic && !ours) }'
 }
 
+# qemu_paused_off <monitor socket>: is that QEMU's guest paused by a
+# reset or power-off (-action reboot=shutdown,shutdown=pause)?
+qemu_paused_off() {
+	"$EXITLESS_TOP/selftests/qemu/hmp.py" "$1" "info status" 2>/dev/null |
+		grep -q 'paused (shutdown)'
+}
+
 # quiet_watchdog <qemu pid> <console log> <seconds> <monitor socket>
 #                <kallsyms> <vCPUs> [kvm]   (run in the background)
 # When the console has not grown for <seconds>, print what the guest's
@@ -169,8 +176,7 @@ quiet_watchdog() {
 			echo "# hang: $log silent for ${still}s; killing the guest after this report"
 		fi
 		: > "$log.hung"
-		if "$EXITLESS_TOP/selftests/qemu/hmp.py" "$sock" "info status" 2>/dev/null |
-		   grep -q 'paused (shutdown)'; then
+		if qemu_paused_off "$sock"; then
 			echo "# hang: $log: the guest was reset or powered off, and kept paused by its QEMU"
 			: > "$log.reset"
 		fi
@@ -188,8 +194,7 @@ quit_when_off() {
 	local _
 	for _ in $(seq 30); do
 		kill -0 "$1" 2>/dev/null || return 0
-		"$EXITLESS_TOP/selftests/qemu/hmp.py" "$2" "info status" 2>/dev/null |
-			grep -q 'paused (shutdown)' && break
+		qemu_paused_off "$2" && break
 		sleep 2
 	done
 	"$EXITLESS_TOP/selftests/qemu/hmp.py" "$2" quit >/dev/null 2>&1 || true
