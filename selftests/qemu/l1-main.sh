@@ -244,7 +244,7 @@ if [ "${stages#*,dynidle,}" != "$stages" ]; then
 	if ! grep -q '^exitless_host ' /proc/modules; then
 		insmod "$ko" || tap "not ok - l1/insmod exitless_host for dynidle"
 	fi
-	run_l2 dynidle 2 "exitless.stage=dynidle exitless.arg=no-host-reload"
+	run_l2 dynidle 2 "exitless.stage=dynidle exitless.arg=no-text-changes"
 	sed 's/^/#   /' /sys/kernel/debug/exitless/stats
 	stage_end dynidle
 fi

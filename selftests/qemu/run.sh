@@ -249,9 +249,11 @@ run_one() {
 	fi
 	# dynidle: polling only pays off, and is only allowed by the host's
 	# hint, when each L2 vCPU thread has an L1 CPU of its own: 2 L1 CPUs,
-	# so multi-threaded TCG; the stage therefore never makes L1 patch
-	# text while the L2 runs (no host module reload: the guest boot
-	# covers that with dynidle negotiated).  Then, with its L2 gone, the
+	# so multi-threaded TCG; the stage therefore never makes L1 or L2
+	# patch text while the L2 runs (no host module reload: the guest boot
+	# covers that with dynidle negotiated; the guest module without
+	# pvtimer, whose tracepoint probes flip static keys: see
+	# selftests/dynidle/run.sh).  Then, with its L2 gone, the
 	# dkms stage: the package installed with dpkg, DKMS building with -j2.
 	if [ "$main" = selftests/qemu/l1-main.sh ]; then
 		boot_l1 "$k" "$rel" "$out" dynidle multi 2 dynidle,dkms || return 1
