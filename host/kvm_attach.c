@@ -130,7 +130,14 @@ static noinline int exitless_emulate_hypercall(struct kvm_vcpu *vcpu)
 					 hc.a2, hc.a3, ret);
 	}
 
-	if (atomic_dec_and_test(&exitless_inflight))
+	/*
+	 * Only exitless_detach() waits here, so take the wait queue's lock
+	 * only when it does: the fully ordered decrement and the barrier in
+	 * wq_has_sleeper() pair with the one wait_event() sets up before it
+	 * checks the count again (see wq_has_sleeper()).
+	 */
+	if (atomic_dec_and_test(&exitless_inflight) &&
+	    wq_has_sleeper(&exitless_drain_wq))
 		wake_up(&exitless_drain_wq);
 	return r;
 }
