@@ -17,6 +17,9 @@
  * interrupts off, so that an IPI sent from an interrupt handler cannot
  * scribble on a bitmap being sent.  Interrupts that were on are enabled
  * for the hypercall instruction alone (exitless_hypercall_irqs_on()).
+ * A set that leaves one target (after the polling ones) goes out through
+ * the saved single-destination sender instead: one ICR write, one exit
+ * as well, served by KVM's fastpath (exitless_pvipi_single_native()).
  *
  * Targets polling in idle: see policy.h and exitless_pvipi_poll_begin().
  */
@@ -52,6 +55,7 @@ struct exitless_pvipi_cpu {
 	u64 hypercalls;		/* PVIPI_SEND that delivered */
 	u64 targets;		/* targets they delivered to */
 	u64 fallbacks;		/* IPIs sent through the saved senders */
+	u64 singles;		/* one target left: sent natively by policy */
 	u64 poll_wakes;		/* targets woken through memory */
 };
 
@@ -119,30 +123,39 @@ void exitless_pvipi_poll_end(void)
 
 /*
  * One PVIPI_SEND for @cpus (a bitmap of nr_cpu_ids bits).  0 when every
- * target got the IPI or was woken through memory; otherwise nonzero and
- * the caller sends natively.  Interrupts are off; @flags is what the
- * caller's local_irq_save() saved.
+ * target got the IPI or was woken through memory, or when one target is
+ * left for the caller to send to natively: then *@single is that CPU
+ * (else -1).  Otherwise nonzero and the caller sends natively to the
+ * whole set.  Interrupts are off; @flags is what the caller's
+ * local_irq_save() saved.
  */
 static long exitless_pvipi_send(const unsigned long *cpus, u64 vector,
-				unsigned long flags)
+				unsigned long flags, int *single)
 {
 	struct exitless_pvipi_cpu *pc = this_cpu_ptr(&exitless_pvipi_cpu);
 	u64 mode_vector = EXITLESS_PVIPI_MODE_FIXED | vector;
+	unsigned int last = 0;
 	u32 nbits = 0;
 	long ret;
 	int n;
 
+	*single = -1;
 	if (!READ_ONCE(exitless_pvipi_on))
 		return -EXITLESS_EOPNOTSUPP;
 	memset(pc->map, 0, pc->dirty_words * sizeof(u64));
 	n = exitless_pvipi_pack(pc->map, EXITLESS_PVIPI_MAP_BITS,
 				exitless_pvipi_idx, cpus, nr_cpu_ids,
-				exitless_pvipi_wake_polling, NULL, &nbits);
+				exitless_pvipi_wake_polling, NULL, &nbits, &last);
 	pc->dirty_words = DIV_ROUND_UP(nbits, 64);
 	if (n < 0)
 		return -EXITLESS_EINVAL;
 	if (!n)
 		return 0;	/* every target polled: woken through memory */
+	if (exitless_pvipi_single_native(n)) {
+		pc->singles++;
+		*single = last;
+		return 0;
+	}
 	/*
 	 * The bitmap is stable until the hypercall has completed; from then
 	 * on an interrupt handler may send (and reuse it).  Interrupts that
@@ -164,15 +177,27 @@ static long exitless_pvipi_send(const unsigned long *cpus, u64 vector,
 	return 0;
 }
 
+/*
+ * A call-function set with one target left goes out with the
+ * call-function-single vector, as smp_call_function_many_cond() itself
+ * sends a set of one: both vectors run the same queue
+ * (generic_smp_call_function_interrupt() is
+ * generic_smp_call_function_single_interrupt() in 6.1 and 6.12), and
+ * the single sender is an ICR write even where upstream PV IPI replaced
+ * the mask senders with KVM_HC_SEND_IPI.
+ */
 static void exitless_pvipi_call_func_ipi(const struct cpumask *mask)
 {
 	unsigned long flags;
+	int single;
 
 	local_irq_save(flags);
 	if (exitless_pvipi_send(cpumask_bits(mask), CALL_FUNCTION_VECTOR,
-				flags)) {
+				flags, &single)) {
 		this_cpu_inc(exitless_pvipi_cpu.fallbacks);
 		exitless_saved_call_func_ipi(mask);
+	} else if (single >= 0) {
+		exitless_saved_call_func_single_ipi(single);
 	}
 	local_irq_restore(flags);
 }
@@ -180,10 +205,14 @@ static void exitless_pvipi_call_func_ipi(const struct cpumask *mask)
 static void exitless_pvipi_one(int cpu, u64 vector, void (*saved)(int cpu))
 {
 	unsigned long flags;
+	int single;
 
 	local_irq_save(flags);
-	if (exitless_pvipi_send(cpumask_bits(cpumask_of(cpu)), vector, flags)) {
+	if (exitless_pvipi_send(cpumask_bits(cpumask_of(cpu)), vector, flags,
+				&single)) {
 		this_cpu_inc(exitless_pvipi_cpu.fallbacks);
+		saved(cpu);
+	} else if (single >= 0) {
 		saved(cpu);
 	}
 	local_irq_restore(flags);
@@ -259,7 +288,7 @@ MODULE_PARM_DESC(pvipi,
 
 ssize_t exitless_pvipi_show(char *buf)
 {
-	u64 hc = 0, targets = 0, fallbacks = 0, wakes = 0;
+	u64 hc = 0, targets = 0, fallbacks = 0, singles = 0, wakes = 0;
 	unsigned int cpu;
 
 	for_each_possible_cpu(cpu) {
@@ -268,12 +297,13 @@ ssize_t exitless_pvipi_show(char *buf)
 		hc += READ_ONCE(pc->hypercalls);
 		targets += READ_ONCE(pc->targets);
 		fallbacks += READ_ONCE(pc->fallbacks);
+		singles += READ_ONCE(pc->singles);
 		wakes += READ_ONCE(pc->poll_wakes);
 	}
 	return sysfs_emit(buf,
-			  "in_use %d\nhypercalls %llu\ntargets %llu\nfallbacks %llu\npoll_wakes %llu\n",
+			  "in_use %d\nhypercalls %llu\ntargets %llu\nfallbacks %llu\nsingles %llu\npoll_wakes %llu\n",
 			  READ_ONCE(exitless_pvipi_on), hc, targets, fallbacks,
-			  wakes);
+			  singles, wakes);
 }
 
 int exitless_pvipi_init(void)

@@ -59,7 +59,7 @@ u32 exitless_pvipi_icr_low(u64 mode_vector)
 int exitless_pvipi_pack(u64 *map, u32 map_bits, const u32 *cpu_idx,
 			const unsigned long *cpus, u32 nr_cpus,
 			bool (*skip)(unsigned int cpu, void *ctx), void *ctx,
-			u32 *nbits)
+			u32 *nbits, unsigned int *last_cpu)
 {
 	unsigned int cpu;
 	u32 idx, top = 0;
@@ -76,10 +76,17 @@ int exitless_pvipi_pack(u64 *map, u32 map_bits, const u32 *cpu_idx,
 		map[idx / 64] |= 1ULL << (idx % 64);
 		if (idx + 1 > top)
 			top = idx + 1;
+		if (last_cpu)
+			*last_cpu = cpu;
 		n++;
 	}
 	*nbits = top;
 	return n;
+}
+
+bool exitless_pvipi_single_native(int n)
+{
+	return n == 1;
 }
 
 bool exitless_pvipi_poll_wakeable(u32 state)

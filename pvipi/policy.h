@@ -40,14 +40,25 @@ u32 exitless_pvipi_icr_low(u64 mode_vector);
  *
  * @map must be zero on entry.  On success returns the number of targets
  * packed and sets *@nbits to the bits the host must read (highest index
- * + 1, 0 if no target is left).  Returns -1 if a target has no known
- * index or one beyond @map_bits: the caller then sends natively (@map is
- * left dirty up to *@nbits, which is set in every case).
+ * + 1, 0 if no target is left) and, if @last_cpu is not NULL, *@last_cpu
+ * to the last CPU packed (the only one when 1 is returned).  Returns -1
+ * if a target has no known index or one beyond @map_bits: the caller
+ * then sends natively (@map is left dirty up to *@nbits, which is set in
+ * every case).
  */
 int exitless_pvipi_pack(u64 *map, u32 map_bits, const u32 *cpu_idx,
 			const unsigned long *cpus, u32 nr_cpus,
 			bool (*skip)(unsigned int cpu, void *ctx), void *ctx,
-			u32 *nbits);
+			u32 *nbits, unsigned int *last_cpu);
+
+/*
+ * Guest: should the @n targets that still need an IPI (after the polling
+ * ones) go out through the kernel's own single-destination sender rather
+ * than PVIPI_SEND?  Yes for exactly one: that is one x2APIC ICR write,
+ * one exit as well (none with hardware IPI virtualization), and KVM
+ * serves it in its fastpath, before the full exit path a hypercall takes.
+ */
+bool exitless_pvipi_single_native(int n);
 
 /*
  * The polling-state word of a guest CPU (not ABI: guest memory only).

@@ -145,7 +145,7 @@ static void pack_sparse_set(struct kunit *test)
 	__set_bit(150, c->cpus);
 	__set_bit(299, c->cpus);
 	n = exitless_pvipi_pack(c->map, NCPUS, c->idx, c->cpus, NCPUS,
-				NULL, NULL, &nbits);
+				NULL, NULL, &nbits, NULL);
 	KUNIT_EXPECT_EQ(test, n, 3);
 	KUNIT_EXPECT_EQ(test, nbits, (u32)NCPUS);	/* cpu 0 is vCPU 299 */
 	KUNIT_EXPECT_TRUE(test, test_bit(299, (unsigned long *)c->map));
@@ -161,7 +161,7 @@ static void pack_all(struct kunit *test)
 
 	bitmap_fill(c->cpus, NCPUS);
 	KUNIT_EXPECT_EQ(test, exitless_pvipi_pack(c->map, NCPUS, c->idx, c->cpus,
-						  NCPUS, NULL, NULL, &nbits),
+						  NCPUS, NULL, NULL, &nbits, NULL),
 			NCPUS);
 	KUNIT_EXPECT_EQ(test, nbits, (u32)NCPUS);
 	KUNIT_EXPECT_TRUE(test, bitmap_full((unsigned long *)c->map, NCPUS));
@@ -174,7 +174,7 @@ static void pack_nbits_is_highest_plus_one(struct kunit *test)
 
 	__set_bit(NCPUS - 1, c->cpus);	/* vCPU 0 */
 	KUNIT_EXPECT_EQ(test, exitless_pvipi_pack(c->map, NCPUS, c->idx, c->cpus,
-						  NCPUS, NULL, NULL, &nbits), 1);
+						  NCPUS, NULL, NULL, &nbits, NULL), 1);
 	KUNIT_EXPECT_EQ(test, nbits, 1U);
 	KUNIT_EXPECT_EQ(test, c->map[0], 1ULL);
 }
@@ -185,7 +185,7 @@ static void pack_empty(struct kunit *test)
 	u32 nbits = 123;
 
 	KUNIT_EXPECT_EQ(test, exitless_pvipi_pack(c->map, NCPUS, c->idx, c->cpus,
-						  NCPUS, NULL, NULL, &nbits), 0);
+						  NCPUS, NULL, NULL, &nbits, NULL), 0);
 	KUNIT_EXPECT_EQ(test, nbits, 0U);
 }
 
@@ -198,7 +198,7 @@ static void pack_unknown_index_fails(struct kunit *test)
 	__set_bit(3, c->cpus);
 	__set_bit(7, c->cpus);
 	KUNIT_EXPECT_LT(test, exitless_pvipi_pack(c->map, NCPUS, c->idx, c->cpus,
-						  NCPUS, NULL, NULL, &nbits), 0);
+						  NCPUS, NULL, NULL, &nbits, NULL), 0);
 	/* what was packed so far is reported, for the caller to clear */
 	KUNIT_EXPECT_EQ(test, nbits, (u32)(NCPUS - 3));
 }
@@ -210,7 +210,7 @@ static void pack_index_beyond_map_fails(struct kunit *test)
 
 	__set_bit(0, c->cpus);	/* vCPU 299 */
 	KUNIT_EXPECT_LT(test, exitless_pvipi_pack(c->map, 299, c->idx, c->cpus,
-						  NCPUS, NULL, NULL, &nbits), 0);
+						  NCPUS, NULL, NULL, &nbits, NULL), 0);
 	KUNIT_EXPECT_EQ(test, c->map[4], 0ULL);
 }
 
@@ -233,7 +233,7 @@ static void pack_skips_polling(struct kunit *test)
 	for (i = 0; i < 12; i++)
 		__set_bit(i, c->cpus);
 	n = exitless_pvipi_pack(c->map, NCPUS, c->idx, c->cpus, NCPUS,
-				skip_mult3, &calls, &nbits);
+				skip_mult3, &calls, &nbits, NULL);
 	KUNIT_EXPECT_EQ(test, n, 8);
 	KUNIT_EXPECT_EQ(test, calls, 12U);
 	for (i = 0; i < 12; i++)
@@ -254,8 +254,51 @@ static void pack_all_polling_needs_no_call(struct kunit *test)
 	bitmap_fill(c->cpus, NCPUS);
 	c->idx[5] = EXITLESS_PVIPI_IDX_NONE;	/* never asked: skipped */
 	KUNIT_EXPECT_EQ(test, exitless_pvipi_pack(c->map, NCPUS, c->idx, c->cpus,
-						  NCPUS, skip_all, NULL, &nbits), 0);
+						  NCPUS, skip_all, NULL, &nbits, NULL), 0);
 	KUNIT_EXPECT_EQ(test, nbits, 0U);
+}
+
+/* the last CPU packed is reported: the one target the caller may send to */
+static void pack_reports_last_cpu(struct kunit *test)
+{
+	struct pack_ctx *c = pack_ctx_new(test);
+	unsigned int calls = 0, last = 1000;
+	u32 nbits = 0;
+
+	__set_bit(3, c->cpus);
+	__set_bit(7, c->cpus);
+	__set_bit(12, c->cpus);
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_pack(c->map, NCPUS, c->idx, c->cpus,
+						  NCPUS, NULL, NULL, &nbits,
+						  &last), 3);
+	KUNIT_EXPECT_EQ(test, last, 12U);
+
+	/* 3 and 12 poll: 7 is the only target left */
+	memset(c->map, 0, sizeof(c->map));
+	last = 1000;
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_pack(c->map, NCPUS, c->idx, c->cpus,
+						  NCPUS, skip_mult3, &calls,
+						  &nbits, &last), 1);
+	KUNIT_EXPECT_EQ(test, last, 7U);
+	KUNIT_EXPECT_EQ(test, nbits, (u32)(NCPUS - 7));
+
+	/* nobody left: *last_cpu is not written */
+	memset(c->map, 0, sizeof(c->map));
+	last = 1000;
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_pack(c->map, NCPUS, c->idx, c->cpus,
+						  NCPUS, skip_all, NULL, &nbits,
+						  &last), 0);
+	KUNIT_EXPECT_EQ(test, last, 1000U);
+}
+
+/* one target left goes out natively; none, or two and more, do not */
+static void single_native(struct kunit *test)
+{
+	KUNIT_EXPECT_FALSE(test, exitless_pvipi_single_native(-1));
+	KUNIT_EXPECT_FALSE(test, exitless_pvipi_single_native(0));
+	KUNIT_EXPECT_TRUE(test, exitless_pvipi_single_native(1));
+	KUNIT_EXPECT_FALSE(test, exitless_pvipi_single_native(2));
+	KUNIT_EXPECT_FALSE(test, exitless_pvipi_single_native(NCPUS));
 }
 
 /* --- guest: polling-target protocol ------------------------------------ */
@@ -297,6 +340,8 @@ static struct kunit_case exitless_pvipi_cases[] = {
 	KUNIT_CASE(pack_index_beyond_map_fails),
 	KUNIT_CASE(pack_skips_polling),
 	KUNIT_CASE(pack_all_polling_needs_no_call),
+	KUNIT_CASE(pack_reports_last_cpu),
+	KUNIT_CASE(single_native),
 	KUNIT_CASE(poll_protocol),
 	{}
 };
