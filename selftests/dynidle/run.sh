@@ -41,12 +41,14 @@ SYNC_WAIT=${EXITLESS_SYNC_WAIT:-3}
 # after "rmmod exitless_guest" under the ping-pong, one reset with no
 # kernel message, one silent with a vCPU at asm_exc_int3 while the other
 # waited in exitless_dynidle_drain().  So with "no-text-changes" the
-# module is loaded without pvtimer: features 0xb (area, pvipi, dynidle).
-KO_ARGS=
-[ "${1:-}" != no-text-changes ] || KO_ARGS=features=0xb
+# module is loaded without pvtimer: FEATURES (area, pvipi, dynidle).
+MODE=${1:-}
+FEATURES=
+[ "$MODE" != no-text-changes ] || FEATURES=0xb
+KO_ARGS=${FEATURES:+features=$FEATURES}
 
 TAP_NAME=dynidle
-[ "${1:-}" != tracepoint-only ] || TAP_NAME=dynidle-trace
+[ "$MODE" != tracepoint-only ] || TAP_NAME=dynidle-trace
 # shellcheck source=selftests/lib/tap.sh
 . "$(dirname "$0")/../lib/tap.sh"
 
@@ -123,8 +125,8 @@ echo "# idle driver before: $(rd "$IDLE"), governor $(rd /sys/devices/system/cpu
 # --- negotiated, driver registered ---------------------------------------
 if insmod "$KO" ${KO_ARGS:+"$KO_ARGS"}; then ok load; else not_ok load; exit 1; fi
 check driver_registered wait_until driver_in_use
-[ -z "$KO_ARGS" ] ||
-	check negotiated_without_pvtimer [ "$(rd "$SYS/features_enabled")" = 0xb ]
+[ -z "$FEATURES" ] ||
+	check negotiated_without_pvtimer [ "$(rd "$SYS/features_enabled")" = "$FEATURES" ]
 dump
 
 # --- the tracepoint, alone ------------------------------------------------
@@ -137,7 +139,7 @@ dump
 # a 6.1 L2 ended with no word after its last check.  So the tracepoint
 # is checked in an L2 of its own, in an L1 with one TCG thread
 # (l1-main.sh's guest boot).
-if [ "${1:-}" = tracepoint-only ]; then
+if [ "$MODE" = tracepoint-only ]; then
 	check tracepoint_events trace_events
 	if rmmod exitless_guest; then ok unload; else not_ok unload; fi
 	tap_done
@@ -189,7 +191,7 @@ echo "$max0" > "$PAR/dynidle_poll_max_ns"
 
 # --- host module removed and loaded again --------------------------------
 # (not with "no-text-changes": L1 then must not patch text while we run)
-if [ "${1:-}" != no-text-changes ]; then
+if [ "$MODE" != no-text-changes ]; then
 	echo "EXITLESS-SYNC: rmmod-host"
 	check host_removed_driver_gone wait_until driver_gone
 	check native_idle_while_dormant pingpong 200
