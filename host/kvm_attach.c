@@ -132,12 +132,15 @@ static noinline int exitless_emulate_hypercall(struct kvm_vcpu *vcpu)
 
 	/*
 	 * Only exitless_detach() waits here, so take the wait queue's lock
-	 * only when it does: the fully ordered decrement and the barrier in
-	 * wq_has_sleeper() pair with the one wait_event() sets up before it
-	 * checks the count again (see wq_has_sleeper()).
+	 * only when it does.  atomic_dec_and_test() is fully ordered, so it
+	 * is the barrier waitqueue_active() asks of the waker between the
+	 * condition's store and the check of the queue (wq_has_sleeper()'s
+	 * smp_mb() would be a second one); it pairs with the barrier in the
+	 * set_current_state() that wait_event() runs after queueing itself
+	 * and before it reads the count again.
 	 */
 	if (atomic_dec_and_test(&exitless_inflight) &&
-	    wq_has_sleeper(&exitless_drain_wq))
+	    waitqueue_active(&exitless_drain_wq)) /* barrier: the dec */
 		wake_up(&exitless_drain_wq);
 	return r;
 }
