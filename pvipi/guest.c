@@ -202,32 +202,32 @@ static void exitless_pvipi_call_func_ipi(const struct cpumask *mask)
 	local_irq_restore(flags);
 }
 
-static void exitless_pvipi_one(int cpu, u64 vector, void (*saved)(int cpu))
+/*
+ * One target: the case exitless_pvipi_single_native() sends natively, so
+ * no bitmap, no vCPU index and no interrupts off.  A target polling in
+ * idle is woken through memory; any other gets the saved sender's ICR
+ * write, which is also the fallback while the host is leaving.
+ */
+static void exitless_pvipi_one(int cpu, void (*saved)(int cpu))
 {
-	unsigned long flags;
-	int single;
-
-	local_irq_save(flags);
-	if (exitless_pvipi_send(cpumask_bits(cpumask_of(cpu)), vector, flags,
-				&single)) {
+	if (!READ_ONCE(exitless_pvipi_on)) {
 		this_cpu_inc(exitless_pvipi_cpu.fallbacks);
-		saved(cpu);
-	} else if (single >= 0) {
-		saved(cpu);
+	} else {
+		if (exitless_pvipi_wake_polling(cpu, NULL))
+			return;
+		this_cpu_inc(exitless_pvipi_cpu.singles);
 	}
-	local_irq_restore(flags);
+	saved(cpu);
 }
 
 static void exitless_pvipi_call_func_single_ipi(int cpu)
 {
-	exitless_pvipi_one(cpu, CALL_FUNCTION_SINGLE_VECTOR,
-			   exitless_saved_call_func_single_ipi);
+	exitless_pvipi_one(cpu, exitless_saved_call_func_single_ipi);
 }
 
 static void exitless_pvipi_send_reschedule(int cpu)
 {
-	exitless_pvipi_one(cpu, RESCHEDULE_VECTOR,
-			   exitless_saved_send_reschedule);
+	exitless_pvipi_one(cpu, exitless_saved_send_reschedule);
 }
 
 void exitless_pvipi_set(bool on)
