@@ -56,6 +56,12 @@ no_send_since() {
 	[ "$(pv hypercalls)" -eq "$1" ] && [ "$(pv singles)" -eq "$2" ]
 }
 
+# sent_natively <hypercalls> <singles>: since then no PVIPI_SEND, and
+# singles sent
+sent_natively() {
+	[ "$(pv hypercalls)" -eq "$1" ] && [ "$(pv singles)" -gt "$2" ]
+}
+
 # sum of the per-CPU counts of one /proc/interrupts line (CAL, RES)
 irqs() {
 	awk -v k="$1:" '$1 == k { s = 0; for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+$/) s += $i; print s }' /proc/interrupts
@@ -101,9 +107,12 @@ echo "# hypercalls $h0 -> $hm -> $h1, singles $s0 -> $sm -> $s1, fallbacks $f0 -
 # hypercall for all of them, a single when only one is left); membarrier()
 # skips a CPU whose spinner L1 or L2 preempted, so the counts are lower
 # bounds, not exact, hence half the calls: that every IPI sent arrived is
-# shown by the loads completing.
+# shown by the loads completing.  The unicast load's count is not even a
+# bound (CI on 6.12, 2026-12-03: 200 calls in 0.11 s, 39 singles, where
+# other runs sent about one per call), so it is checked by its kind:
+# singles (the guest's reschedule IPIs send them too), no PVIPI_SEND.
 check sent_by_hypercall [ $((hm - h0)) -ge $((CALLS / 2)) ]
-check unicast_sent_natively [ $((s1 - sm)) -ge $((CALLS / 2)) ]
+check unicast_sent_natively sent_natively "$hm" "$sm"
 check no_fallback_while_attached [ "$f1" -eq "$f0" ]
 check targets_took_them [ $((cal1 - cal0)) -ge "$CALLS" ]
 dump
