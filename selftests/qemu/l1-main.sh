@@ -280,7 +280,12 @@ fi
 # asks for it in its third phase only (poll), so off and on are as without
 # it.  With exitless.pvt_bench=1 on L1's command line (make bench's
 # bench-pvtimer boot: 2 L1 CPUs) the poller is moved to L1 CPU 1 and the
-# L2 to CPU 0, and the guest runs the loads only.
+# L2 to CPU 0, and the guest runs the loads only, then rounds 2..N of
+# the timer loads off (the device parked: a TSC_DEADLINE write per arm,
+# as with lapic-deadline) and on (lazy) alternately (N:
+# exitless.bench_rounds on L1's command line, PVT_ROUNDS by default);
+# pvtimer-check <N> then prints each round's ratios and their medians
+# (pvt_rounds_report).
 # Its actions (selftests/pvtimer/run.sh): pvtimer-mark-<off|on>-<load>-begin
 # saves KVM's exits counter (debugfs, every VM: only this one runs) and
 # starts tracing kvm_exit/kvm_msr/kvm_pio in a trace instance of the
@@ -314,6 +319,8 @@ pvt_ratio() {
 }
 PVT_LOADS="ns100 ns1000 tfd1000 idle"
 PVT_MODES="off on poll"
+PVT_ROUNDS=$(sed -n 's/.*exitless\.bench_rounds=\([0-9]*\).*/\1/p' /proc/cmdline)
+PVT_ROUNDS=${PVT_ROUNDS:-5}
 PVT_POLL_US=${EXITLESS_PVT_POLL_US:-250}
 PVT_PORT=0x80
 
@@ -368,16 +375,76 @@ pvtimer_action() {
 		echo "$data" > "$PVT_DIR/$name.guest"
 		cat /sys/kernel/debug/exitless/stats > "$PVT_DIR/$name.stats" 2>/dev/null || true
 		echo "mark $name end: $(cat "$PVT_DIR/$name.exits"); guest: $data" ;;
-	pvtimer-check) pvtimer_check 2>&1 | tee "$out/pvtimer.txt" ;;
+	pvtimer-check) pvtimer_check "${data:-1}" 2>&1 | tee "$out/pvtimer.txt" ;;
 	*) echo "unknown action $1"; return 1 ;;
 	esac
 }
 
-# pvtimer_check: count each traced phase, print the table, the TAP lines
+# pvt_median <values...>: their median ("-" values left out; "-" if none)
+pvt_median() {
+	printf '%s\n' "$@" | grep -v '^-*$' | sort -n | awk '
+		{ a[NR] = $1 }
+		END {
+			if (!NR) print "-"
+			else if (NR % 2) print a[(NR + 1) / 2]
+			else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2
+		}'
+}
+
+# pvt_lat_ratio <key> <off .guest> <on .guest>: on's lateness key (p50,
+# p99) over off's, 2 decimals, "-" when not measurable
+pvt_lat_ratio() {
+	awk -v a="$(pvt_kv "$1" "$2")" -v b="$(pvt_kv "$1" "$3")" \
+		'BEGIN { if (a + 0 > 0 && b != "") printf "%.2f", b / a; else print "-" }'
+}
+
+# pvt_rounds_report <rounds>: per timer load, each round's on/off ratios
+# (round 1: the on and off phases; round r: on<r> and off<r>, the latter
+# with the device parked) and their
+# medians, against the issue's targets: exits per wake-up at most 50 %
+# (all vCPUs, and vCPU 1, which runs the load), lateness p50 and p99 at
+# most 1.  Printed, not asserted (make bench).
+pvt_rounds_report() {
+	local l r off on ex ex1 l50 l99 e e1 a b
+	echo "pvtimer rounds: $1 rounds of off (round 1: lapic-deadline; rounds 2..$1: the device parked, a TSC_DEADLINE write per arm as with lapic-deadline) and on (lazy pvtimer), alternating which goes first; per round on/off: exits per wake-up in %, of all vCPUs and of vCPU 1; lateness p50 and p99 ratios; the median of the rounds against the issue's targets"
+	for l in $PVT_LOADS; do
+		[ "$l" != idle ] || continue
+		ex="" ex1="" l50="" l99=""
+		r=1
+		while [ "$r" -le "$1" ]; do
+			off=$PVT_DIR/off-$l on=$PVT_DIR/on-$l
+			[ "$r" = 1 ] || off=$PVT_DIR/off$r-$l on=$PVT_DIR/on$r-$l
+			a=$(pvt_kv n "$off.guest") b=$(pvt_kv n "$on.guest")
+			e=$(pvt_ratio "${a:-0}" "${b:-0}" "$(pvt_kv exits "$off.trace")" "$(pvt_kv exits "$on.trace")")
+			e1=$(pvt_ratio "${a:-0}" "${b:-0}" "$(pvt_kv exits_v1 "$off.trace")" "$(pvt_kv exits_v1 "$on.trace")")
+			ex="$ex ${e:--}" ex1="$ex1 ${e1:--}"
+			l50="$l50 $(pvt_lat_ratio p50 "$off.guest" "$on.guest")"
+			l99="$l99 $(pvt_lat_ratio p99 "$off.guest" "$on.guest")"
+			r=$((r + 1))
+		done
+		# shellcheck disable=SC2086 # the lists: one value per round
+		awk -v l="$l" -v ex="$ex" -v ex1="$ex1" -v l50="$l50" -v l99="$l99" \
+			-v mex="$(pvt_median $ex)" -v mex1="$(pvt_median $ex1)" \
+			-v m50="$(pvt_median $l50)" -v m99="$(pvt_median $l99)" '
+			function met(v, t) { return v == "-" ? "-" : (v + 0 <= t ? "met" : "not met") }
+			BEGIN {
+				printf "pvtimer rounds %s exits per wake-up on/off %%:%s, median %s%% (target 50%%: %s); vCPU 1:%s, median %s%%\n", l, ex, mex, met(mex, 50), ex1, mex1
+				printf "pvtimer rounds %s lateness on/off p50:%s, median %s (target 1: %s); p99:%s, median %s (target 1: %s)\n", l, l50, m50, met(m50, 1), l99, m99, met(m99, 1)
+			}'
+	done
+}
+
+# pvtimer_check [rounds]: count each traced phase, print the table, the
+# TAP lines, and with rounds > 1 (make bench) the rounds' report
 pvtimer_check() {
 	local l m f w tscd ex ex1 lost p50 p99 mx off_w on_w off_t on_t off_e on_e r
-	local sum_ow sum_nw sum_oe sum_ne mode lbl
-	for m in $PVT_MODES; do
+	local sum_ow sum_nw sum_oe sum_ne mode lbl modes=$PVT_MODES
+	r=2
+	while [ "$r" -le "${1:-1}" ]; do
+		modes="$modes off$r on$r"
+		r=$((r + 1))
+	done
+	for m in $modes; do
 		for l in $PVT_LOADS; do
 			f=$PVT_DIR/$m-$l
 			if [ -d "$KTRACE/instances/pvt-$m-$l" ]; then
@@ -393,8 +460,10 @@ pvtimer_check() {
 	printf '%-8s %-4s %7s %7s %7s %8s %8s %6s %8s %7s %7s %7s %9s %9s %9s %5s %8s %7s\n' \
 		load mode wakeups 6e0_wr 6e0_v1 exits exits_v1 hcalls dbg_ex win_s ex/wake v1/wake lat_p50 lat_p99 lat_max lost qemu_ms poll_ms
 	for l in $PVT_LOADS; do
-		for m in $PVT_MODES; do
+		for m in $modes; do
 			f=$PVT_DIR/$m-$l
+			# the rounds run no idle load
+			[ -s "$f.trace" ] || [ -e "$f.exits" ] || [ "${m%[0-9]}" = "$m" ] || continue
 			if [ ! -s "$f.trace" ]; then
 				printf '%-8s %-4s (no trace: marks missing)\n' "$l" "$m"
 				continue
@@ -479,10 +548,12 @@ pvtimer_check() {
 		fi
 	done
 	for l in $PVT_LOADS; do
-		for m in $PVT_MODES; do
+		for m in $modes; do
+			[ -e "$PVT_DIR/$m-$l.exits" ] || [ "${m%[0-9]}" = "$m" ] || continue
 			echo "pvtimer $m-$l trace: $(cat "$PVT_DIR/$m-$l.trace" 2>/dev/null)"
 		done
 	done
+	[ "${1:-1}" -le 1 ] || pvt_rounds_report "$1"
 	echo "pvtimer: host module counters, with the poller (after poll-idle)"
 	sed 's/^/pvtimer:   /' "$PVT_DIR/poll-idle.stats" 2>/dev/null || true
 	echo "pvtimer: host module counters"
@@ -508,7 +579,7 @@ if [ "${stages#*,pvtimer,}" != "$stages" ]; then
 			read -r c < "$p/comm" 2>/dev/null || continue
 			[ "$c" != exitless-pvtpoll ] || taskset -p -c 1 "${p#/proc/}"
 		done
-		L2_PIN="taskset -c 0" run_l2 pvtimer 2 "exitless.stage=pvtimer exitless.pvt_bench=1"
+		L2_PIN="taskset -c 0" run_l2 pvtimer 2 "exitless.stage=pvtimer exitless.pvt_bench=1 exitless.pvt_rounds=$PVT_ROUNDS"
 	else
 		run_l2 pvtimer 2 "exitless.stage=pvtimer"
 	fi
