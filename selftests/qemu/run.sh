@@ -24,7 +24,9 @@
 #      dynidle's idle periods; off by default, since switching a
 #      tracepoint patches L2 text under multi-threaded TCG, see boot_l1),
 #      EXITLESS_BENCH_ROUNDS (--bench: dynidle latency rounds, haltpoll
-#      and dynidle each booted that many times in all, default 3),
+#      and dynidle each booted that many times in all, default 3; and
+#      the pvtimer boot's rounds of its timer loads off and on, default
+#      5 in all),
 #      EXITLESS_STRESS_IPIS (--bench: IPIs of the pvipi stress run,
 #      default 1000000; 0: no stress run), EXITLESS_PVIPI_PARTS (--bench:
 #      the pvipi parts to run, of "raw,l2,kernel": the raw 256-vCPU guest,
