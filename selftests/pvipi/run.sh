@@ -56,10 +56,15 @@ no_send_since() {
 	[ "$(pv hypercalls)" -eq "$1" ] && [ "$(pv singles)" -eq "$2" ]
 }
 
-# sent_natively <hypercalls> <singles>: since then no PVIPI_SEND, and
-# singles sent
+# sent_natively <hypercalls> <singles>: since then singles sent, and at
+# most CALLS / 20 PVIPI_SEND (background multicasts: a TLB flush as the
+# load's threads exit reaches every CPU its mm ran on; one was seen in CI
+# on 6.12, 2026-12-03), fewer than the singles
 sent_natively() {
-	[ "$(pv hypercalls)" -eq "$1" ] && [ "$(pv singles)" -gt "$2" ]
+	dh=$(($(pv hypercalls) - $1))
+	ds=$(($(pv singles) - $2))
+	echo "# since the multicast load: $dh PVIPI_SEND, $ds singles"
+	[ "$ds" -gt 0 ] && [ "$dh" -le $((CALLS / 20)) ] && [ "$dh" -lt "$ds" ]
 }
 
 # sum of the per-CPU counts of one /proc/interrupts line (CAL, RES)
@@ -110,7 +115,8 @@ echo "# hypercalls $h0 -> $hm -> $h1, singles $s0 -> $sm -> $s1, fallbacks $f0 -
 # shown by the loads completing.  The unicast load's count is not even a
 # bound (CI on 6.12, 2026-12-03: 200 calls in 0.11 s, 39 singles, where
 # other runs sent about one per call), so it is checked by its kind:
-# singles (the guest's reschedule IPIs send them too), no PVIPI_SEND.
+# singles (the guest's reschedule IPIs send them too), and next to no
+# PVIPI_SEND (sent_natively).
 check sent_by_hypercall [ $((hm - h0)) -ge $((CALLS / 2)) ]
 check unicast_sent_natively sent_natively "$hm" "$sm"
 check no_fallback_while_attached [ "$f1" -eq "$f0" ]
