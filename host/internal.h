@@ -35,6 +35,7 @@ struct exitless_host_stats {
 	atomic64_t pvtimer_injects;	/* vectors injected */
 	atomic64_t pvtimer_kicks;	/* expiries that forced an exit first */
 	atomic64_t pvtimer_guards;	/* guards started after an injection */
+	atomic64_t pvtimer_guards_hinted; /* ... ended at the guest's tick hint */
 	atomic64_t pvtimer_migrations;	/* timers moved to the vCPU's new CPU */
 	atomic64_t pvtimer_read_faults;	/* section not readable at an exit */
 	atomic64_t pvtimer_write_faults; /* host_seq/host_armed not written */

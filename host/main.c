@@ -68,6 +68,8 @@ static int exitless_stats_show(struct seq_file *m, void *unused)
 		   atomic64_read(&exitless_stats.pvtimer_kicks));
 	seq_printf(m, "pvtimer_guards %lld\n",
 		   atomic64_read(&exitless_stats.pvtimer_guards));
+	seq_printf(m, "pvtimer_guards_hinted %lld\n",
+		   atomic64_read(&exitless_stats.pvtimer_guards_hinted));
 	seq_printf(m, "pvtimer_migrations %lld\n",
 		   atomic64_read(&exitless_stats.pvtimer_migrations));
 	seq_printf(m, "pvtimer_read_faults %lld\n",

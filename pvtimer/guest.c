@@ -47,7 +47,9 @@
 #include <linux/clockchips.h>
 #include <linux/cpuidle.h>
 #include <linux/irq_work.h>
+#include <linux/jiffies.h>
 #include <linux/kvm_para.h>
+#include <linux/math64.h>
 #include <linux/moduleparam.h>
 #include <linux/percpu.h>
 #include <linux/sched.h>
@@ -96,6 +98,10 @@
  * @irqs: expiry interrupts handled
  * @fallbacks: times the host was found not serving (direct mode)
  * @direct_arms: deadlines armed in direct mode
+ * @tick_ns: the tick's next jiffy after @deadline (CLOCK_MONOTONIC ns),
+ *	0 = none yet
+ * @tick_tsc: ... its TSC, given to the host as tick_hint with @deadline
+ * @tick_arms: deadlines armed for the jiffy given as the hint before
  */
 struct exitless_pvtimer_cpu {
 	struct clock_event_device ced;
@@ -117,6 +123,9 @@ struct exitless_pvtimer_cpu {
 	u64 irqs;
 	u64 fallbacks;
 	u64 direct_arms;
+	u64 tick_ns;
+	u64 tick_tsc;
+	u64 tick_arms;
 };
 
 static DEFINE_PER_CPU(struct exitless_pvtimer_cpu, exitless_pvtimer_cpu);
@@ -217,6 +226,7 @@ static void exitless_pvtimer_write(struct exitless_pvtimer_cpu *pc,
 
 	pc->deadline = deadline;
 	WRITE_ONCE(sec->deadline, deadline);
+	WRITE_ONCE(sec->tick_hint, deadline ? pc->tick_tsc : 0);
 	/* the host's poller may read both while this vCPU runs */
 	smp_wmb();
 	WRITE_ONCE(sec->seq, ++pc->seq);
@@ -257,12 +267,47 @@ static void exitless_pvtimer_arm(struct exitless_pvtimer_cpu *pc, u64 deadline)
 	exitless_pvtimer_sync(pc);
 }
 
+/*
+ * The tick hint.  With each deadline the section carries tick_hint, the
+ * TSC of the tick's next jiffy after it: when the deadline's interrupt
+ * wakes an idle CPU, the tick restarts there, and the host may end the
+ * guard after its injection at that jiffy (policy.h), so that the tick's
+ * arm is lazy.  For that the arm must not come out earlier than the hint:
+ * an event at the hinted jiffy is armed at the hinted TSC value itself,
+ * which is computed once per jiffy (a fresh conversion of the same
+ * CLOCK_MONOTONIC time may differ by a few cycles).  @event_ns is the
+ * event's time (the clock event core's next_event), @deadline its TSC as
+ * converted from the delta; returns the deadline to arm.
+ */
+static u64 exitless_pvtimer_tick(struct exitless_pvtimer_cpu *pc,
+				 u64 event_ns, u64 deadline)
+{
+	u64 next = exitless_pvtimer_tick_after(event_ns, TICK_NSEC);
+
+	if (pc->tick_ns && event_ns == pc->tick_ns) {
+		pc->tick_arms++;
+		/* a fresh conversion within 10 us of the hint */
+		deadline = exitless_pvtimer_tick_snap(deadline, pc->tick_tsc,
+						      tsc_khz / 100);
+	}
+	if (next != pc->tick_ns) {
+		pc->tick_ns = next;
+		pc->tick_tsc = deadline +
+			       mul_u64_u32_div(next - event_ns, tsc_khz,
+					       NSEC_PER_MSEC);
+	}
+	return deadline;
+}
+
 static int exitless_pvtimer_next_event(unsigned long delta,
 				       struct clock_event_device *ced)
 {
 	struct exitless_pvtimer_cpu *pc = this_cpu_ptr(&exitless_pvtimer_cpu);
+	u64 deadline = rdtsc() + (u64)delta * EXITLESS_PVTIMER_TSC_DIV;
 
-	exitless_pvtimer_arm(pc, rdtsc() + (u64)delta * EXITLESS_PVTIMER_TSC_DIV);
+	exitless_pvtimer_arm(pc, exitless_pvtimer_tick(pc,
+						       ktime_to_ns(ced->next_event),
+						       deadline));
 	return 0;
 }
 
@@ -453,6 +498,8 @@ static void exitless_pvtimer_enable_fn(void *unused)
 	pc->deadline = 0;
 	pc->backstop = 0;
 	pc->lazy = false;
+	pc->tick_ns = 0;
+	pc->tick_tsc = 0;
 	pc->bound = true;
 	clockevents_config_and_register(ced, tsc_khz * (1000 / EXITLESS_PVTIMER_TSC_DIV),
 					0xF, ~0UL);
@@ -676,6 +723,7 @@ ssize_t exitless_pvtimer_show(char *buf)
 		t.irqs += READ_ONCE(pc->irqs);
 		t.fallbacks += READ_ONCE(pc->fallbacks);
 		t.direct_arms += READ_ONCE(pc->direct_arms);
+		t.tick_arms += READ_ONCE(pc->tick_arms);
 	}
 	len = sysfs_emit(buf, "usable %d\non %d\ncpus_bound %u\ncpus_direct %u\n",
 			 exitless_pvtimer_usable(), READ_ONCE(exitless_pvtimer_on),
@@ -687,5 +735,6 @@ ssize_t exitless_pvtimer_show(char *buf)
 	len += sysfs_emit_at(buf, len, "cpus_host_backstop %u\nbackstop_checks %llu\n",
 			     host_backstop, t.checks);
 	len += sysfs_emit_at(buf, len, "cpus_host_poller %u\n", polled);
+	len += sysfs_emit_at(buf, len, "tick_arms %llu\n", t.tick_arms);
 	return len;
 }

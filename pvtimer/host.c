@@ -68,7 +68,10 @@
  * arms its next deadline right after the injection; with a guard that
  * comes no later than that deadline, the guest needs no PVTIMER_SYNC for
  * it (host_armed shows the guard), and a vCPU that halts before the guard
- * never pays for it.  0 = no guard.
+ * never pays for it.  The guest's tick, restarted at its next jiffy when
+ * the woken CPU leaves idle, often falls inside the guard: the guard then
+ * ends at that jiffy, which the guest gives as the section's tick_hint
+ * (exitless_pvtimer_guard_end()).  0 = no guard.
  */
 static unsigned int pvtimer_guard_us = 1000;
 module_param(pvtimer_guard_us, uint, 0644);
@@ -105,25 +108,44 @@ static struct task_struct *exitless_pvtimer_poller;
 static bool exitless_pvtimer_guard(struct exitless_pvtimer_vcpu *pt, u64 now)
 {
 	u32 us = min(READ_ONCE(pvtimer_guard_us), 10000U);
+	u32 khz = pt->vcpu->arch.virtual_tsc_khz;
+	u64 guard, end;
 
 	if (!us || pt->poll_page)
 		return false;
+	guard = mul_u64_u32_div(us, khz, 1000) + 1;
+	/* ends at the guest's tick if it comes first (policy.h) */
+	end = exitless_pvtimer_guard_end(now, guard, pt->tick_hint);
 	pt->guard = true;
-	pt->armed = now + mul_u64_u32_div(us, pt->vcpu->arch.virtual_tsc_khz,
-					  1000) + 1;
-	pt->guard_ns = (u64)us * NSEC_PER_USEC;
+	pt->armed = end;
+	if (end - now == guard) {
+		pt->guard_ns = (u64)us * NSEC_PER_USEC;
+	} else {
+		pt->guard_ns = exitless_pvtimer_delay_ns(end, now, khz) + 1;
+		atomic64_inc(&exitless_stats.pvtimer_guards_hinted);
+	}
 	atomic64_inc(&exitless_stats.pvtimer_guards);
 	return true;
 }
 
-/* Read the section's deadline and seq; @atomic: no page faults. */
+/* What the host reads of the section: the guest's fields. */
+struct exitless_pvtimer_read {
+	u64 deadline;
+	u64 seq;
+	u64 tick_hint;
+};
+
+/* Read the section's guest fields into @rd; @atomic: no page faults. */
 static int exitless_pvtimer_read(struct kvm_vcpu *vcpu,
-				 struct exitless_vcpu *xv, u64 *deadline,
-				 u64 *seq, bool atomic)
+				 struct exitless_vcpu *xv,
+				 struct exitless_pvtimer_read *rd, bool atomic)
 {
 	struct kvm *kvm = vcpu->kvm;
-	u64 v[2];
+	u64 v[5];	/* deadline .. tick_hint: one copy */
 	int idx, r;
+
+	BUILD_BUG_ON(offsetof(struct exitless_pvtimer_section, tick_hint) !=
+		     4 * sizeof(u64));
 
 	idx = srcu_read_lock(&kvm->srcu);
 	if (atomic)
@@ -140,8 +162,9 @@ static int exitless_pvtimer_read(struct kvm_vcpu *vcpu,
 		atomic64_inc(&exitless_stats.pvtimer_read_faults);
 		return r;
 	}
-	*deadline = v[0];
-	*seq = v[1];
+	rd->deadline = v[0];
+	rd->seq = v[1];
+	rd->tick_hint = v[4];
 	return 0;
 }
 
@@ -207,13 +230,17 @@ static void exitless_pvtimer_backstop_write(struct exitless_pvtimer_vcpu *pt,
  * returns true if the caller must inject (after dropping the lock).
  */
 static bool exitless_pvtimer_apply(struct exitless_pvtimer_vcpu *pt,
-				   u64 deadline, u64 seq, bool force)
+				   const struct exitless_pvtimer_read *rd,
+				   bool force)
 {
 	struct kvm_vcpu *vcpu = pt->vcpu;
 	u64 now = kvm_read_l1_tsc(vcpu, rdtsc());
+	u64 deadline = rd->deadline, seq = rd->seq;
 	u64 ns;
 
 	lockdep_assert_held(&pt->lock);
+	/* for the guard after this deadline, wherever it is injected */
+	pt->tick_hint = rd->tick_hint;
 	if (pt->window && (seq != pt->seen_seq || force))
 		exitless_pvtimer_backstop_plan(pt, deadline, now);
 	switch (exitless_pvtimer_host_decide(deadline, seq, pt->seen_seq, force,
@@ -526,7 +553,8 @@ static long exitless_pvtimer_enable(struct kvm_vcpu *vcpu,
 	struct exitless_vcpu *xv;
 	struct exitless_pvtimer_vcpu *pt;
 	unsigned long flags;
-	u64 deadline, seq, backstop, poll;
+	struct exitless_pvtimer_read rd;
+	u64 backstop, poll;
 	bool was, inject, write;
 	long r;
 
@@ -547,7 +575,7 @@ static long exitless_pvtimer_enable(struct kvm_vcpu *vcpu,
 					  xv->version, xv->size);
 	if (r)
 		return r;
-	if (exitless_pvtimer_read(vcpu, xv, &deadline, &seq, false))
+	if (exitless_pvtimer_read(vcpu, xv, &rd, false))
 		return -EXITLESS_EFAULT;
 
 	pt = &xv->pvtimer;
@@ -562,7 +590,7 @@ static long exitless_pvtimer_enable(struct kvm_vcpu *vcpu,
 	pt->window = hc->a2;
 	pt->backstop = 0;
 	pt->backstop_dirty = false;
-	inject = exitless_pvtimer_apply(pt, deadline, seq, true);
+	inject = exitless_pvtimer_apply(pt, &rd, true);
 	write = exitless_pvtimer_backstop_take(pt, &backstop);
 	raw_spin_unlock_irqrestore(&pt->lock, flags);
 	if (!was)
@@ -582,7 +610,8 @@ static long exitless_pvtimer_sync(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 	struct exitless_vcpu *xv;
 	struct exitless_pvtimer_vcpu *pt;
 	unsigned long flags;
-	u64 deadline, seq, backstop;
+	struct exitless_pvtimer_read rd;
+	u64 backstop;
 	bool inject, write;
 	u8 vector;
 
@@ -591,12 +620,12 @@ static long exitless_pvtimer_sync(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 	xv = exitless_vcpu_find(vcpu);
 	if (!xv || !xv->registered || !READ_ONCE(xv->pvtimer.enabled))
 		return -EXITLESS_ENOENT;
-	if (exitless_pvtimer_read(vcpu, xv, &deadline, &seq, false))
+	if (exitless_pvtimer_read(vcpu, xv, &rd, false))
 		return -EXITLESS_EFAULT;
 
 	pt = &xv->pvtimer;
 	raw_spin_lock_irqsave(&pt->lock, flags);
-	inject = pt->enabled && exitless_pvtimer_apply(pt, deadline, seq, false);
+	inject = pt->enabled && exitless_pvtimer_apply(pt, &rd, false);
 	write = exitless_pvtimer_backstop_take(pt, &backstop);
 	vector = pt->vector;
 	raw_spin_unlock_irqrestore(&pt->lock, flags);
@@ -654,20 +683,21 @@ void exitless_pvtimer_vcpu_exit(struct kvm_vcpu *vcpu)
 	struct exitless_pvtimer_vcpu *pt;
 	bool inject = false, write;
 	unsigned long flags;
-	u64 deadline, seq, backstop;
+	struct exitless_pvtimer_read rd;
+	u64 backstop;
 	int r;
 	u8 vector;
 
 	if (!xv)
 		return;
 	pt = &xv->pvtimer;
-	r = exitless_pvtimer_read(vcpu, xv, &deadline, &seq, true);
+	r = exitless_pvtimer_read(vcpu, xv, &rd, true);
 
 	raw_spin_lock_irqsave(&pt->lock, flags);
 	pt->in_guest = false;
 	if (pt->enabled) {
 		if (!r) {
-			inject = exitless_pvtimer_apply(pt, deadline, seq, false);
+			inject = exitless_pvtimer_apply(pt, &rd, false);
 		} else if (pt->fired) {
 			/* unreadable now: better early than never */
 			pt->fired = false;

@@ -24,6 +24,8 @@ struct exitless_hc;
  * @seen_seq: the section's seq the host acted on last
  * @armed: deadline (vCPU TSC) @timer runs for, 0 = none
  * @guard_ns: length of the guard being started
+ * @tick_hint: the section's tick_hint, as read with the deadline acted on
+ *	last: where the guard after its injection may end (policy.h)
  * @pub_seq: host_seq as the section shows it
  * @pub_armed: host_armed as the section shows it
  * @cpu: CPU @timer was queued on
@@ -52,6 +54,7 @@ struct exitless_pvtimer_vcpu {
 	u64 seen_seq;
 	u64 armed;
 	u64 guard_ns;
+	u64 tick_hint;
 	u64 pub_seq;
 	u64 pub_armed;
 	int cpu;

@@ -70,6 +70,32 @@ u64 exitless_pvtimer_delay_ns(u64 deadline, u64 guest_now, u32 tsc_khz)
 	return mul_u64_u32_div(cycles, 1000000, tsc_khz);
 }
 
+u64 exitless_pvtimer_guard_end(u64 now, u64 guard, u64 tick_hint)
+{
+	u64 end = now + guard < now ? U64_MAX : now + guard;
+
+	if (tick_hint > now && tick_hint < end && tick_hint - now >= guard / 4)
+		return tick_hint;
+	return end;
+}
+
+u64 exitless_pvtimer_tick_after(u64 event_ns, u32 tick_ns)
+{
+	u32 rem;
+
+	if (!tick_ns)
+		return 0;
+	div_u64_rem(event_ns, tick_ns, &rem);
+	return event_ns - rem + tick_ns;
+}
+
+u64 exitless_pvtimer_tick_snap(u64 deadline, u64 tick_hint, u64 slack)
+{
+	if (tick_hint >= deadline && tick_hint - deadline <= slack)
+		return tick_hint;
+	return deadline;
+}
+
 u64 exitless_pvtimer_host_looks_by(u64 host_armed, u64 poll, u64 now)
 {
 	u64 by;

@@ -93,6 +93,45 @@ exitless_pvtimer_host_decide(u64 deadline, u64 seq, u64 seen_seq, bool force,
  */
 u64 exitless_pvtimer_delay_ns(u64 deadline, u64 guest_now, u32 tsc_khz);
 
+/**
+ * exitless_pvtimer_guard_end - when the host's guard after an injection ends
+ * @now: the vCPU's TSC at the injection
+ * @guard: the guard's length in TSC cycles (pvtimer_guard_us), > 0
+ * @tick_hint: the section's tick_hint read with the injected deadline:
+ *	where the guest expects to arm its next deadline (0 = none)
+ *
+ * The guard ends at @now + @guard: a deadline the guest arms at or after
+ * that is lazy.  The guest's tick, restarted at its next jiffy when the
+ * woken CPU leaves idle, often falls inside the guard and would need
+ * PVTIMER_SYNC.  So when the hint falls inside the guard, the guard ends
+ * there instead: the tick armed at the hint is then lazy, and the host
+ * looks again when it is due (an exit it needs anyway to inject it, or
+ * none if the vCPU halted before).  A hint sooner than a quarter of the
+ * guard is not taken: the woken guest may restart its tick after it, at
+ * the jiffy after, and a guard that short would force an exit for
+ * nothing.  Any hint is safe: it can only shorten the guard of the vCPU
+ * that gave it, to no less than a quarter.
+ */
+u64 exitless_pvtimer_guard_end(u64 now, u64 guard, u64 tick_hint);
+
+/*
+ * Guest: the tick's next jiffy after an event at @event_ns, @tick_ns being
+ * the tick period (TICK_NSEC): the tick runs on multiples of TICK_NSEC of
+ * CLOCK_MONOTONIC (tick_init_jiffy_update(), both 6.1 and 6.12; not with
+ * the skew_tick boot option, where the hint is merely wrong).  0 if
+ * @tick_ns is 0.
+ */
+u64 exitless_pvtimer_tick_after(u64 event_ns, u32 tick_ns);
+
+/*
+ * Guest: the deadline to arm for an event at the jiffy given as a tick
+ * hint (@tick_hint, TSC), computed afresh as @deadline: the hint itself,
+ * which the host's guard may end at, if it is no earlier and at most
+ * @slack later (the two differ by the rounding of TSC and CLOCK_MONOTONIC
+ * conversions); otherwise @deadline.  Never earlier than @deadline.
+ */
+u64 exitless_pvtimer_tick_snap(u64 deadline, u64 tick_hint, u64 slack);
+
 /* Guest: what arming a deadline takes. */
 enum exitless_pvtimer_arm {
 	EXITLESS_PVTIMER_ARM_LAZY,	/* memory only */

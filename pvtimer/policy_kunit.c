@@ -820,6 +820,116 @@ static void host_missed_host_knows(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, exitless_pvtimer_host_missed(b, d, b, false));
 }
 
+/* --- the guard's end and the guest's tick hint ------------------------- */
+
+#define GUARD		MS			/* pvtimer_guard_us = 1000 */
+#define TICK_NS		4000000U		/* HZ = 250 */
+
+static void guard_end_without_hint(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_guard_end(NOW, GUARD, 0),
+			NOW + GUARD);
+	/* a hint at or after the guard's end, or in the past: not taken */
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_guard_end(NOW, GUARD,
+							 NOW + GUARD),
+			NOW + GUARD);
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_guard_end(NOW, GUARD,
+							 NOW + 5 * GUARD),
+			NOW + GUARD);
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_guard_end(NOW, GUARD, NOW),
+			NOW + GUARD);
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_guard_end(NOW, GUARD, NOW - MS),
+			NOW + GUARD);
+}
+
+static void guard_end_at_hint(struct kunit *test)
+{
+	/* inside the guard and at least a quarter of it away: the hint */
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_guard_end(NOW, GUARD,
+							 NOW + GUARD / 4),
+			NOW + GUARD / 4);
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_guard_end(NOW, GUARD,
+							 NOW + GUARD - 1),
+			NOW + GUARD - 1);
+	/* sooner than a quarter: the guest may restart its tick after it */
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_guard_end(NOW, GUARD,
+							 NOW + GUARD / 4 - 1),
+			NOW + GUARD);
+}
+
+static void guard_end_hostile(struct kunit *test)
+{
+	u64 e;
+
+	/* a guard that would wrap ends at the end of time, hints or not */
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_guard_end(U64_MAX - 10, GUARD,
+							 0),
+			U64_MAX);
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_guard_end(U64_MAX - 10, GUARD,
+							 U64_MAX),
+			U64_MAX);
+	/* whatever the hint, the guard stays between a quarter and all */
+	for (e = 0; e < 64; e++) {
+		u64 hint = NOW - 4 * GUARD + e * GUARD / 8;
+		u64 end = exitless_pvtimer_guard_end(NOW, GUARD, hint);
+
+		KUNIT_EXPECT_GE(test, end, NOW + GUARD / 4);
+		KUNIT_EXPECT_LE(test, end, NOW + GUARD);
+	}
+}
+
+static void tick_after_grid(struct kunit *test)
+{
+	u64 j = 1000ULL * TICK_NS;	/* a jiffy, 4 s after boot */
+
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_tick_after(j - 1, TICK_NS), j);
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_tick_after(j - TICK_NS + 1,
+							  TICK_NS), j);
+	/* an event at a jiffy (the tick itself): the next one */
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_tick_after(j, TICK_NS),
+			j + TICK_NS);
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_tick_after(0, TICK_NS),
+			(u64)TICK_NS);
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_tick_after(j, 0), 0ULL);
+}
+
+static void tick_snap_rules(struct kunit *test)
+{
+	u64 d = NOW + MS;
+
+	/* the hint a little later than the fresh deadline: the hint */
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_tick_snap(d, d + 5, US), d + 5);
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_tick_snap(d, d + US, US),
+			d + US);
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_tick_snap(d, d, US), d);
+	/* never earlier, and not far later */
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_tick_snap(d, d - 1, US), d);
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_tick_snap(d, d + US + 1, US), d);
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_tick_snap(d, 0, US), d);
+}
+
+/*
+ * The case the hint is for: a timer at t wakes the idle vCPU, whose tick
+ * restarts at the next jiffy, 600 us later, inside a 1 ms guard.  Without
+ * the hint that arm needs PVTIMER_SYNC; with it, the guard ends at the
+ * jiffy and the arm is lazy, even if the fresh deadline came out a few
+ * cycles before the hint.
+ */
+static void tick_hint_spares_sync(struct kunit *test)
+{
+	u64 t = NOW, tick = t + 600 * US, fresh = tick - 3;
+	u64 end;
+
+	end = exitless_pvtimer_guard_end(t, GUARD, 0);
+	KUNIT_EXPECT_EQ(test, arm(fresh, end, false), SYNC);
+
+	end = exitless_pvtimer_guard_end(t, GUARD, tick);
+	KUNIT_EXPECT_EQ(test, end, tick);
+	KUNIT_EXPECT_EQ(test, arm(fresh, end, false), SYNC);
+	KUNIT_EXPECT_EQ(test, arm(exitless_pvtimer_tick_snap(fresh, tick, US),
+				  end, false), LAZY);
+}
+
 /* --- the protocol, walked with these functions ---------------------------- */
 
 struct sim {
@@ -1118,6 +1228,12 @@ static struct kunit_case exitless_pvtimer_cases[] = {
 	KUNIT_CASE(irq_suspect_rules),
 	KUNIT_CASE(host_missed_rules),
 	KUNIT_CASE(host_missed_host_knows),
+	KUNIT_CASE(guard_end_without_hint),
+	KUNIT_CASE(guard_end_at_hint),
+	KUNIT_CASE(guard_end_hostile),
+	KUNIT_CASE(tick_after_grid),
+	KUNIT_CASE(tick_snap_rules),
+	KUNIT_CASE(tick_hint_spares_sync),
 	KUNIT_CASE(protocol_walk),
 	KUNIT_CASE(protocol_host_gone),
 	{}

@@ -31,8 +31,10 @@
  * ABI version the host answers with in PROBE; bumped on any change.
  * 2: PVTIMER_ENABLE takes EXITLESS_PVTIMER_ENABLE_POLL and returns the
  *    host poller's period in RBX.
+ * 3: the host reads the pvtimer section's tick_hint (a guest of any
+ *    version may write it: a host before 3 ignores it).
  */
-#define EXITLESS_ABI_VERSION		2
+#define EXITLESS_ABI_VERSION		3
 
 /*
  * Private hypercall range: 256 numbers from 0x45584c00 ("EXL\0"), far from
@@ -281,13 +283,22 @@ struct exitless_dynidle_section {
  * again: the deadline its timer runs for, or a guard after an injected
  * expiry (0 = none; as of the vCPU's last entry: a timer that expired
  * since is still shown).  Like every host field, left as they were on DISABLE or unload.
+ *
+ * tick_hint (ABI version 3) is the guest's, written with deadline (before
+ * seq): the TSC at which the guest expects to arm its next deadline once
+ * this one has fired, its periodic tick's next jiffy; 0 = none.  A hint
+ * only: the host may end the guard after injecting this deadline there
+ * instead (Documentation/pvtimer.rst), so that the guest arms that tick
+ * without PVTIMER_SYNC.  Any value is safe: the host uses it only if it
+ * falls inside the guard.
  */
 struct exitless_pvtimer_section {
 	__u64 deadline;		/* guest: TSC deadline, 0 = none */
 	__u64 seq;		/* guest: bumped after each deadline write */
 	__u64 host_seq;		/* host: the seq it last read */
 	__u64 host_armed;	/* host: deadline its timer runs for, 0 = none */
-	__u64 reserved[4];	/* zero */
+	__u64 tick_hint;	/* guest: its tick after deadline, 0 = none */
+	__u64 reserved[3];	/* zero */
 };
 
 /* Smallest area size (from offset 0) that covers the pvtimer section. */
