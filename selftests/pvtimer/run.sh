@@ -137,7 +137,7 @@ load() {
 	sync_l1 "pvtimer-mark-$1-$2-end $(echo "$res" | tail -n 1)"
 	echo "# $1 $2: $res"
 	printf '%s\n%s\n' "$c0" "$(pvt_counters)" | awk -v l="$1 $2" '
-		/^(arms|lazy_arms|syncs|settles|backstop_checks|backstop_arms|irqs|fallbacks) / {
+		/^(arms|lazy_arms|syncs|settles|backstop_checks|backstop_arms|irqs|fallbacks|tick_arms) / {
 			if ($1 in a) d = d sprintf(" %s +%d", $1, $2 - a[$1]); else a[$1] = $2 }
 		END { print "# " l " guest counters:" d }'
 	if [ "$rc" = 0 ]; then
