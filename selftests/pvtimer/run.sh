@@ -233,10 +233,18 @@ else
 	not_ok_why on_every_cpu "not $PVT served by the host on every CPU (host offers features $(rd "$SYS/features_offered")): $(devices) cpus_direct=$(pv cpus_direct)"
 fi
 dump
+ta0=$(pv tick_arms)
 for l in $LOADS; do
 	load on "$l"
 done
 dump
+# the tick hint at work: woken CPUs arm their tick at the hinted jiffy
+ta1=$(pv tick_arms)
+if [ "$ta0" != "?" ] && [ "$ta1" != "?" ] && [ "$ta1" -gt "$ta0" ]; then
+	ok on_tick_hint_hits "$((ta1 - ta0)) deadlines armed at the hinted jiffy"
+else
+	not_ok_why on_tick_hint_hits "tick_arms $ta0 -> $ta1"
+fi
 
 # --- pvtimer=1 with the host's poller (L1 runs exitless_host with
 # pvtimer_poll_us; the guest asks for it with pvtimer_poll=1, and learns

@@ -437,7 +437,7 @@ pvt_rounds_report() {
 # pvtimer_check [rounds]: count each traced phase, print the table, the
 # TAP lines, and with rounds > 1 (make bench) the rounds' report
 pvtimer_check() {
-	local l m f w tscd ex ex1 lost p50 p99 mx off_w on_w off_t on_t off_e on_e r
+	local l m f w tscd ex ex1 lost p50 p99 mx off_w on_w off_t on_t off_e on_e r g h
 	local sum_ow sum_nw sum_oe sum_ne mode lbl modes=$PVT_MODES
 	r=2
 	while [ "$r" -le "${1:-1}" ]; do
@@ -553,6 +553,15 @@ pvtimer_check() {
 			echo "pvtimer $m-$l trace: $(cat "$PVT_DIR/$m-$l.trace" 2>/dev/null)"
 		done
 	done
+	# the host used the guest's tick hints (pvtimer.rst, The guard)
+	f=$PVT_DIR/on-tfd1000.stats
+	g=$(awk '$1 == "pvtimer_guards" { print $2 }' "$f" 2>/dev/null)
+	h=$(awk '$1 == "pvtimer_guards_hinted" { print $2 }' "$f" 2>/dev/null)
+	if [ "${h:-0}" -gt 0 ]; then
+		tap "ok - l2/pvtimer guards ended at the guest's tick hint # $h of $g guards by the end of on tfd1000"
+	else
+		tap "not ok - l2/pvtimer guards ended at the guest's tick hint # ${h:-no count} of ${g:-?} guards by the end of on tfd1000"
+	fi
 	[ "${1:-1}" -le 1 ] || pvt_rounds_report "$1"
 	echo "pvtimer: host module counters, with the poller (after poll-idle)"
 	sed 's/^/pvtimer:   /' "$PVT_DIR/poll-idle.stats" 2>/dev/null || true
