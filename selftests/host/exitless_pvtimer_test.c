@@ -93,6 +93,7 @@ struct pt_mbox {
 	u64 reps, delta, timeout, flags, vector;
 	/* OP_ARM results */
 	u64 got, early, lost, wd, bad_rax, late_sum, late_max, min_late;
+	u64 dups;		/* interrupts beyond the first in one rep */
 	u64 pending_at_disable;	/* F_DISABLE: in the IRR when DISABLE returned */
 	u64 due_at_disable;	/* F_DISABLE: the deadline had passed by then */
 	s64 worst_early;
@@ -195,6 +196,7 @@ static void guest_arm_once(struct exitless_pvtimer_section *s)
 		return;
 	}
 	mbox.got += READ_ONCE(pt_count) - c0;
+	mbox.dups += READ_ONCE(pt_count) - c0 - 1;
 	if (READ_ONCE(pt_tsc) < dl) {
 		mbox.early++;
 		if ((s64)(READ_ONCE(pt_tsc) - dl) < mbox.worst_early)
@@ -215,6 +217,7 @@ static void guest_arm(void)
 	u64 r;
 
 	mbox.got = 0;
+	mbox.dups = 0;
 	mbox.early = 0;
 	mbox.lost = 0;
 	mbox.wd = 0;
@@ -609,6 +612,28 @@ static struct pt_mbox *arm_run(const char *name, u64 nreps, u64 flags,
 	return mb;
 }
 
+/*
+ * Did every one of @reps deadlines get its interrupt, with no watchdog?
+ * Under TCG a nested guest now and then takes one injected interrupt
+ * twice: exitless_pvipi_test sees it after upstream KVM_HC_SEND_IPI too,
+ * and CI on 2026-12-03 (6.12) saw 11 interrupts for 10 deadlines here,
+ * none early.  So a rep's extra interrupt is accepted only when the
+ * host's own count (@injected, pvtimer_injects over the run) shows one
+ * injection per deadline: the duplicate then came from below the host
+ * module, which acted on each deadline once.  Printed either way.
+ */
+static bool all_came(const char *name, const struct pt_mbox *mb, u64 reps,
+		     s64 injected)
+{
+	if (mb->lost || mb->wd || mb->got - mb->dups != reps)
+		return false;
+	if (!mb->dups)
+		return true;
+	ksft_print_msg("%s: %lu taken twice; %ld injections for %lu deadlines\n",
+		       name, mb->dups, injected, reps);
+	return injected == (s64)reps;
+}
+
 static void test_delivery(void)
 {
 	s64 syncs0, syncs1, injects0, injects1, kicks0;
@@ -628,7 +653,7 @@ static void test_delivery(void)
 	mb = arm_run("HLT, no SYNC", reps, 0, DELTA_US, 200);
 	syncs1 = exl_stat("pvtimer_syncs");
 	injects1 = exl_stat("pvtimer_injects");
-	ksft_test_result(mb->got == reps && !mb->lost && !mb->wd,
+	ksft_test_result(all_came("HLT, no SYNC", mb, reps, injects1 - injects0),
 			 "HLT, no SYNC: all %u interrupts came (%lu, %lu lost, watchdog %lu)\n",
 			 reps, mb->got, mb->lost, mb->wd);
 	ksft_test_result(!mb->early,
@@ -639,10 +664,13 @@ static void test_delivery(void)
 			 syncs1 - syncs0, injects1 - injects0);
 
 	kicks0 = exl_stat("pvtimer_kicks");
+	injects0 = exl_stat("pvtimer_injects");
 	mb = arm_run("SYNC, busy loop", 10, F_SYNC | F_BUSY, DELTA_US, 200);
 	ksft_print_msg("SYNC, busy loop: the host kicked the vCPU %ld times\n",
 		       exl_stat("pvtimer_kicks") - kicks0);
-	ksft_test_result(mb->got == 10 && !mb->lost && !mb->wd && !mb->bad_rax,
+	ksft_test_result(all_came("SYNC, busy loop", mb, 10,
+				  exl_stat("pvtimer_injects") - injects0) &&
+			 !mb->bad_rax,
 			 "SYNC, busy loop: all 10 interrupts came (%lu, %lu lost, watchdog %lu, SYNC rax %#lx)\n",
 			 mb->got, mb->lost, mb->wd, mb->bad_rax);
 	ksft_test_result(!mb->early,
@@ -656,9 +684,12 @@ static void test_delivery(void)
 	 * the guest's second write must land before the first deadline.)
 	 */
 	kicks0 = exl_stat("pvtimer_kicks");
+	injects0 = exl_stat("pvtimer_injects");
 	mb = arm_run("SYNC, moved later, busy loop", 10,
 		     F_SYNC | F_BUSY | F_LATER, 5 * DELTA_US, 200);
-	ksft_test_result(mb->got == 10 && !mb->lost && !mb->wd && !mb->bad_rax,
+	ksft_test_result(all_came("SYNC, moved later, busy loop", mb, 10,
+				  exl_stat("pvtimer_injects") - injects0) &&
+			 !mb->bad_rax,
 			 "moved later without a call: all 10 interrupts came (%lu, %lu lost, watchdog %lu, SYNC rax %#lx)\n",
 			 mb->got, mb->lost, mb->wd, mb->bad_rax);
 	ksft_test_result(!mb->early,
