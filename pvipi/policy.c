@@ -56,6 +56,24 @@ u32 exitless_pvipi_icr_low(u64 mode_vector)
 				    EXITLESS_PVIPI_VECTOR_MASK));
 }
 
+bool exitless_pvipi_by_cluster(u64 mode_vector)
+{
+	return (mode_vector & EXITLESS_PVIPI_MODE_MASK) ==
+	       EXITLESS_PVIPI_MODE_FIXED;
+}
+
+u32 exitless_pvipi_cluster_add(u32 *batch, u32 id)
+{
+	u32 dest = (id >> 4) << 16 | 1U << (id & 15), flush = 0;
+
+	if (*batch && (*batch >> 16) != (dest >> 16)) {
+		flush = *batch;
+		*batch = 0;
+	}
+	*batch |= dest;
+	return flush;
+}
+
 int exitless_pvipi_pack(u64 *map, u32 map_bits, const u32 *cpu_idx,
 			const unsigned long *cpus, u32 nr_cpus,
 			bool (*skip)(unsigned int cpu, void *ctx), void *ctx,

@@ -32,6 +32,30 @@ u32 exitless_pvipi_bitmap_bytes(u64 nbits);
 u32 exitless_pvipi_icr_low(u64 mode_vector);
 
 /*
+ * Host: delivery by x2APIC cluster.  In x2APIC mode a local APIC's
+ * logical ID is fixed by its x2APIC ID (cluster = ID >> 4 in bits 31:16,
+ * bit ID & 15 in bits 15:0; KVM derives it and refuses any other), so one
+ * logical-destination IPI reaches every target of a cluster of 16 IDs:
+ * one delivery into KVM's local APIC code per cluster of the set instead
+ * of one per target.  Only for a fixed vector, which every local APIC
+ * that is software-disabled drops either way; an NMI also reaches those,
+ * but KVM's logical lookup skips them, so NMIs go one target at a time.
+ */
+#define EXITLESS_PVIPI_CLUSTER_MAX_ID	0xfffefU /* cluster 0xffff: broadcast */
+
+/* Is a checked a2 (@mode_vector) sent by cluster? */
+bool exitless_pvipi_by_cluster(u64 mode_vector);
+
+/*
+ * Add the target with x2APIC ID @id (at most
+ * EXITLESS_PVIPI_CLUSTER_MAX_ID) to *@batch, an x2APIC logical
+ * destination (0 = empty).  Returns the destination to send now, 0 if
+ * none: the old *@batch when @id is in another cluster, which then starts
+ * a new batch.  What is left in *@batch at the end is sent last.
+ */
+u32 exitless_pvipi_cluster_add(u32 *batch, u32 id);
+
+/*
  * Guest: pack the CPUs set in @cpus (a bitmap of @nr_cpus bits) into
  * @map, a bitmap of @map_bits bits indexed by vCPU index, where
  * @cpu_idx[cpu] is the vCPU index of each CPU.  @skip, if not NULL, is

@@ -113,6 +113,76 @@ static void icr_low(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, exitless_pvipi_icr_low(NMI), 0x400U);
 }
 
+static void by_cluster(struct kunit *test)
+{
+	KUNIT_EXPECT_TRUE(test, exitless_pvipi_by_cluster(FIXED(0xfd)));
+	KUNIT_EXPECT_FALSE(test, exitless_pvipi_by_cluster(NMI));
+}
+
+static void cluster_batches(struct kunit *test)
+{
+	u32 batch = 0;
+
+	/* IDs 1, 2, 3: one cluster, nothing to send yet */
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_cluster_add(&batch, 1), 0U);
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_cluster_add(&batch, 2), 0U);
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_cluster_add(&batch, 3), 0U);
+	KUNIT_EXPECT_EQ(test, batch, 0xeU);
+	/* ID 16 starts cluster 1: cluster 0's batch goes out */
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_cluster_add(&batch, 16), 0xeU);
+	KUNIT_EXPECT_EQ(test, batch, 0x10001U);
+	/* ID 35 (cluster 2, bit 3) */
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_cluster_add(&batch, 35), 0x10001U);
+	KUNIT_EXPECT_EQ(test, batch, 0x20008U);
+	/* ID 0 is bit 0 of cluster 0: a batch is never 0 once it holds one */
+	batch = 0;
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_cluster_add(&batch, 0), 0U);
+	KUNIT_EXPECT_EQ(test, batch, 1U);
+}
+
+static void cluster_full_and_highest(struct kunit *test)
+{
+	u32 batch = 0, id;
+
+	for (id = 16; id < 32; id++)
+		KUNIT_EXPECT_EQ(test, exitless_pvipi_cluster_add(&batch, id), 0U);
+	KUNIT_EXPECT_EQ(test, batch, 0x1ffffU);
+	/* the highest ID allowed never makes the broadcast destination */
+	batch = 0;
+	for (id = EXITLESS_PVIPI_CLUSTER_MAX_ID - 15;
+	     id <= EXITLESS_PVIPI_CLUSTER_MAX_ID; id++)
+		exitless_pvipi_cluster_add(&batch, id);
+	KUNIT_EXPECT_EQ(test, batch, 0xfffeffffU);
+	KUNIT_EXPECT_NE(test, batch, 0xffffffffU);
+}
+
+/* Sparse IDs (i * 3, as the host selftest): each ID sent exactly once. */
+static void cluster_covers_each_once(struct kunit *test)
+{
+	static u8 seen[3 * 256];
+	u32 batch = 0, dest, sends = 0, clusters = 0, i, b;
+
+	memset(seen, 0, sizeof(seen));
+	for (i = 1; i < 256; i++) {
+		if (i == 1 || (i * 3) >> 4 != ((i - 1) * 3) >> 4)
+			clusters++;
+		dest = exitless_pvipi_cluster_add(&batch, i * 3);
+		if (!dest)
+			continue;
+		sends++;
+		for (b = 0; b < 16; b++)
+			if (dest & BIT(b))
+				seen[(dest >> 16) * 16 + b]++;
+	}
+	sends++;
+	for (b = 0; b < 16; b++)
+		if (batch & BIT(b))
+			seen[(batch >> 16) * 16 + b]++;
+	KUNIT_EXPECT_EQ(test, sends, clusters);
+	for (i = 0; i < ARRAY_SIZE(seen); i++)
+		KUNIT_EXPECT_EQ(test, seen[i], (i % 3 || !i) ? 0 : 1);
+}
+
 /* --- guest: packing ---------------------------------------------------- */
 
 #define NCPUS	300
@@ -332,6 +402,10 @@ static struct kunit_case exitless_pvipi_cases[] = {
 	KUNIT_CASE(check_addresses),
 	KUNIT_CASE(bitmap_bytes),
 	KUNIT_CASE(icr_low),
+	KUNIT_CASE(by_cluster),
+	KUNIT_CASE(cluster_batches),
+	KUNIT_CASE(cluster_full_and_highest),
+	KUNIT_CASE(cluster_covers_each_once),
 	KUNIT_CASE(pack_sparse_set),
 	KUNIT_CASE(pack_all),
 	KUNIT_CASE(pack_nbits_is_highest_plus_one),
