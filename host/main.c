@@ -50,6 +50,8 @@ static int exitless_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "hc_pvipi %lld\n", atomic64_read(&exitless_stats.hc_pvipi));
 	seq_printf(m, "pvipi_targets %lld\n",
 		   atomic64_read(&exitless_stats.pvipi_targets));
+	seq_printf(m, "pvipi_apic_sends %lld\n",
+		   atomic64_read(&exitless_stats.pvipi_apic_sends));
 	seq_printf(m, "dynidle_updates %lld\n",
 		   atomic64_read(&exitless_stats.dynidle_updates));
 	seq_printf(m, "dynidle_write_faults %lld\n",

@@ -12,9 +12,11 @@
  * the VM's online vCPU count, and every loop runs over that copy.
  *
  * Delivery uses KVM's exported kvm_apic_send_ipi() on the sender's local
- * APIC, exactly as an x2APIC ICR write by the sender would, with the
- * target's x2APIC ID as destination.  KVM fixes a vCPU's x2APIC ID to its
- * vcpu_id, so the ID is known without KVM's private lapic.h; an xAPIC ID
+ * APIC, exactly as an x2APIC ICR write by the sender would: a fixed vector
+ * once per x2APIC cluster of the set, with the cluster's logical
+ * destination (policy.h), an NMI once per target with its x2APIC ID.  KVM
+ * fixes a vCPU's x2APIC ID to its vcpu_id, and its logical ID to what the
+ * ID implies, so both are known without KVM's private lapic.h; an xAPIC ID
  * is guest-writable and only 8 bits wide, so the call is refused unless
  * the sender and every target are in x2APIC mode.  All or nothing: every
  * target is checked before the first one is sent to.
@@ -44,8 +46,9 @@ static long exitless_pvipi_send(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 	unsigned long map[EXITLESS_PVIPI_HOST_WORDS];
 	struct kvm *kvm = vcpu->kvm;
 	struct kvm_vcpu *target;
-	u32 nr_vcpus, icr_low, bytes;
-	unsigned long i;
+	u32 nr_vcpus, icr_low, bytes, batch = 0, dest;
+	unsigned long i, sends = 0;
+	bool by_cluster;
 	long r, n = 0;
 
 	atomic64_inc(&exitless_stats.hc_pvipi);
@@ -64,10 +67,13 @@ static long exitless_pvipi_send(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 		return -EXITLESS_EFAULT;
 
 	/* first pass: every named vCPU exists and can be addressed */
+	by_cluster = exitless_pvipi_by_cluster(hc->a2);
 	for_each_set_bit(i, map, hc->a1) {
 		target = kvm_get_vcpu(kvm, array_index_nospec(i, nr_vcpus));
 		if (!target || !exitless_pvipi_x2apic(target))
 			return -EXITLESS_EOPNOTSUPP;
+		if (target->vcpu_id > EXITLESS_PVIPI_CLUSTER_MAX_ID)
+			by_cluster = false;
 	}
 
 	icr_low = exitless_pvipi_icr_low(hc->a2);
@@ -75,10 +81,27 @@ static long exitless_pvipi_send(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 		target = kvm_get_vcpu(kvm, array_index_nospec(i, nr_vcpus));
 		if (!target)	/* cannot happen: vCPUs are never removed */
 			continue;
-		kvm_apic_send_ipi(vcpu->arch.apic, icr_low, target->vcpu_id);
 		n++;
+		if (!by_cluster) {
+			kvm_apic_send_ipi(vcpu->arch.apic, icr_low,
+					  target->vcpu_id);
+			sends++;
+			continue;
+		}
+		dest = exitless_pvipi_cluster_add(&batch, target->vcpu_id);
+		if (dest) {
+			kvm_apic_send_ipi(vcpu->arch.apic,
+					  icr_low | APIC_DEST_LOGICAL, dest);
+			sends++;
+		}
+	}
+	if (batch) {
+		kvm_apic_send_ipi(vcpu->arch.apic, icr_low | APIC_DEST_LOGICAL,
+				  batch);
+		sends++;
 	}
 	atomic64_add(n, &exitless_stats.pvipi_targets);
+	atomic64_add(sends, &exitless_stats.pvipi_apic_sends);
 	return n;
 }
 

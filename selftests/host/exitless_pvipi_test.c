@@ -13,7 +13,9 @@
  * the sender's exits and hypercalls are read from KVM's binary stats of
  * the sender vCPU (KVM_GET_STATS_FD: "exits", "hypercalls"), printed side
  * by side, and every target is run to take its interrupts and must have
- * seen the vector exactly REPS times, every non-target zero times.
+ * seen the vector exactly REPS times, every non-target zero times.  The
+ * host module's pvipi_apic_sends shows that it delivered a fixed vector
+ * once per x2APIC cluster (16 IDs) of the set, not once per target.
  *
  * Then hostile arguments: each gets its defined error, nothing is
  * delivered, and the kernel log stays silent.
@@ -415,14 +417,18 @@ static bool deliver_once(const char *name, const bool *set, u64 want_rax)
 static void test_set(const char *name, const bool *set)
 {
 	struct sender_mbox *mb = host_mbox();
-	unsigned int i, targets = 0, windows, nb;
+	unsigned int i, targets = 0, windows, nb, clusters = 0;
 	u32 lo = ~0U, hi = 0;
 	struct cost pv, up;
 	u64 nbits, span;
+	s64 d0, d1;
 
 	for (i = 0; i < nr_vcpus; i++) {
 		if (!set[i])
 			continue;
+		/* x2APIC clusters of 16 IDs; the IDs grow with the index */
+		if (!targets || apic_id(i) >> 4 != hi >> 4)
+			clusters++;
 		targets++;
 		lo = min(lo, apic_id(i));
 		hi = max(hi, apic_id(i));
@@ -440,10 +446,15 @@ static void test_set(const char *name, const bool *set)
 			 "%s: one PVIPI_SEND answers %u and each target takes the vector exactly once, no other vCPU\n",
 			 name, targets);
 	mb->reps = reps;
+	d0 = exl_stat("pvipi_apic_sends");
 	pv = quiet_burst(&nb);
+	d1 = exl_stat("pvipi_apic_sends");
 	ksft_test_result(mb->rax_sum == (u64)targets * reps,
 			 "%s: %u PVIPI_SENDs answer %u each (sum %lu)\n",
 			 name, reps, targets, mb->rax_sum);
+	ksft_test_result(d0 >= 0 && d1 - d0 == (s64)clusters * reps * nb,
+			 "%s: the host delivers once per x2APIC cluster: %ld deliveries for %u sends to %u targets in %u clusters\n",
+			 name, (long)(d1 - d0), reps * nb, targets, clusters);
 	ksft_test_result(pv.hypercalls == reps && pv.exits == reps,
 			 "%s: PVIPI_SEND costs the sender exactly 1 exit per send (%lu exits, %lu hypercalls for %u sends)\n",
 			 name, pv.exits, pv.hypercalls, reps);
@@ -700,7 +711,7 @@ int main(int argc, char *argv[])
 		       "KVM allows fewer than %u vCPUs per VM", nr_vcpus + 1);
 	__TEST_REQUIRE(kvm_check_cap(KVM_CAP_MAX_VCPU_ID) > (int)apic_id(nr_vcpus),
 		       "KVM allows no vCPU id %u", apic_id(nr_vcpus));
-	ksft_set_plan(4 * 6 + 1 + 24 + 2 + 2 + 1);
+	ksft_set_plan(4 * 7 + 1 + 24 + 2 + 2 + 1);
 
 	create_vm();
 
