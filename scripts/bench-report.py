@@ -550,8 +550,11 @@ def main():
         doc.append(f"{r['rel']}\n" + "-" * len(r["rel"]) + "\n")
         if r["raw256"]:
             doc.append(
-                "``exitless_pvipi_test -n 256 -r 64`` in L1 (a raw 256-vCPU guest\n"
-                "with sparse APIC IDs): sender exits per send, from KVM's stats.\n")
+                "``exitless_pvipi_test -n 256 -r 64 -p 16`` in L1 (a raw 256-vCPU\n"
+                "guest with sparse APIC IDs): sender exits per send, from KVM's\n"
+                "stats; time: the host's time per send, upstream / exitless, median\n"
+                "of 16 interleaved pairs of 64-send bursts (runs before the bursts\n"
+                "were paired: the ratio of one burst each).\n")
             doc.append(table(r["raw256"], ["set", "targets", "APIC IDs",
                                            "ceil(span/128)", "exitless",
                                            "KVM_HC_SEND_IPI",

@@ -20,7 +20,11 @@
  * Then hostile arguments: each gets its defined error, nothing is
  * delivered, and the kernel log stays silent.
  *
- * usage: exitless_pvipi_test [-n nr_vcpus] [-r reps]
+ * With -p PAIRS, each set is then also timed both ways in PAIRS
+ * interleaved pairs of bursts (timed_pairs(); make bench uses it): the
+ * host's cost per send, exitless against upstream, printed, not asserted.
+ *
+ * usage: exitless_pvipi_test [-n nr_vcpus] [-r reps] [-p pairs]
  */
 #include <getopt.h>
 #include <string.h>
@@ -33,6 +37,7 @@
 #define MAX_VCPUS	1024
 #define MAX_IDS		(MAX_VCPUS * ID_STRIDE)
 #define MAX_WINDOWS	64
+#define MAX_PAIRS	64
 #define MMIO_GPA	0x80000000ULL	/* no memslot */
 
 #define SYNC_READY	0x52454459UL
@@ -140,6 +145,7 @@ static struct kvm_vcpu *vcpus[MAX_VCPUS];
 static const bool no_vcpu[MAX_VCPUS];
 static unsigned int nr_vcpus = 256;
 static unsigned int reps = 4;
+static unsigned int pairs;	/* -p: timed pairs per set (0: none) */
 static u64 map_gpa;
 
 static u32 apic_id(unsigned int i)
@@ -414,6 +420,59 @@ static bool deliver_once(const char *name, const bool *set, u64 want_rax)
 	return false;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The host's time per send both ways, for @set (-p): @pairs pairs of one
+ * PVIPI_SEND burst and one KVM_HC_SEND_IPI burst of @reps sends each,
+ * each way first in half the pairs, so that both meet the same drift of
+ * L1's speed under TCG.  Prints and returns the median of the pairs'
+ * ratios, KVM_HC_SEND_IPI burst time / PVIPI_SEND burst time (above 1:
+ * exitless costs the host less per send).  The targets do not run during
+ * the bursts, so a burst times the sender's exits alone.
+ */
+static double timed_pairs(const char *name, const bool *set, u64 nbits)
+{
+	struct sender_mbox *mb = host_mbox(), pv_mb, up_mb;
+	double ratio[MAX_PAIRS], t[2], med;
+	unsigned int p, k;
+
+	memset(&pv_mb, 0, sizeof(pv_mb));
+	pv_mb.op = OP_PVIPI;
+	pv_mb.reps = reps;
+	pv_mb.a[0] = map_gpa;
+	pv_mb.a[1] = nbits;
+	pv_mb.a[2] = EXITLESS_PVIPI_MODE_FIXED | IPI_VECTOR;
+	memset(&up_mb, 0, sizeof(up_mb));
+	set_to_windows(set, &up_mb);
+	up_mb.op = OP_KVM_IPI;
+	up_mb.reps = reps;
+	for (p = 0; p < pairs; p++) {
+		for (k = 0; k < 2; k++) {
+			/* k = 0 is PVIPI_SEND's turn in even pairs */
+			bool pv = !k == !(p & 1);
+
+			*mb = pv ? pv_mb : up_mb;
+			t[pv] = sender_burst().secs;
+		}
+		ratio[p] = t[1] > 0 ? t[0] / t[1] : 0;
+	}
+	settle_targets();
+	qsort(ratio, pairs, sizeof(ratio[0]), cmp_double);
+	med = pairs & 1 ? ratio[pairs / 2] :
+	      (ratio[pairs / 2 - 1] + ratio[pairs / 2]) / 2;
+	ksft_print_msg("timing %s: %u pairs of %u sends, %s: median %.3f (%.2f-%.2f)\n",
+		       name, pairs, reps,
+		       "KVM_HC_SEND_IPI / PVIPI_SEND burst time", med, ratio[0],
+		       ratio[pairs - 1]);
+	return med;
+}
+
 static void test_set(const char *name, const bool *set)
 {
 	struct sender_mbox *mb = host_mbox();
@@ -421,6 +480,7 @@ static void test_set(const char *name, const bool *set)
 	u32 lo = ~0U, hi = 0;
 	struct cost pv, up;
 	u64 nbits, span;
+	double time;
 	s64 d0, d1;
 
 	for (i = 0; i < nr_vcpus; i++) {
@@ -479,10 +539,12 @@ static void test_set(const char *name, const bool *set)
 			 name, windows, DIV_ROUND_UP(span, 128), up.hypercalls,
 			 up.exits, reps);
 	settle_targets();
+	time = pv.secs > 0 ? up.secs / pv.secs : 0.0;
+	if (pairs)
+		time = timed_pairs(name, set, nbits);
 	ksft_print_msg("| %-18s | %4u | %4u..%-4u | %5lu | %8.2f | %7.2f | %12.2f |\n",
 		       name, targets, lo, hi, DIV_ROUND_UP(span, 128),
-		       (double)pv.exits / reps, (double)up.exits / reps,
-		       pv.secs > 0 ? up.secs / pv.secs : 0.0);
+		       (double)pv.exits / reps, (double)up.exits / reps, time);
 }
 
 static void test_nmi(void)
@@ -689,8 +751,11 @@ int main(int argc, char *argv[])
 	int opt;
 
 	exl_init();
-	while ((opt = getopt(argc, argv, "n:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:r:p:")) != -1) {
 		switch (opt) {
+		case 'p':
+			pairs = atoi(optarg);
+			break;
 		case 'n':
 			nr_vcpus = atoi(optarg);
 			break;
@@ -698,13 +763,15 @@ int main(int argc, char *argv[])
 			reps = atoi(optarg);
 			break;
 		default:
-			ksft_exit_fail_msg("usage: %s [-n vcpus] [-r reps]\n",
+			ksft_exit_fail_msg("usage: %s [-n vcpus] [-r reps] [-p pairs]\n",
 					   argv[0]);
 		}
 	}
 	ksft_print_header();
-	TEST_ASSERT(nr_vcpus >= 8 && nr_vcpus < MAX_VCPUS && reps >= 1,
-		    "need 8 <= vcpus < %d, reps >= 1", MAX_VCPUS);
+	TEST_ASSERT(nr_vcpus >= 8 && nr_vcpus < MAX_VCPUS && reps >= 1 &&
+		    pairs <= MAX_PAIRS,
+		    "need 8 <= vcpus < %d, reps >= 1, pairs <= %d", MAX_VCPUS,
+		    MAX_PAIRS);
 	__TEST_REQUIRE(exl_module_loaded(), "%s is not loaded",
 		       EXL_HOST_MODULE);
 	__TEST_REQUIRE(kvm_check_cap(KVM_CAP_MAX_VCPUS) >= (int)nr_vcpus + 1,
