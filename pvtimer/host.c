@@ -269,6 +269,9 @@ static bool exitless_pvtimer_apply(struct exitless_pvtimer_vcpu *pt,
 	case EXITLESS_PVTIMER_HOST_ARM:
 		ns = exitless_pvtimer_delay_ns(deadline, now,
 					       vcpu->arch.virtual_tsc_khz);
+		/* the timer expired early for this same deadline: steps */
+		if (pt->fired && seq == pt->seen_seq)
+			ns = exitless_pvtimer_step_ns(ns);
 		hrtimer_start(&pt->timer, ns_to_ktime(ns),
 			      HRTIMER_MODE_REL_PINNED_HARD);
 		pt->armed = deadline;
@@ -321,9 +324,10 @@ static enum hrtimer_restart exitless_pvtimer_fn(struct hrtimer *timer)
 				ret = HRTIMER_RESTART;
 			}
 		} else {
-			/* capped at EXITLESS_PVTIMER_MAX_NS, or clocks apart */
+			/* capped, or clocks apart: look again in steps */
 			ns = exitless_pvtimer_delay_ns(pt->armed, now,
 						       pt->vcpu->arch.virtual_tsc_khz);
+			ns = exitless_pvtimer_step_ns(ns);
 			hrtimer_set_expires(timer, ktime_add_ns(ktime_get(), ns));
 			ret = HRTIMER_RESTART;
 		}

@@ -70,6 +70,13 @@ u64 exitless_pvtimer_delay_ns(u64 deadline, u64 guest_now, u32 tsc_khz)
 	return mul_u64_u32_div(cycles, 1000000, tsc_khz);
 }
 
+u64 exitless_pvtimer_step_ns(u64 remaining_ns)
+{
+	if (remaining_ns <= EXITLESS_PVTIMER_STEP_MIN_NS)
+		return remaining_ns;
+	return max_t(u64, remaining_ns / 4, EXITLESS_PVTIMER_STEP_MIN_NS);
+}
+
 u64 exitless_pvtimer_guard_end(u64 now, u64 guard, u64 tick_hint)
 {
 	u64 end = now + guard < now ? U64_MAX : now + guard;

@@ -93,6 +93,21 @@ exitless_pvtimer_host_decide(u64 deadline, u64 seq, u64 seen_seq, bool force,
  */
 u64 exitless_pvtimer_delay_ns(u64 deadline, u64 guest_now, u32 tsc_khz);
 
+/*
+ * Host: the host timer expired before the deadline in the vCPU's TSC
+ * (@remaining_ns = exitless_pvtimer_delay_ns() then, > 0): how long to
+ * wait before looking again.  The timer counts CLOCK_MONOTONIC; an early
+ * expiry means the host's clock and the vCPU's TSC disagree (or the
+ * delay was capped), and they may disagree the other way next, so the
+ * rest is waited for in steps of a quarter (at least
+ * EXITLESS_PVTIMER_STEP_MIN_NS), each checked against the TSC: a wait
+ * for the whole rest was seen to expire 20-60 ms after the deadline in
+ * nested L1s under TCG, whose TSC and CLOCK_MONOTONIC drift apart by
+ * tens of ms for a while.
+ */
+#define EXITLESS_PVTIMER_STEP_MIN_NS	100000ULL
+u64 exitless_pvtimer_step_ns(u64 remaining_ns);
+
 /**
  * exitless_pvtimer_guard_end - when the host's guard after an injection ends
  * @now: the vCPU's TSC at the injection

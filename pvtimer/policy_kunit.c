@@ -1191,6 +1191,30 @@ static void protocol_host_gone(struct kunit *test)
 							     host_knows(s)));
 }
 
+/* An early host timer waits for the rest in quarters, at least 100 us. */
+static void step_short_rest_at_once(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_step_ns(1), 1ULL);
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_step_ns(100000), 100000ULL);
+	/* a quarter would be shorter than the minimum step */
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_step_ns(300000), 100000ULL);
+}
+
+static void step_long_rest_in_quarters(struct kunit *test)
+{
+	u64 rest = 77000000, steps = 0;
+
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_step_ns(77000000), 19250000ULL);
+	KUNIT_EXPECT_EQ(test, exitless_pvtimer_step_ns(MAX_NS), MAX_NS / 4);
+	/* with the clocks agreeing, 77 ms take 23 steps, never 0 */
+	while (rest && steps < 100) {
+		KUNIT_EXPECT_GT(test, exitless_pvtimer_step_ns(rest), 0ULL);
+		rest -= exitless_pvtimer_step_ns(rest);
+		steps++;
+	}
+	KUNIT_EXPECT_EQ(test, steps, 23ULL);
+}
+
 static struct kunit_case exitless_pvtimer_cases[] = {
 	KUNIT_CASE(enable_section_layout),
 	KUNIT_CASE(enable_accepts_valid),
@@ -1206,6 +1230,8 @@ static struct kunit_case exitless_pvtimer_cases[] = {
 	KUNIT_CASE(decide_new_seq),
 	KUNIT_CASE(decide_race_new_deadline_wins),
 	KUNIT_CASE(decide_capped_timer_rearms),
+	KUNIT_CASE(step_short_rest_at_once),
+	KUNIT_CASE(step_long_rest_in_quarters),
 	KUNIT_CASE(delay_due_is_zero),
 	KUNIT_CASE(delay_one_ms),
 	KUNIT_CASE(delay_unknown_frequency),
