@@ -428,29 +428,23 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /*
- * The host's time per send both ways, for @set (-p): @pairs pairs of one
+ * The host's time per send both ways (-p): @pairs pairs of one
  * PVIPI_SEND burst and one KVM_HC_SEND_IPI burst of @reps sends each,
  * each way first in half the pairs, so that both meet the same drift of
  * L1's speed under TCG.  Prints and returns the median of the pairs'
  * ratios, KVM_HC_SEND_IPI burst time / PVIPI_SEND burst time (above 1:
  * exitless costs the host less per send).  The targets do not run during
- * the bursts, so a burst times the sender's exits alone.
+ * the bursts, so a burst times the sender's exits alone.  @pv and @up are
+ * the two mailboxes test_set() prepared and checked for one set.
  */
-static double timed_pairs(const char *name, const bool *set, u64 nbits)
+static double timed_pairs(const char *name, const struct sender_mbox *pv,
+			  const struct sender_mbox *up)
 {
-	struct sender_mbox *mb = host_mbox(), pv_mb, up_mb;
+	struct sender_mbox *mb = host_mbox(), pv_mb = *pv, up_mb = *up;
 	double ratio[MAX_PAIRS], t[2], med;
 	unsigned int p, k;
 
-	memset(&pv_mb, 0, sizeof(pv_mb));
-	pv_mb.op = OP_PVIPI;
 	pv_mb.reps = reps;
-	pv_mb.a[0] = map_gpa;
-	pv_mb.a[1] = nbits;
-	pv_mb.a[2] = EXITLESS_PVIPI_MODE_FIXED | IPI_VECTOR;
-	memset(&up_mb, 0, sizeof(up_mb));
-	set_to_windows(set, &up_mb);
-	up_mb.op = OP_KVM_IPI;
 	up_mb.reps = reps;
 	for (p = 0; p < pairs; p++) {
 		for (k = 0; k < 2; k++) {
@@ -475,7 +469,7 @@ static double timed_pairs(const char *name, const bool *set, u64 nbits)
 
 static void test_set(const char *name, const bool *set)
 {
-	struct sender_mbox *mb = host_mbox();
+	struct sender_mbox *mb = host_mbox(), pv_mb, up_mb;
 	unsigned int i, targets = 0, windows, nb, clusters = 0;
 	u32 lo = ~0U, hi = 0;
 	struct cost pv, up;
@@ -502,6 +496,7 @@ static void test_set(const char *name, const bool *set)
 	mb->a[0] = map_gpa;
 	mb->a[1] = nbits;
 	mb->a[2] = EXITLESS_PVIPI_MODE_FIXED | IPI_VECTOR;
+	pv_mb = *mb;
 	ksft_test_result(deliver_once(name, set, targets),
 			 "%s: one PVIPI_SEND answers %u and each target takes the vector exactly once, no other vCPU\n",
 			 name, targets);
@@ -524,6 +519,7 @@ static void test_set(const char *name, const bool *set)
 	memset(mb, 0, sizeof(*mb));
 	windows = set_to_windows(set, mb);
 	mb->op = OP_KVM_IPI;
+	up_mb = *mb;
 	ksft_test_result(deliver_once(name, set, targets),
 			 "%s: one KVM_HC_SEND_IPI send (%u windows) delivers %u, each target takes the vector exactly once\n",
 			 name, windows, targets);
@@ -541,7 +537,7 @@ static void test_set(const char *name, const bool *set)
 	settle_targets();
 	time = pv.secs > 0 ? up.secs / pv.secs : 0.0;
 	if (pairs)
-		time = timed_pairs(name, set, nbits);
+		time = timed_pairs(name, &pv_mb, &up_mb);
 	ksft_print_msg("| %-18s | %4u | %4u..%-4u | %5lu | %8.2f | %7.2f | %12.2f |\n",
 		       name, targets, lo, hi, DIV_ROUND_UP(span, 128),
 		       (double)pv.exits / reps, (double)up.exits / reps, time);
