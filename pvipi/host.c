@@ -41,6 +41,14 @@ static bool exitless_pvipi_x2apic(struct kvm_vcpu *vcpu)
 	       (READ_ONCE(vcpu->arch.apic_base) & X2APIC_ENABLE);
 }
 
+/* One interrupt command from @vcpu's local APIC, counted in *@sends. */
+static void exitless_pvipi_apic_send(struct kvm_vcpu *vcpu, u32 icr_low,
+				     u32 dest, unsigned long *sends)
+{
+	kvm_apic_send_ipi(vcpu->arch.apic, icr_low, dest);
+	(*sends)++;
+}
+
 static long exitless_pvipi_send(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 {
 	unsigned long map[EXITLESS_PVIPI_HOST_WORDS];
@@ -83,23 +91,18 @@ static long exitless_pvipi_send(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 			continue;
 		n++;
 		if (!by_cluster) {
-			kvm_apic_send_ipi(vcpu->arch.apic, icr_low,
-					  target->vcpu_id);
-			sends++;
+			exitless_pvipi_apic_send(vcpu, icr_low, target->vcpu_id,
+						 &sends);
 			continue;
 		}
 		dest = exitless_pvipi_cluster_add(&batch, target->vcpu_id);
-		if (dest) {
-			kvm_apic_send_ipi(vcpu->arch.apic,
-					  icr_low | APIC_DEST_LOGICAL, dest);
-			sends++;
-		}
+		if (dest)
+			exitless_pvipi_apic_send(vcpu, icr_low | APIC_DEST_LOGICAL,
+						 dest, &sends);
 	}
-	if (batch) {
-		kvm_apic_send_ipi(vcpu->arch.apic, icr_low | APIC_DEST_LOGICAL,
-				  batch);
-		sends++;
-	}
+	if (batch)
+		exitless_pvipi_apic_send(vcpu, icr_low | APIC_DEST_LOGICAL,
+					 batch, &sends);
 	atomic64_add(n, &exitless_stats.pvipi_targets);
 	atomic64_add(sends, &exitless_stats.pvipi_apic_sends);
 	return n;
