@@ -269,8 +269,12 @@ static bool exitless_pvtimer_apply(struct exitless_pvtimer_vcpu *pt,
 	case EXITLESS_PVTIMER_HOST_ARM:
 		ns = exitless_pvtimer_delay_ns(deadline, now,
 					       vcpu->arch.virtual_tsc_khz);
-		/* the timer expired early for this same deadline: steps */
-		if (pt->fired && seq == pt->seen_seq)
+		/*
+		 * The timer expired early for this same deadline, armed here
+		 * or by the poller: steps, as in exitless_pvtimer_fn().
+		 */
+		if (pt->fired && (seq == pt->seen_seq ||
+				  (pt->by_poll && seq == pt->poll_seq)))
 			ns = exitless_pvtimer_step_ns(ns);
 		hrtimer_start(&pt->timer, ns_to_ktime(ns),
 			      HRTIMER_MODE_REL_PINNED_HARD);
