@@ -33,7 +33,10 @@
  *     returns 0 in RBX without EXITLESS_PVTIMER_ENABLE_POLL, twice the
  *     poller's period with it; deadlines written while the guest
  *     busy-waits, with no call and no HLT, all come and none early, the
- *     poller arming the host timer for them.
+ *     poller arming the host timer for them.  With the host's mapping of
+ *     the area's page made read-only (the host can read the section but
+ *     not pin the page), ENABLE with the flag is served lazily: RBX 0,
+ *     counted in pvtimer_pin_faults; writable again, the poller is back.
  *  6. teardown: a VM destroyed with a host timer armed; then VMs whose
  *     vCPUs arm deadlines in a loop (HLT, SYNC, cancel, DISABLE + ENABLE)
  *     are killed (their process gets SIGKILL) at varied points; with -R
@@ -48,6 +51,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/select.h>
 #include <sys/wait.h>
 
@@ -768,6 +772,43 @@ static void test_poller(void)
 			 exl_stat("pvtimer_syncs") - syncs0);
 }
 
+#define NR_PIN_TESTS	2
+
+/*
+ * The poller cannot pin the page of the section: the host's mapping of
+ * the area's page made read-only, so that reads of the section work and
+ * pin_user_pages_fast(FOLL_WRITE) does not.  ENABLE must still succeed,
+ * served lazily (RBX 0), and count it; ENABLE again once the page is
+ * writable gets the poller.  The guest does not touch the area meanwhile
+ * (it only makes the call, from the mailbox's page); the host's own
+ * writes to it fail and are tried again at the next entry.
+ */
+static void test_pin_fault(void)
+{
+	long psz = getpagesize();
+	void *page = (void *)((unsigned long)sec & ~(psz - 1UL));
+	u64 period = 2ULL * poll_us * tsc_khz / 1000, rax, rbx;
+	s64 faults0 = exl_stat("pvtimer_pin_faults");
+	s64 faults;
+
+	set_section(0, sec->seq + 1);
+	TEST_ASSERT(!mprotect(page, psz, PROT_READ), "mprotect(PROT_READ)");
+	rax = enable(PT_VECTOR, EXITLESS_PVTIMER_ENABLE_POLL);
+	rbx = host_mbox()->out.rbx;
+	TEST_ASSERT(!mprotect(page, psz, PROT_READ | PROT_WRITE),
+		    "mprotect(PROT_READ | PROT_WRITE)");
+	faults = exl_stat("pvtimer_pin_faults") - faults0;
+	ksft_test_result(!rax && !rbx && faults == 1,
+			 "poller: a page the host cannot pin: ENABLE served lazily (rax %#lx, RBX %lu), pvtimer_pin_faults +%ld\n",
+			 rax, rbx, faults);
+	rax = enable(PT_VECTOR, EXITLESS_PVTIMER_ENABLE_POLL);
+	rbx = host_mbox()->out.rbx;
+	ksft_test_result(!rax && rbx == period &&
+			 exl_stat("pvtimer_pin_faults") == faults0 + 1,
+			 "poller: the page writable again: ENABLE gets the poller (RBX %lu cycles, want %lu)\n",
+			 rbx, period);
+}
+
 #define NR_BACKSTOP_TESTS	9
 
 /*
@@ -1262,7 +1303,7 @@ int main(int argc, char *argv[])
 	poll_us = read_poll_us();
 	base = read_counts();
 	ksft_set_plan(1 + NR_HOSTILE_TESTS + NR_DELIVERY_TESTS +
-		      (poll_us ? NR_POLLER_TESTS : 0) +
+		      (poll_us ? NR_POLLER_TESTS + NR_PIN_TESTS : 0) +
 		      NR_BACKSTOP_TESTS + 2 + 2 +
 		      (do_rmmod ? 3 : 0));
 
@@ -1277,8 +1318,10 @@ int main(int argc, char *argv[])
 
 	test_hostile();
 	test_delivery();
-	if (poll_us)
+	if (poll_us) {
 		test_poller();
+		test_pin_fault();
+	}
 	test_host_backstop();
 	test_destroy_armed(base);
 	test_kill_under_load(base);
