@@ -48,7 +48,7 @@ def parse(path):
         if not line.startswith("BENCH: "):
             continue
         body = line[len("BENCH: "):]
-        m = re.match(r"L1 (\S+), (\S+)", body)
+        m = re.match(r"L1 (\S+), ([^,\s]+)", body)
         if m:
             run["when"].append([m.group(2), "pvipi"])
             continue
