@@ -31,7 +31,8 @@
 #      default 1000000; 0: no stress run), EXITLESS_PVIPI_PARTS (--bench:
 #      the pvipi parts to run, of "raw,l2,kernel": the raw 256-vCPU guest,
 #      the 3-vCPU membarrier() L2s, the 4-vCPU in-kernel IPI L2s; default
-#      all).
+#      all), EXITLESS_L1_APPEND (more words for L1's kernel command line,
+#      for experiments, e.g. "tsc=reliable").
 set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
 top=$EXITLESS_TOP
@@ -64,7 +65,7 @@ l1_once() {
 	timeout "${EXITLESS_L1_TIMEOUT:-1500}" qemu-system-x86_64 \
 		-accel "tcg,thread=$thread" -cpu max -smp "$smp" -m 4G \
 		-kernel "/boot/vmlinuz-$rel" -initrd "$dir/l1.cpio.gz" \
-		-append "console=ttyS0 loglevel=4 panic=-1 nokaslr exitless.top=$top exitless.rel=$rel exitless.main=$main exitless.stages=$stages exitless.cache=$EXITLESS_CACHE${EXITLESS_PVT_BENCH:+ exitless.pvt_bench=1}${EXITLESS_BENCH_TRACE:+ exitless.bench_trace=1}${EXITLESS_BENCH_ROUNDS:+ exitless.bench_rounds=$EXITLESS_BENCH_ROUNDS}${EXITLESS_STRESS_IPIS:+ exitless.stress_ipis=$EXITLESS_STRESS_IPIS}${EXITLESS_PVIPI_PARTS:+ exitless.pvipi_parts=$EXITLESS_PVIPI_PARTS}" \
+		-append "console=ttyS0 loglevel=4 panic=-1 nokaslr exitless.top=$top exitless.rel=$rel exitless.main=$main exitless.stages=$stages exitless.cache=$EXITLESS_CACHE${EXITLESS_PVT_BENCH:+ exitless.pvt_bench=1}${EXITLESS_BENCH_TRACE:+ exitless.bench_trace=1}${EXITLESS_BENCH_ROUNDS:+ exitless.bench_rounds=$EXITLESS_BENCH_ROUNDS}${EXITLESS_STRESS_IPIS:+ exitless.stress_ipis=$EXITLESS_STRESS_IPIS}${EXITLESS_PVIPI_PARTS:+ exitless.pvipi_parts=$EXITLESS_PVIPI_PARTS}${EXITLESS_L1_APPEND:+ $EXITLESS_L1_APPEND}" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=$top,mount_tag=repo,security_model=none,readonly=on,multidevs=remap" \
 		-virtfs "local,path=$out,mount_tag=out,security_model=none" \
