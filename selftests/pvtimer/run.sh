@@ -212,6 +212,8 @@ fi
 
 # --- pvtimer=0: the baseline -------------------------------------------------
 if insmod "$KO" pvtimer=0 pvtimer_poll=0; then ok load_pvtimer_off; else not_ok load_pvtimer_off; exit 1; fi
+# where the module's text is, so that a hang report's RIP can be placed
+echo "# exitless_guest loaded at $(awk '$1 == "exitless_guest" { print $6 ", " $2 " bytes" }' /proc/modules); exitless_pvtimer_irq at $(awk '$3 == "exitless_pvtimer_irq" { print "0x" $1 }' /proc/kallsyms)"
 has_param=no
 [ -e "$PAR/pvtimer" ] && has_param=yes
 echo "# pvtimer parameter: $has_param"
