@@ -276,8 +276,9 @@ dump
 # median of the rounds' ratios: two phases of one boot differ by more
 # under TCG than the targets' margins.  Not lapic-deadline itself:
 # loading the module again patches kernel text (tracepoints, static
-# calls), which this boot's multi-threaded TCG does not survive (it
-# hung an L2 once in three runs, 2026-12-03; selftests/qemu/run.sh)
+# calls), which this boot's multi-threaded TCG may not survive (an L2
+# hung once in three runs with reloads, 2026-12-03; boots without any
+# hang too, TCG's SVM handing the L2 L1's state: Documentation/pvtimer.rst)
 if [ "$bench" = yes ]; then
 	ROUNDS=$(sed -n 's/.*exitless\.pvt_rounds=\([0-9]*\).*/\1/p' /proc/cmdline)
 	ROUNDS=${ROUNDS:-1}
