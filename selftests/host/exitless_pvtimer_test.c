@@ -721,6 +721,12 @@ static void test_delivery(void)
 
 #define NR_POLLER_TESTS	4
 
+/* What ENABLE with the poll flag returns in RBX: twice pvtimer_poll_us. */
+static u64 poll_period(void)
+{
+	return 2ULL * poll_us * tsc_khz / 1000;
+}
+
 /*
  * The poller: deadlines written while the guest busy-waits with
  * interrupts on, no SYNC and no HLT.  Without a poller only an exit that
@@ -741,7 +747,7 @@ static void test_poller(void)
 	rax = enable(PT_VECTOR, EXITLESS_PVTIMER_ENABLE_POLL);
 	rbx = host_mbox()->out.rbx;
 	/* the poller's period the guest may count on: twice pvtimer_poll_us */
-	ksft_test_result(!rax && rbx == 2ULL * poll_us * tsc_khz / 1000,
+	ksft_test_result(!rax && rbx == poll_period(),
 			 "poller: ENABLE with EXITLESS_PVTIMER_ENABLE_POLL: RBX %lu cycles, pvtimer_poll_us %u x 2 (rax %#lx)\n",
 			 rbx, poll_us, rax);
 	inj0 = exl_stat("pvtimer_injects");
@@ -787,7 +793,7 @@ static void test_pin_fault(void)
 {
 	long psz = getpagesize();
 	void *page = (void *)((unsigned long)sec & ~(psz - 1UL));
-	u64 period = 2ULL * poll_us * tsc_khz / 1000, rax, rbx;
+	u64 period = poll_period(), rax, rbx;
 	s64 faults0 = exl_stat("pvtimer_pin_faults");
 	s64 faults;
 
