@@ -36,7 +36,7 @@ say() { echo "BENCH: $*" | tee -a "$bench"; }
 
 modprobe kvm_amd
 insmod "$ko" || say "insmod exitless_host failed"
-say "L1 $(uname -r), $(date -u +%Y-%m-%dT%H:%MZ), clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)"
+say "L1 $(uname -r), $(date -u +%Y-%m-%dT%H:%MZ), clocksource $(clocksource)"
 
 stages=",${EXITLESS_STAGES:-pvipi},"
 

@@ -31,7 +31,7 @@ collect() {
 stage_start() { stage_t0=$(date +%s); log "stage $1 start"; }
 stage_end() { log "stage $1 took $(($(date +%s) - stage_t0)) s"; }
 
-log "L1 $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ {print $2}' /proc/meminfo) kB, clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)"
+log "L1 $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ {print $2}' /proc/meminfo) kB, clocksource $(clocksource)"
 if modprobe kvm_amd && [ -c /dev/kvm ]; then
 	tap "ok - l1/kvm_amd for ${EXITLESS_STAGES:-all} nested=$(cat /sys/module/kvm_amd/parameters/nested) npt=$(cat /sys/module/kvm_amd/parameters/npt)"
 else

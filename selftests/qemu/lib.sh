@@ -7,6 +7,8 @@ EXITLESS_CACHE=${EXITLESS_CACHE:-/var/cache/exitless}
 
 log() { printf '# [%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 die() { printf '# error: %s\n' "$*" >&2; exit 1; }
+# the clocksource this kernel's timekeeping runs on (hpet, tsc, ...)
+clocksource() { cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null; }
 
 # rmmod_host (in L1): remove exitless_host, then say how long that took
 # ("rmmod exitless_host took <s> s"); rmmod's status
