@@ -100,11 +100,12 @@ u64 exitless_pvtimer_delay_ns(u64 deadline, u64 guest_now, u32 tsc_khz);
  * expiry means the host's clock and the vCPU's TSC disagree (or the
  * delay was capped), and they may disagree the other way next, so the
  * rest is waited for in steps of a quarter (at least
- * EXITLESS_PVTIMER_STEP_MIN_NS), each checked against the TSC: in a
- * nested L1 under TCG, whose TSC and CLOCK_MONOTONIC drift apart by tens
- * to hundreds of ms and back, a wait for the whole rest was seen still
- * pending (1.5 ms to 1.6 s away) with the deadline 50-61 ms overdue
- * (Documentation/pvtimer.rst).
+ * EXITLESS_PVTIMER_STEP_MIN_NS), each checked against the TSC.  Seen on
+ * a host whose TSC KVM takes as unstable (6.1's L1 under TCG, on the
+ * HPET): KVM restarts a vCPU's TSC at each vcpu_load and catches it up
+ * later, so the two part by tens of ms to over a second and back, and a
+ * wait for the whole rest was seen still pending (1.5 ms to 1.6 s away)
+ * with the deadline 50-61 ms overdue (Documentation/pvtimer.rst).
  */
 #define EXITLESS_PVTIMER_STEP_MIN_NS	100000ULL
 u64 exitless_pvtimer_step_ns(u64 remaining_ns);
