@@ -22,6 +22,10 @@
  * steal during its own wait> unstolen_at_ms=<when that wait was due, in
  * ms from the loop's start>" to the output line.
  *
+ * With -o <file>, every wake-up's lateness (ns, one per line, in order) is
+ * appended to <file>, so that several loops can be pooled (make bench's
+ * interleaved blocks).
+ *
  * With -p <port>, the loop is framed by two one-byte writes to that I/O
  * port through /dev/port (0xb1 before the first wake-up is asked for,
  * 0xe1 after the last): they show in L1 as kvm:kvm_pio events, so L1
@@ -35,10 +39,12 @@
  *
  * usage: timerloop -m nanosleep|timerfd|idle [-i <interval us>] [-n <count>]
  *                  [-t <seconds>] [-c <cpu>] [-s <slack ns>] [-p <port>] [-S]
+ *                  [-o <file>]
  * Stops after <count> wake-ups (default 1000) or, with -t, once <seconds>
  * have passed (whichever comes first).  Prints one line:
  * "timerloop mode=<m> interval_us=<i> cpu=<c> n=<wake-ups> elapsed_s=<s>
- *  lat_us p50=<us> p99=<us> max=<us> min=<us>[ steal_ms=...]"
+ *  lat_us p50=<us> p99=<us> max=<us> min=<us> p90=<us> p95=<us>
+ *  tail_us=<the worst 2 %, comma-separated>[ steal_ms=...]"
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -131,7 +137,8 @@ static void bad_args(void)
 {
 	fprintf(stderr,
 		"usage: timerloop -m nanosleep|timerfd|idle [-i <interval us>] [-n <count>]\n"
-		"                 [-t <seconds>] [-c <cpu>] [-s <slack ns>] [-p <port>] [-S]\n");
+		"                 [-t <seconds>] [-c <cpu>] [-s <slack ns>] [-p <port>] [-S]\n"
+		"                 [-o <file>]\n");
 	exit(2);
 }
 
@@ -185,6 +192,25 @@ static long long wait_timerfd(int tfd, int ep, long long ns)
 	return t0 + ns;
 }
 
+/* -o: append the @n latenesses to @path, one per line */
+static int write_raw(const char *path, const long long *lat, long n)
+{
+	FILE *f = fopen(path, "a");
+	long i;
+
+	if (!f) {
+		perror("timerloop: -o");
+		return 1;
+	}
+	for (i = 0; i < n; i++)
+		fprintf(f, "%lld\n", lat[i]);
+	if (fclose(f)) {
+		perror("timerloop: -o");
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	long long interval_us = 0, slack_ns = 1, limit_ns = 0, start, due, late;
@@ -194,11 +220,11 @@ int main(int argc, char **argv)
 	int steal = 0;
 	long i, n = 1000;
 	int opt, cpu = -1, tfd = -1, ep = -1;
-	const char *mode = NULL;
+	const char *mode = NULL, *raw = NULL;
 	struct epoll_event ev = { .events = EPOLLIN };
 	cpu_set_t set;
 
-	while ((opt = getopt(argc, argv, "m:i:n:t:c:s:p:S")) != -1) {
+	while ((opt = getopt(argc, argv, "m:i:n:t:c:s:p:So:")) != -1) {
 		switch (opt) {
 		case 'm':
 			mode = optarg;
@@ -226,6 +252,9 @@ int main(int argc, char **argv)
 			break;
 		case 'S':
 			steal = 1;
+			break;
+		case 'o':
+			raw = optarg;
 			break;
 		default:
 			bad_args();
@@ -312,12 +341,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "timerloop: no wake-up in the time given\n");
 		return 1;
 	}
+	if (raw && write_raw(raw, lat, n))
+		return 1;
 	qsort(lat, n, sizeof(*lat), cmp_ll);
 	printf("timerloop mode=%s interval_us=%lld cpu=%d n=%ld elapsed_s=%.3f",
 	       mode, interval_us, cpu, n, (now_ns() - start) / 1e9);
 	printf(" lat_us p50=%.1f p99=%.1f max=%.1f min=%.1f",
 	       lat[n / 2] / 1e3, lat[n * 99 / 100] / 1e3, lat[n - 1] / 1e3,
 	       lat[0] / 1e3);
+	/* the tail's shape: the worst 2 %, in us, best first */
+	printf(" p90=%.1f p95=%.1f tail_us=", lat[n * 90 / 100] / 1e3,
+	       lat[n * 95 / 100] / 1e3);
+	for (i = n * 98 / 100; i < n; i++)
+		printf("%s%.0f", i > n * 98 / 100 ? "," : "", lat[i] / 1e3);
 	if (steal) {
 		printf(" steal_ms=%.0f worst_steal_us=%.0f unstolen_max_us=%.1f",
 		       (steal_ns(cpu) - st_begin) / 1e6, worst_steal / 1e3,
