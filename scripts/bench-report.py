@@ -661,12 +661,14 @@ def main():
             lines = [l.rstrip("\n") for l in open(p, errors="replace")]
             # the table: its header, and rows "<load> <off|on|poll> ..."
             # (not the stage's "pvtimer poll <load> ..." verdict lines),
-            # then make bench's rounds and their medians, if it ran them
+            # then make bench's rounds and their medians, and its
+            # interleaved blocks' summaries, if it ran them
             rows = [l for l in lines[1:] if l.split()[:1] and
                     (l.startswith("load ") or
                      (l.split()[0] != "pvtimer" and
                       l.split()[1:2] in (["off"], ["on"], ["poll"])))]
-            rows += [l for l in lines if l.startswith("pvtimer rounds ")]
+            rows += [l for l in lines if l.startswith("pvtimer rounds ") or
+                     l.startswith("pvtimer interleaved ")]
             doc += [f"{rel}, {when}::", ""] + ["    " + l for l in rows] + [""]
             head = next((l.split() for l in rows if l.startswith("load ")), None)
             writes, exits = {}, {}

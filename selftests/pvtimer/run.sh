@@ -268,6 +268,90 @@ for l in $LOADS; do
 done
 dump
 
+# bench_mode <off|on>: the device parked (pvtimer=0: every arm a
+# TSC_DEADLINE write, as with lapic-deadline) or served lazily (pvtimer=1,
+# the poller off); false if not so on every CPU within 5 s
+bench_mode() {
+	if [ "$1" = off ]; then
+		echo 0 > "$PAR/pvtimer" && wait_within 5 parked
+	else
+		echo 1 > "$PAR/pvtimer" && wait_within 5 served_lazily
+	fi
+}
+
+bench_mode_why() {
+	echo "not $PVT $([ "$1" = off ] && echo parked || echo served without the poller) on every CPU: $(devices) cpus_direct=$(pv cpus_direct) cpus_host_poller=$(pv cpus_host_poller)"
+}
+
+# interleave <load> <pairs> (make bench, exitless.pvt_pairs=<pairs>):
+# lateness alone, in <pairs> pairs of one short block off and one on,
+# each mode first in every other pair, every wake-up pooled per mode
+# (timerloop -o): the rounds' phases each meet one of TCG's speeds, which
+# moves a 1000-wake-up p99 more than the target's margin; blocks a few
+# tenths of a second long, alternated, meet the same drift.  No exits
+# are counted (no marks).  The summary goes to L1 (pvtimer-interleaved):
+# pooled p50 and p99 of each mode, their ratios on/off against the target
+# (at most 1), and the pairs' own p99 ratios (median, and in how many
+# pairs on was not worse).
+IL_BLOCK=250
+interleave() {
+	raw=/tmp/pvt-il-$1
+	rm -f "$raw-off" "$raw-on" "$raw-pairs"
+	case "$1" in
+	ns100) set -- "$1" "$2" -m nanosleep -i 100 -n $((IL_BLOCK * 2)) ;;
+	ns1000) set -- "$1" "$2" -m nanosleep -i 1000 -n "$IL_BLOCK" ;;
+	tfd1000) set -- "$1" "$2" -m timerfd -i 1000 -n "$IL_BLOCK" ;;
+	esac
+	il_load=$1 il_pairs=$2
+	shift 2
+	i=1
+	while [ "$i" -le "$il_pairs" ]; do
+		order="off on"
+		[ $((i % 2)) = 1 ] || order="on off"
+		pair=""
+		for m in $order; do
+			if ! bench_mode "$m"; then
+				not_ok_why "interleaved_${il_load}_$m" "$(bench_mode_why "$m")"
+				return 0
+			fi
+			rc=0
+			res=$("$TL" "$@" -o "$raw-$m" 2>&1) || rc=$?
+			if [ "$rc" != 0 ]; then
+				not_ok_why "interleaved_${il_load}_ran" "timerloop exit $rc: $res"
+				return 0
+			fi
+			pair="$pair $m=$(field p99 "$(echo "$res" | tail -n 1)")"
+		done
+		echo "$pair" >> "$raw-pairs"
+		echo "# interleaved $il_load pair $i p99 (us):$pair"
+		i=$((i + 1))
+	done
+	summary="$(il_pooled "$raw-off" off) $(il_pooled "$raw-on" on)"
+	summary="$summary $(echo "$summary" | awk '{
+		for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		r50 = v["on_p50"] / v["off_p50"]; r99 = v["on_p99"] / v["off_p99"]
+		printf "on/off p50=%.2f (target 1: %s) p99=%.2f (target 1: %s)", r50, r50 <= 1 ? "met" : "not met", r99, r99 <= 1 ? "met" : "not met"
+	}') $(awk '{
+		for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		r[NR] = v["on"] / v["off"]; better += v["on"] <= v["off"]
+	} END {
+		for (i = 1; i <= NR; i++)	# insertion sort: a few dozen pairs
+			for (j = i; j > 1 && r[j - 1] > r[j]; j--) { t = r[j]; r[j] = r[j - 1]; r[j - 1] = t }
+		m = NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
+		printf "pairs=%d pair_p99_median=%.2f on_not_worse=%d", NR, m, better
+	}' "$raw-pairs")"
+	echo "# interleaved $il_load: $summary"
+	sync_l1 "pvtimer-interleaved $il_load $summary"
+}
+
+# il_pooled <file> <mode>: "<mode>_n= <mode>_p50= <mode>_p99=" (us) of the
+# latenesses (ns) in <file>, indexed as timerloop indexes its own
+il_pooled() {
+	sort -n "$1" | awk -v m="$2" '{ a[NR] = $1 } END {
+		printf "%s_n=%d %s_p50=%.1f %s_p99=%.1f", m, NR, m, a[int(NR / 2) + 1] / 1e3, m, a[int(NR * 99 / 100) + 1] / 1e3
+	}'
+}
+
 # make bench (exitless.pvt_bench=1): the loads only, L1 counts them;
 # then rounds 2..ROUNDS of the timer loads with the device parked (off<r>:
 # pvtimer=0 at run time, every arm a TSC_DEADLINE write, as with
@@ -291,13 +375,7 @@ if [ "$bench" = yes ]; then
 		order="off on"
 		[ $((r % 2)) = 1 ] || order="on off"
 		for m in $order; do
-			if [ "$m" = off ]; then
-				if ! { echo 0 > "$PAR/pvtimer" && wait_within 5 parked; }; then
-					not_ok_why "round${r}_off" "not $PVT parked on every CPU: $(devices) cpus_direct=$(pv cpus_direct)"
-				fi
-			elif ! { echo 1 > "$PAR/pvtimer" && wait_within 5 served_lazily; }; then
-				not_ok_why "round${r}_on" "not $PVT served without the poller on every CPU: $(devices) cpus_direct=$(pv cpus_direct) cpus_host_poller=$(pv cpus_host_poller)"
-			fi
+			bench_mode "$m" || not_ok_why "round${r}_$m" "$(bench_mode_why "$m")"
 			echo "# round $r $m: $(devices) cpus_direct=$(pv cpus_direct)"
 			for l in $LOADS; do
 				[ "$l" = idle ] || load "$m$r" "$l"
@@ -305,6 +383,12 @@ if [ "$bench" = yes ]; then
 		done
 		r=$((r + 1))
 	done
+	PAIRS=$(sed -n 's/.*exitless\.pvt_pairs=\([0-9]*\).*/\1/p' /proc/cmdline)
+	if [ "${PAIRS:-0}" -gt 0 ]; then
+		for l in ns1000 tfd1000 ns100; do
+			interleave "$l" "$PAIRS"
+		done
+	fi
 	sync_l1 pvtimer-check "$ROUNDS"
 	tap_done
 	exit

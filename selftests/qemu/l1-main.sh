@@ -284,8 +284,11 @@ fi
 # the timer loads off (the device parked: a TSC_DEADLINE write per arm,
 # as with lapic-deadline) and on (lazy) alternately (N:
 # exitless.bench_rounds on L1's command line, PVT_ROUNDS by default);
-# pvtimer-check <N> then prints each round's ratios and their medians
-# (pvt_rounds_report).
+# then, for each timer load, exitless.pvt_pairs (PVT_PAIRS) pairs of
+# short blocks off and on, lateness alone (pvtimer-interleaved <load>
+# <summary>: kept for the report); pvtimer-check <N> then prints each
+# round's ratios and their medians (pvt_rounds_report) and the
+# interleaved blocks' summaries.
 # Its actions (selftests/pvtimer/run.sh): pvtimer-mark-<off|on>-<load>-begin
 # saves KVM's exits counter (debugfs, every VM: only this one runs) and
 # starts tracing kvm_exit/kvm_msr/kvm_pio in a trace instance of the
@@ -321,6 +324,10 @@ PVT_LOADS="ns100 ns1000 tfd1000 idle"
 PVT_MODES="off on poll"
 PVT_ROUNDS=$(sed -n 's/.*exitless\.bench_rounds=\([0-9]*\).*/\1/p' /proc/cmdline)
 PVT_ROUNDS=${PVT_ROUNDS:-5}
+# make bench's interleaved blocks (selftests/pvtimer/run.sh interleave):
+# pairs per timer load, exitless.pvt_pairs on L1's command line
+PVT_PAIRS=$(sed -n 's/.*exitless\.pvt_pairs=\([0-9]*\).*/\1/p' /proc/cmdline)
+PVT_PAIRS=${PVT_PAIRS:-40}
 PVT_POLL_US=${EXITLESS_PVT_POLL_US:-250}
 PVT_PORT=0x80
 
@@ -375,6 +382,8 @@ pvtimer_action() {
 		echo "$data" > "$PVT_DIR/$name.guest"
 		cat /sys/kernel/debug/exitless/stats > "$PVT_DIR/$name.stats" 2>/dev/null || true
 		echo "mark $name end: $(cat "$PVT_DIR/$name.exits"); guest: $data" ;;
+	pvtimer-interleaved)
+		echo "pvtimer interleaved $data" | tee -a "$PVT_DIR/interleaved" ;;
 	pvtimer-check) pvtimer_check "${data:-1}" 2>&1 | tee "$out/pvtimer.txt" ;;
 	*) echo "unknown action $1"; return 1 ;;
 	esac
@@ -563,6 +572,10 @@ pvtimer_check() {
 		tap "not ok - l2/pvtimer guards ended at the guest's tick hint # ${h:-no count} of ${g:-?} guards by the end of on tfd1000"
 	fi
 	[ "${1:-1}" -le 1 ] || pvt_rounds_report "$1"
+	if [ -s "$PVT_DIR/interleaved" ]; then
+		echo "pvtimer interleaved: lateness alone (us), $PVT_PAIRS pairs per load of one block off (the device parked) and one on (lazy), each first in every other pair (ns1000, tfd1000: 250 wake-ups a block, ns100: 500); every wake-up of a mode pooled: n, p50, p99, their ratios on/off against the target; the pairs' own p99 ratios: median, and pairs where on was not worse"
+		cat "$PVT_DIR/interleaved"
+	fi
 	echo "pvtimer: host module counters, with the poller (after poll-idle)"
 	sed 's/^/pvtimer:   /' "$PVT_DIR/poll-idle.stats" 2>/dev/null || true
 	echo "pvtimer: host module counters"
@@ -588,7 +601,7 @@ if [ "${stages#*,pvtimer,}" != "$stages" ]; then
 			read -r c < "$p/comm" 2>/dev/null || continue
 			[ "$c" != exitless-pvtpoll ] || taskset -p -c 1 "${p#/proc/}"
 		done
-		L2_PIN="taskset -c 0" run_l2 pvtimer 2 "exitless.stage=pvtimer exitless.pvt_bench=1 exitless.pvt_rounds=$PVT_ROUNDS"
+		L2_PIN="taskset -c 0" run_l2 pvtimer 2 "exitless.stage=pvtimer exitless.pvt_bench=1 exitless.pvt_rounds=$PVT_ROUNDS exitless.pvt_pairs=$PVT_PAIRS"
 	else
 		run_l2 pvtimer 2 "exitless.stage=pvtimer"
 	fi

@@ -26,7 +26,9 @@
 #      EXITLESS_BENCH_ROUNDS (--bench: dynidle latency rounds, haltpoll
 #      and dynidle each booted that many times in all, default 3; and
 #      the pvtimer boot's rounds of its timer loads off and on, default
-#      5 in all),
+#      5 in all), EXITLESS_PVT_PAIRS (--bench: the pvtimer boot's
+#      interleaved pairs of short blocks off and on per timer load,
+#      default 40; 0: none),
 #      EXITLESS_STRESS_IPIS (--bench: IPIs of the pvipi stress run,
 #      default 1000000; 0: no stress run), EXITLESS_PVIPI_PARTS (--bench:
 #      the pvipi parts to run, of "raw,l2,kernel": the raw 256-vCPU guest,
@@ -65,7 +67,7 @@ l1_once() {
 	timeout "${EXITLESS_L1_TIMEOUT:-1500}" qemu-system-x86_64 \
 		-accel "tcg,thread=$thread" -cpu max -smp "$smp" -m 4G \
 		-kernel "/boot/vmlinuz-$rel" -initrd "$dir/l1.cpio.gz" \
-		-append "console=ttyS0 loglevel=4 panic=-1 nokaslr exitless.top=$top exitless.rel=$rel exitless.main=$main exitless.stages=$stages exitless.cache=$EXITLESS_CACHE${EXITLESS_PVT_BENCH:+ exitless.pvt_bench=1}${EXITLESS_BENCH_TRACE:+ exitless.bench_trace=1}${EXITLESS_BENCH_ROUNDS:+ exitless.bench_rounds=$EXITLESS_BENCH_ROUNDS}${EXITLESS_STRESS_IPIS:+ exitless.stress_ipis=$EXITLESS_STRESS_IPIS}${EXITLESS_PVIPI_PARTS:+ exitless.pvipi_parts=$EXITLESS_PVIPI_PARTS}${EXITLESS_L1_APPEND:+ $EXITLESS_L1_APPEND}" \
+		-append "console=ttyS0 loglevel=4 panic=-1 nokaslr exitless.top=$top exitless.rel=$rel exitless.main=$main exitless.stages=$stages exitless.cache=$EXITLESS_CACHE${EXITLESS_PVT_BENCH:+ exitless.pvt_bench=1}${EXITLESS_BENCH_TRACE:+ exitless.bench_trace=1}${EXITLESS_BENCH_ROUNDS:+ exitless.bench_rounds=$EXITLESS_BENCH_ROUNDS}${EXITLESS_PVT_PAIRS:+ exitless.pvt_pairs=$EXITLESS_PVT_PAIRS}${EXITLESS_STRESS_IPIS:+ exitless.stress_ipis=$EXITLESS_STRESS_IPIS}${EXITLESS_PVIPI_PARTS:+ exitless.pvipi_parts=$EXITLESS_PVIPI_PARTS}${EXITLESS_L1_APPEND:+ $EXITLESS_L1_APPEND}" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=$top,mount_tag=repo,security_model=none,readonly=on,multidevs=remap" \
 		-virtfs "local,path=$out,mount_tag=out,security_model=none" \
