@@ -333,13 +333,11 @@ interleave() {
 		printf "on/off p50=%.2f (target 1: %s) p99=%.2f (target 1: %s)", r50, r50 <= 1 ? "met" : "not met", r99, r99 <= 1 ? "met" : "not met"
 	}') $(awk '{
 		for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-		r[NR] = v["on"] / v["off"]; better += v["on"] <= v["off"]
-	} END {
-		for (i = 1; i <= NR; i++)	# insertion sort: a few dozen pairs
-			for (j = i; j > 1 && r[j - 1] > r[j]; j--) { t = r[j]; r[j] = r[j - 1]; r[j - 1] = t }
+		printf "%.17g\n", v["on"] / v["off"]
+	}' "$raw-pairs" | sort -n | awk '{ r[NR] = $1; better += $1 <= 1 } END {
 		m = NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
 		printf "pairs=%d pair_p99_median=%.2f on_not_worse=%d", NR, m, better
-	}' "$raw-pairs")"
+	}')"
 	echo "# interleaved $il_load: $summary"
 	sync_l1 "pvtimer-interleaved $il_load $summary"
 }
