@@ -269,32 +269,46 @@ static bool exitless_pvtimer_reguard_start(struct exitless_pvtimer_vcpu *pt,
 	return true;
 }
 
-/*
- * A section read while a second guard runs or has just forced an exit
- * (lock held): returns true if the second guard goes on (nothing new);
- * otherwise it is over and judged, and the caller acts on the section as
- * usual: on the kept deadline (@seen_seq is still behind it) or a newer.
- */
-static bool exitless_pvtimer_reguard_end(struct exitless_pvtimer_vcpu *pt,
-					 u64 seq, bool force)
+/* Stop a running second guard (lock held); @seen_seq stays behind. */
+static void exitless_pvtimer_reguard_stop(struct exitless_pvtimer_vcpu *pt)
 {
-	bool kicked = pt->reguard_kicked;
-
-	if (seq == pt->reguard_seq && !force && !kicked)
-		return true;
 	if (pt->reguard) {
 		hrtimer_try_to_cancel(&pt->timer);
 		pt->armed = 0;
 	}
 	pt->reguard = false;
 	pt->reguard_kicked = false;
-	if (force)
+}
+
+/*
+ * A section read while a second guard runs or has just forced an exit
+ * (lock held; @call: in PVTIMER_SYNC or ENABLE, which end it unjudged):
+ * returns true if the second guard goes on (nothing new); otherwise it
+ * is over, and the caller acts on the section as usual: on the kept
+ * deadline (@seen_seq is still behind it) or a newer one, @deadline.
+ */
+static bool exitless_pvtimer_reguard_end(struct exitless_pvtimer_vcpu *pt,
+					 u64 deadline, u64 seq, bool call)
+{
+	bool kicked = pt->reguard_kicked;
+	u64 end = pt->armed;
+
+	if (seq == pt->reguard_seq && !call && !kicked)
+		return true;
+	exitless_pvtimer_reguard_stop(pt);
+	if (call)
 		return false;
 	if (seq == pt->reguard_seq) {
 		/* an exit that the deadline kept would not have needed */
 		atomic64_inc(&exitless_stats.pvtimer_reguard_wasted);
 		exitless_pvtimer_reguard_learn(&pt->rg, false);
-	} else if (!kicked) {
+	} else if (!kicked && deadline >= end &&
+		   deadline < pt->reguard_deadline) {
+		/*
+		 * A deadline that the kept one would have made a call for,
+		 * and the second guard let the guest arm without one (unless
+		 * it was about to sleep anyway: the guest does not say)
+		 */
 		pt->reguard_hit = true;
 	}
 	return false;
@@ -303,10 +317,12 @@ static bool exitless_pvtimer_reguard_end(struct exitless_pvtimer_vcpu *pt,
 /*
  * Act on a section read in the vCPU's thread.  Called with @pt->lock held;
  * returns true if the caller must inject (after dropping the lock).
+ * @force: act even on the deadline acted on last (ENABLE); @call: in a
+ * PVTIMER_SYNC or ENABLE, not at a plain exit (no second guard starts).
  */
 static bool exitless_pvtimer_apply(struct exitless_pvtimer_vcpu *pt,
 				   const struct exitless_pvtimer_read *rd,
-				   bool force)
+				   bool force, bool call)
 {
 	struct kvm_vcpu *vcpu = pt->vcpu;
 	u64 now = kvm_read_l1_tsc(vcpu, rdtsc());
@@ -317,7 +333,9 @@ static bool exitless_pvtimer_apply(struct exitless_pvtimer_vcpu *pt,
 	lockdep_assert_held(&pt->lock);
 	/* for the guard after this deadline, wherever it is injected */
 	pt->tick_hint = rd->tick_hint;
-	if (pt->window && (seq != pt->seen_seq || force))
+	/* planned once per deadline: a second guard keeps @seen_seq behind */
+	if (pt->window && (force || (seq != pt->seen_seq &&
+				     !(pt->reguard && seq == pt->reguard_seq))))
 		exitless_pvtimer_backstop_plan(pt, deadline, now);
 	/*
 	 * An exit a guard forced: its callback kicked the vCPU, or the
@@ -328,9 +346,9 @@ static bool exitless_pvtimer_apply(struct exitless_pvtimer_vcpu *pt,
 		     (pt->guard && pt->armed && now >= pt->armed);
 	pt->guard_kicked = false;
 	if (pt->reguard || pt->reguard_kicked) {
-		if (exitless_pvtimer_reguard_end(pt, seq, force))
+		if (exitless_pvtimer_reguard_end(pt, deadline, seq, call))
 			return false;
-	} else if (guard_exit && !force && seq != pt->seen_seq &&
+	} else if (guard_exit && !call && seq != pt->seen_seq &&
 		   exitless_pvtimer_reguard_start(pt, deadline, seq, now)) {
 		return false;
 	}
@@ -411,8 +429,12 @@ static enum hrtimer_restart exitless_pvtimer_fn(struct hrtimer *timer)
 			pt->reguard = false;
 			pt->armed = 0;
 			if (pt->in_guest) {
-				/* the exit decides, with the section in hand */
+				/*
+				 * The exit decides, with the section in hand;
+				 * fired: an exit whose read fails injects
+				 */
 				pt->reguard_kicked = true;
+				pt->fired = true;
 				kick = true;
 			} else {
 				/*
@@ -729,7 +751,7 @@ static long exitless_pvtimer_enable(struct kvm_vcpu *vcpu,
 	pt->backstop = 0;
 	pt->backstop_dirty = false;
 	pt->reguard_hit = false;
-	inject = exitless_pvtimer_apply(pt, &rd, true);
+	inject = exitless_pvtimer_apply(pt, &rd, true, true);
 	write = exitless_pvtimer_backstop_take(pt, &backstop);
 	raw_spin_unlock_irqrestore(&pt->lock, flags);
 	if (!was)
@@ -766,7 +788,7 @@ static long exitless_pvtimer_sync(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 	raw_spin_lock_irqsave(&pt->lock, flags);
 	/* the deadline read at this exit took a call after all */
 	pt->reguard_hit = false;
-	inject = pt->enabled && exitless_pvtimer_apply(pt, &rd, false);
+	inject = pt->enabled && exitless_pvtimer_apply(pt, &rd, false, true);
 	write = exitless_pvtimer_backstop_take(pt, &backstop);
 	vector = pt->vector;
 	raw_spin_unlock_irqrestore(&pt->lock, flags);
@@ -838,12 +860,19 @@ void exitless_pvtimer_vcpu_exit(struct kvm_vcpu *vcpu)
 	pt->in_guest = false;
 	if (pt->enabled) {
 		if (!r) {
-			inject = exitless_pvtimer_apply(pt, &rd, false);
-		} else if (pt->fired) {
-			/* unreadable now: better early than never */
+			inject = exitless_pvtimer_apply(pt, &rd, false, false);
+		} else if (pt->fired || pt->reguard) {
+			/*
+			 * Unreadable now: better early than never.  A second
+			 * guard's end could not tell a newer deadline from
+			 * the kept one: it ends here, host_armed 0.
+			 */
+			exitless_pvtimer_reguard_stop(pt);
 			pt->fired = false;
 			inject = true;
 		}
+		if (r)
+			pt->guard_kicked = false;
 	}
 	write = exitless_pvtimer_backstop_take(pt, &backstop);
 	vector = pt->vector;
