@@ -37,9 +37,6 @@ struct exitless_host_stats {
 	atomic64_t pvtimer_kicks;	/* expiries that forced an exit first */
 	atomic64_t pvtimer_guards;	/* guards started after an injection */
 	atomic64_t pvtimer_guards_hinted; /* ... ended at the guest's tick hint */
-	atomic64_t pvtimer_reguards;	/* second guards started at a guard's exit */
-	atomic64_t pvtimer_reguard_hits; /* ... a newer deadline read before the end */
-	atomic64_t pvtimer_reguard_wasted; /* ... forced an exit that found nothing */
 	atomic64_t pvtimer_migrations;	/* timers moved to the vCPU's new CPU */
 	atomic64_t pvtimer_read_faults;	/* section not readable at an exit */
 	atomic64_t pvtimer_write_faults; /* host_seq/host_armed not written */

@@ -72,12 +72,6 @@ static int exitless_stats_show(struct seq_file *m, void *unused)
 		   atomic64_read(&exitless_stats.pvtimer_guards));
 	seq_printf(m, "pvtimer_guards_hinted %lld\n",
 		   atomic64_read(&exitless_stats.pvtimer_guards_hinted));
-	seq_printf(m, "pvtimer_reguards %lld\n",
-		   atomic64_read(&exitless_stats.pvtimer_reguards));
-	seq_printf(m, "pvtimer_reguard_hits %lld\n",
-		   atomic64_read(&exitless_stats.pvtimer_reguard_hits));
-	seq_printf(m, "pvtimer_reguard_wasted %lld\n",
-		   atomic64_read(&exitless_stats.pvtimer_reguard_wasted));
 	seq_printf(m, "pvtimer_migrations %lld\n",
 		   atomic64_read(&exitless_stats.pvtimer_migrations));
 	seq_printf(m, "pvtimer_read_faults %lld\n",

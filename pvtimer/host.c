@@ -79,17 +79,6 @@ MODULE_PARM_DESC(pvtimer_guard_us,
 		 "pvtimer: look at a vCPU's deadline again this many us after injecting its expiry, 0..10000, 0 = never (default: 1000)");
 
 /*
- * The second guard (policy.h): at the exit a guard forced, keep the
- * deadline read there for later and guard once more, so that the deadline
- * a woken task arms while it runs needs no PVTIMER_SYNC.  Each vCPU
- * learns whether it pays.
- */
-static bool pvtimer_reguard = true;
-module_param(pvtimer_reguard, bool, 0644);
-MODULE_PARM_DESC(pvtimer_reguard,
-		 "pvtimer: at the exit a guard forced, guard once more before arming the deadline read there, where that pays for the vCPU (default: on)");
-
-/*
  * The poller (off by default): a kthread that reads the section of every
  * vCPU that asked for it (ENABLE with EXITLESS_PVTIMER_ENABLE_POLL) every
  * pvtimer_poll_us and starts the vCPU's host timer for a deadline the
@@ -125,7 +114,6 @@ static bool exitless_pvtimer_guard(struct exitless_pvtimer_vcpu *pt, u64 now)
 	if (!us || pt->poll_page)
 		return false;
 	guard = mul_u64_u32_div(us, khz, 1000) + 1;
-	pt->guard_kicked = false;
 	/* ends at the guest's tick if it comes first (policy.h) */
 	end = exitless_pvtimer_guard_end(now, guard, pt->tick_hint);
 	pt->guard = true;
@@ -238,120 +226,23 @@ static void exitless_pvtimer_backstop_write(struct exitless_pvtimer_vcpu *pt,
 }
 
 /*
- * At the exit a guard forced (lock held, @seq new): start a second guard
- * instead of acting on @deadline, if that pays for this vCPU (policy.h).
- * Returns true if it started; @seen_seq stays behind, so the exit at its
- * end acts on @deadline if nothing newer came.
- */
-static bool exitless_pvtimer_reguard_start(struct exitless_pvtimer_vcpu *pt,
-					   u64 deadline, u64 seq, u64 now)
-{
-	u32 us = min(READ_ONCE(pvtimer_guard_us), 10000U);
-	u64 guard;
-
-	if (!READ_ONCE(pvtimer_reguard) || !us || pt->poll_page)
-		return false;
-	guard = mul_u64_u32_div(us, pt->vcpu->arch.virtual_tsc_khz, 1000) + 1;
-	if (!exitless_pvtimer_reguard_want(&pt->rg, deadline, now, guard))
-		return false;
-	hrtimer_try_to_cancel(&pt->timer);
-	pt->guard = false;
-	pt->by_poll = false;
-	pt->fired = false;
-	pt->reguard = true;
-	pt->reguard_seq = seq;
-	pt->reguard_deadline = deadline;
-	pt->armed = now + guard;
-	hrtimer_start(&pt->timer, ns_to_ktime((u64)us * NSEC_PER_USEC),
-		      HRTIMER_MODE_REL_PINNED_HARD);
-	pt->cpu = smp_processor_id();
-	atomic64_inc(&exitless_stats.pvtimer_reguards);
-	return true;
-}
-
-/* Stop a running second guard (lock held); @seen_seq stays behind. */
-static void exitless_pvtimer_reguard_stop(struct exitless_pvtimer_vcpu *pt)
-{
-	if (pt->reguard) {
-		hrtimer_try_to_cancel(&pt->timer);
-		pt->armed = 0;
-	}
-	pt->reguard = false;
-	pt->reguard_kicked = false;
-}
-
-/*
- * A section read while a second guard runs or has just forced an exit
- * (lock held; @call: in PVTIMER_SYNC or ENABLE, which end it unjudged):
- * returns true if the second guard goes on (nothing new); otherwise it
- * is over, and the caller acts on the section as usual: on the kept
- * deadline (@seen_seq is still behind it) or a newer one, @deadline.
- */
-static bool exitless_pvtimer_reguard_end(struct exitless_pvtimer_vcpu *pt,
-					 u64 deadline, u64 seq, bool call)
-{
-	bool kicked = pt->reguard_kicked;
-	u64 end = pt->armed;
-
-	if (seq == pt->reguard_seq && !call && !kicked)
-		return true;
-	exitless_pvtimer_reguard_stop(pt);
-	if (call)
-		return false;
-	if (seq == pt->reguard_seq) {
-		/* an exit that the deadline kept would not have needed */
-		atomic64_inc(&exitless_stats.pvtimer_reguard_wasted);
-		exitless_pvtimer_reguard_learn(&pt->rg, false);
-	} else if (!kicked && deadline >= end &&
-		   deadline < pt->reguard_deadline) {
-		/*
-		 * A deadline that the kept one would have made a call for,
-		 * and the second guard let the guest arm without one (unless
-		 * it was about to sleep anyway: the guest does not say)
-		 */
-		pt->reguard_hit = true;
-	}
-	return false;
-}
-
-/*
  * Act on a section read in the vCPU's thread.  Called with @pt->lock held;
  * returns true if the caller must inject (after dropping the lock).
- * @force: act even on the deadline acted on last (ENABLE); @call: in a
- * PVTIMER_SYNC or ENABLE, not at a plain exit (no second guard starts).
  */
 static bool exitless_pvtimer_apply(struct exitless_pvtimer_vcpu *pt,
 				   const struct exitless_pvtimer_read *rd,
-				   bool force, bool call)
+				   bool force)
 {
 	struct kvm_vcpu *vcpu = pt->vcpu;
 	u64 now = kvm_read_l1_tsc(vcpu, rdtsc());
 	u64 deadline = rd->deadline, seq = rd->seq;
-	bool guard_exit;
 	u64 ns;
 
 	lockdep_assert_held(&pt->lock);
 	/* for the guard after this deadline, wherever it is injected */
 	pt->tick_hint = rd->tick_hint;
-	/* planned once per deadline: a second guard keeps @seen_seq behind */
-	if (pt->window && (force || (seq != pt->seen_seq &&
-				     !(pt->reguard && seq == pt->reguard_seq))))
+	if (pt->window && (seq != pt->seen_seq || force))
 		exitless_pvtimer_backstop_plan(pt, deadline, now);
-	/*
-	 * An exit a guard forced: its callback kicked the vCPU, or the
-	 * guard's own expiry (its interrupt) made the exit and the callback
-	 * has not run yet.
-	 */
-	guard_exit = pt->guard_kicked ||
-		     (pt->guard && pt->armed && now >= pt->armed);
-	pt->guard_kicked = false;
-	if (pt->reguard || pt->reguard_kicked) {
-		if (exitless_pvtimer_reguard_end(pt, deadline, seq, call))
-			return false;
-	} else if (guard_exit && !call && seq != pt->seen_seq &&
-		   exitless_pvtimer_reguard_start(pt, deadline, seq, now)) {
-		return false;
-	}
 	switch (exitless_pvtimer_host_decide(deadline, seq, pt->seen_seq, force,
 					     pt->fired, now)) {
 	case EXITLESS_PVTIMER_HOST_NONE:
@@ -407,14 +298,12 @@ static enum hrtimer_restart exitless_pvtimer_fn(struct hrtimer *timer)
 	bool inject = false, kick = false;
 	unsigned long flags;
 	u64 now, ns;
-	u32 khz;
 	u8 vector;
 
 	raw_spin_lock_irqsave(&pt->lock, flags);
 	/* disabled, cancelled or re-armed while this callback waited */
 	if (pt->enabled && pt->armed && !hrtimer_is_queued(timer)) {
 		now = kvm_read_l1_tsc(pt->vcpu, rdtsc());
-		khz = pt->vcpu->arch.virtual_tsc_khz;
 		if (pt->guard) {
 			/*
 			 * Look again: at an exit, forced if the vCPU runs
@@ -424,43 +313,6 @@ static enum hrtimer_restart exitless_pvtimer_fn(struct hrtimer *timer)
 			pt->guard = false;
 			pt->armed = 0;
 			kick = pt->in_guest;
-			pt->guard_kicked = kick;
-		} else if (pt->reguard) {
-			pt->reguard = false;
-			pt->armed = 0;
-			if (pt->in_guest) {
-				/*
-				 * The exit decides, with the section in hand;
-				 * fired: an exit whose read fails injects
-				 */
-				pt->reguard_kicked = true;
-				pt->fired = true;
-				kick = true;
-			} else {
-				/*
-				 * Its last exit read the section and found
-				 * nothing newer: the kept deadline is the
-				 * guest's.
-				 */
-				pt->seen_seq = pt->reguard_seq;
-				if (pt->reguard_deadline <= now) {
-					inject = true;
-					if (exitless_pvtimer_guard(pt, now))
-						ns = pt->guard_ns;
-					else
-						ns = 0;
-				} else {
-					pt->armed = pt->reguard_deadline;
-					ns = exitless_pvtimer_delay_ns(pt->armed, now, khz);
-					ns = max_t(u64, ns, 1);
-					atomic64_inc(&exitless_stats.pvtimer_arms);
-				}
-				if (ns) {
-					hrtimer_set_expires(timer,
-							    ktime_add_ns(ktime_get(), ns));
-					ret = HRTIMER_RESTART;
-				}
-			}
 		} else if (pt->in_guest) {
 			/* the exit decides, with the section in hand */
 			pt->armed = 0;
@@ -477,7 +329,8 @@ static enum hrtimer_restart exitless_pvtimer_fn(struct hrtimer *timer)
 			}
 		} else {
 			/* capped, or clocks apart: look again in steps */
-			ns = exitless_pvtimer_delay_ns(pt->armed, now, khz);
+			ns = exitless_pvtimer_delay_ns(pt->armed, now,
+						       pt->vcpu->arch.virtual_tsc_khz);
 			ns = exitless_pvtimer_step_ns(ns);
 			hrtimer_set_expires(timer, ktime_add_ns(ktime_get(), ns));
 			ret = HRTIMER_RESTART;
@@ -676,7 +529,6 @@ void exitless_pvtimer_vcpu_init(struct exitless_vcpu *xv,
 	hrtimer_init(&pt->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_HARD);
 	pt->timer.function = exitless_pvtimer_fn;
 	pt->vcpu = vcpu;
-	pt->rg.score = EXITLESS_PVTIMER_REGUARD_SCORE_START;
 }
 
 void exitless_pvtimer_vcpu_stop(struct exitless_vcpu *xv)
@@ -693,10 +545,6 @@ void exitless_pvtimer_vcpu_stop(struct exitless_vcpu *xv)
 	pt->armed = 0;
 	pt->guard = false;
 	pt->fired = false;
-	pt->guard_kicked = false;
-	pt->reguard = false;
-	pt->reguard_kicked = false;
-	pt->reguard_hit = false;
 	/* an APIC backstop written stays: the guest's liveness needs it */
 	pt->window = 0;
 	pt->backstop_dirty = false;
@@ -750,8 +598,7 @@ static long exitless_pvtimer_enable(struct kvm_vcpu *vcpu,
 	pt->window = hc->a2;
 	pt->backstop = 0;
 	pt->backstop_dirty = false;
-	pt->reguard_hit = false;
-	inject = exitless_pvtimer_apply(pt, &rd, true, true);
+	inject = exitless_pvtimer_apply(pt, &rd, true);
 	write = exitless_pvtimer_backstop_take(pt, &backstop);
 	raw_spin_unlock_irqrestore(&pt->lock, flags);
 	if (!was)
@@ -786,9 +633,7 @@ static long exitless_pvtimer_sync(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 
 	pt = &xv->pvtimer;
 	raw_spin_lock_irqsave(&pt->lock, flags);
-	/* the deadline read at this exit took a call after all */
-	pt->reguard_hit = false;
-	inject = pt->enabled && exitless_pvtimer_apply(pt, &rd, false, true);
+	inject = pt->enabled && exitless_pvtimer_apply(pt, &rd, false);
 	write = exitless_pvtimer_backstop_take(pt, &backstop);
 	vector = pt->vector;
 	raw_spin_unlock_irqrestore(&pt->lock, flags);
@@ -860,19 +705,12 @@ void exitless_pvtimer_vcpu_exit(struct kvm_vcpu *vcpu)
 	pt->in_guest = false;
 	if (pt->enabled) {
 		if (!r) {
-			inject = exitless_pvtimer_apply(pt, &rd, false, false);
-		} else if (pt->fired || pt->reguard) {
-			/*
-			 * Unreadable now: better early than never.  A second
-			 * guard's end could not tell a newer deadline from
-			 * the kept one: it ends here, host_armed 0.
-			 */
-			exitless_pvtimer_reguard_stop(pt);
+			inject = exitless_pvtimer_apply(pt, &rd, false);
+		} else if (pt->fired) {
+			/* unreadable now: better early than never */
 			pt->fired = false;
 			inject = true;
 		}
-		if (r)
-			pt->guard_kicked = false;
 	}
 	write = exitless_pvtimer_backstop_take(pt, &backstop);
 	vector = pt->vector;
@@ -900,11 +738,6 @@ void exitless_pvtimer_vcpu_entry(struct kvm_vcpu *vcpu)
 	raw_spin_lock_irqsave(&pt->lock, flags);
 	pt->in_guest = true;
 	fired = pt->fired;
-	if (pt->reguard_hit) {
-		pt->reguard_hit = false;
-		atomic64_inc(&exitless_stats.pvtimer_reguard_hits);
-		exitless_pvtimer_reguard_learn(&pt->rg, true);
-	}
 	/* follow the vCPU: its timer fires where it runs */
 	if (pt->armed && pt->cpu != cpu && hrtimer_is_queued(&pt->timer)) {
 		hrtimer_start(&pt->timer, hrtimer_get_expires(&pt->timer),

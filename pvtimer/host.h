@@ -11,8 +11,6 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 
-#include "pvtimer/policy.h"
-
 struct kvm_vcpu;
 struct page;
 struct exitless_vcpu;
@@ -48,19 +46,6 @@ struct exitless_hc;
  * @poll_sec: the section's deadline and seq in @poll_page
  * @poll_seq: the seq the poller acted on last
  * @by_poll: @timer was armed by the poller, not from the vCPU's thread
- * @guard_kicked: a guard expired while @in_guest and forced an exit: the
- *	next exit may start a second guard (pvtimer_reguard, policy.h)
- * @reguard: @timer runs for a second guard, ending at @armed; the deadline
- *	read at its start, @reguard_deadline (seq @reguard_seq), is kept
- *	for its end (@seen_seq still shows the seq before)
- * @reguard_kicked: a second guard expired while @in_guest: the next exit
- *	acts on @reguard_deadline unless the guest wrote a newer one
- * @reguard_hit: a newer deadline was read before the second guard's end,
- *	at an exit the guest did not make for a PVTIMER_SYNC: counted at the
- *	next VM entry (a SYNC in between takes it back)
- * @reguard_seq: the seq of @reguard_deadline
- * @reguard_deadline: the deadline the second guard keeps for its end
- * @rg: the vCPU's score for second guards
  */
 struct exitless_pvtimer_vcpu {
 	raw_spinlock_t lock;
@@ -88,13 +73,6 @@ struct exitless_pvtimer_vcpu {
 	const u64 *poll_sec;
 	u64 poll_seq;
 	bool by_poll;
-	bool guard_kicked;
-	bool reguard;
-	bool reguard_kicked;
-	bool reguard_hit;
-	u64 reguard_seq;
-	u64 reguard_deadline;
-	struct exitless_pvtimer_reguard rg;
 };
 
 /*

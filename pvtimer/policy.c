@@ -86,28 +86,6 @@ u64 exitless_pvtimer_guard_end(u64 now, u64 guard, u64 tick_hint)
 	return end;
 }
 
-bool exitless_pvtimer_reguard_want(struct exitless_pvtimer_reguard *rg,
-				   u64 deadline, u64 now, u64 guard)
-{
-	if (!guard || deadline <= now || deadline - now < guard + guard / 4)
-		return false;
-	if (rg->score)
-		return true;
-	if (++rg->skips < EXITLESS_PVTIMER_REGUARD_RETRY)
-		return false;
-	rg->skips = 0;
-	return true;
-}
-
-void exitless_pvtimer_reguard_learn(struct exitless_pvtimer_reguard *rg,
-				    bool hit)
-{
-	if (hit && rg->score < EXITLESS_PVTIMER_REGUARD_SCORE_MAX)
-		rg->score++;
-	else if (!hit && rg->score)
-		rg->score--;
-}
-
 u64 exitless_pvtimer_tick_after(u64 event_ns, u32 tick_ns)
 {
 	u32 rem;

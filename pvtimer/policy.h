@@ -132,59 +132,6 @@ u64 exitless_pvtimer_step_ns(u64 remaining_ns);
 u64 exitless_pvtimer_guard_end(u64 now, u64 guard, u64 tick_hint);
 
 /*
- * The second guard.  A guard the vCPU did not halt before ends with an
- * exit the host forces; the host reads there the deadline the woken guest
- * armed first, most often its tick, some jiffies away.  Armed for that
- * deadline, the host's timer tells the guest that a nearer deadline needs
- * PVTIMER_SYNC, and a woken task that re-arms its own timer a little
- * later while it runs (a timerfd, say) makes one.  So at that exit the
- * host may, instead, keep the deadline it read for later and run a second
- * guard as long as the first: a deadline the task arms after it is lazy,
- * and the host reads it at the task's next exit (its sleep's halt, most
- * often: a call saved).  At the second guard's end the host acts on the
- * deadline it kept, if nothing newer came: at once if the vCPU is outside
- * guest mode, else at the exit it forces (an exit the first guard's way
- * would not have cost: wasted).
- *
- * Whether it pays depends on the guest's load, so each vCPU keeps a
- * score, 0..EXITLESS_PVTIMER_REGUARD_SCORE_MAX, starting at
- * EXITLESS_PVTIMER_REGUARD_SCORE_START: a newer deadline read before the
- * second guard's end raises it, a wasted exit lowers it.  At 0 the host
- * tries once in EXITLESS_PVTIMER_REGUARD_RETRY chances, so a vCPU whose
- * load changes is found again.  A guest can only make its own vCPU's
- * exits come sooner or later, never be late for its deadline: the
- * second guard ends before it.
- */
-#define EXITLESS_PVTIMER_REGUARD_SCORE_MAX	4
-#define EXITLESS_PVTIMER_REGUARD_SCORE_START	2
-#define EXITLESS_PVTIMER_REGUARD_RETRY		16
-
-struct exitless_pvtimer_reguard {
-	u8 score;	/* 0..EXITLESS_PVTIMER_REGUARD_SCORE_MAX */
-	u8 skips;	/* chances passed up at score 0 */
-};
-
-/**
- * exitless_pvtimer_reguard_want - a second guard instead of the deadline?
- * @rg: the vCPU's record
- * @deadline: the new deadline read at the exit a guard forced (0 = none)
- * @now: the vCPU's TSC now
- * @guard: the guard's length in TSC cycles (pvtimer_guard_us)
- * Only for a deadline at least 5/4 of a guard away: a nearer one gains
- * too little room for the guest's next arm (and none for a due one).
- */
-bool exitless_pvtimer_reguard_want(struct exitless_pvtimer_reguard *rg,
-				   u64 deadline, u64 now, u64 guard);
-
-/*
- * The second guard ended: @hit if a newer deadline was read before its
- * end at an exit it did not force, false if the exit it forced found
- * nothing new.
- */
-void exitless_pvtimer_reguard_learn(struct exitless_pvtimer_reguard *rg,
-				    bool hit);
-
-/*
  * Guest: the tick's next jiffy after an event at @event_ns, @tick_ns being
  * the tick period (TICK_NSEC): the tick runs on multiples of TICK_NSEC of
  * CLOCK_MONOTONIC (tick_init_jiffy_update(), both 6.1 and 6.12; not with

@@ -878,105 +878,6 @@ static void guard_end_hostile(struct kunit *test)
 	}
 }
 
-static void reguard_wants_room(struct kunit *test)
-{
-	struct exitless_pvtimer_reguard rg = {
-		.score = EXITLESS_PVTIMER_REGUARD_SCORE_START,
-	};
-
-	/* at least 5/4 of a guard away: the tick, jiffies away */
-	KUNIT_EXPECT_TRUE(test, exitless_pvtimer_reguard_want(&rg, NOW + 4 * MS,
-							      NOW, GUARD));
-	KUNIT_EXPECT_TRUE(test, exitless_pvtimer_reguard_want(&rg,
-							      NOW + GUARD + GUARD / 4,
-							      NOW, GUARD));
-	/* nearer, due, none, no guard: the deadline as it is */
-	KUNIT_EXPECT_FALSE(test, exitless_pvtimer_reguard_want(&rg,
-							       NOW + GUARD + GUARD / 4 - 1,
-							       NOW, GUARD));
-	KUNIT_EXPECT_FALSE(test, exitless_pvtimer_reguard_want(&rg, NOW, NOW,
-							       GUARD));
-	KUNIT_EXPECT_FALSE(test, exitless_pvtimer_reguard_want(&rg, NOW - MS,
-							       NOW, GUARD));
-	KUNIT_EXPECT_FALSE(test, exitless_pvtimer_reguard_want(&rg, 0, NOW,
-							       GUARD));
-	KUNIT_EXPECT_FALSE(test, exitless_pvtimer_reguard_want(&rg, NOW + 4 * MS,
-							       NOW, 0));
-	/* asking changes no score */
-	KUNIT_EXPECT_EQ(test, rg.score, EXITLESS_PVTIMER_REGUARD_SCORE_START);
-	KUNIT_EXPECT_EQ(test, rg.skips, 0);
-}
-
-static void reguard_hostile_values(struct kunit *test)
-{
-	struct exitless_pvtimer_reguard rg = { .score = 1 };
-
-	/* the end of time is far enough away; nothing wraps */
-	KUNIT_EXPECT_TRUE(test, exitless_pvtimer_reguard_want(&rg, U64_MAX, NOW,
-							      GUARD));
-	KUNIT_EXPECT_FALSE(test, exitless_pvtimer_reguard_want(&rg, U64_MAX,
-							       U64_MAX - GUARD,
-							       GUARD));
-	KUNIT_EXPECT_FALSE(test, exitless_pvtimer_reguard_want(&rg, 1, U64_MAX,
-							       GUARD));
-}
-
-static void reguard_learns(struct kunit *test)
-{
-	struct exitless_pvtimer_reguard rg = {
-		.score = EXITLESS_PVTIMER_REGUARD_SCORE_START,
-	};
-	int i;
-
-	/* hits raise the score to its cap */
-	for (i = 0; i < 10; i++)
-		exitless_pvtimer_reguard_learn(&rg, true);
-	KUNIT_EXPECT_EQ(test, rg.score, EXITLESS_PVTIMER_REGUARD_SCORE_MAX);
-	/* as many wasted exits as the cap bring it to 0, and no lower */
-	for (i = 0; i < EXITLESS_PVTIMER_REGUARD_SCORE_MAX; i++) {
-		KUNIT_EXPECT_TRUE(test,
-				  exitless_pvtimer_reguard_want(&rg, NOW + 4 * MS,
-								NOW, GUARD));
-		exitless_pvtimer_reguard_learn(&rg, false);
-	}
-	KUNIT_EXPECT_EQ(test, rg.score, 0);
-	exitless_pvtimer_reguard_learn(&rg, false);
-	KUNIT_EXPECT_EQ(test, rg.score, 0);
-}
-
-static void reguard_retries_at_zero(struct kunit *test)
-{
-	struct exitless_pvtimer_reguard rg = { .score = 0 };
-	int round, i;
-
-	for (round = 0; round < 3; round++) {
-		/* once in EXITLESS_PVTIMER_REGUARD_RETRY chances */
-		for (i = 1; i < EXITLESS_PVTIMER_REGUARD_RETRY; i++)
-			KUNIT_EXPECT_FALSE(test,
-					   exitless_pvtimer_reguard_want(&rg, NOW + 4 * MS,
-									 NOW, GUARD));
-		KUNIT_EXPECT_TRUE(test,
-				  exitless_pvtimer_reguard_want(&rg, NOW + 4 * MS,
-								NOW, GUARD));
-		/* wasted again: back to waiting */
-		exitless_pvtimer_reguard_learn(&rg, false);
-	}
-	/* a deadline too near is no chance passed up */
-	for (i = 0; i < 100; i++)
-		KUNIT_EXPECT_FALSE(test,
-				   exitless_pvtimer_reguard_want(&rg, NOW + GUARD,
-								 NOW, GUARD));
-	KUNIT_EXPECT_EQ(test, rg.skips, 0);
-	/* the try pays: the vCPU gets its second guards back at once */
-	for (i = 1; i < EXITLESS_PVTIMER_REGUARD_RETRY; i++)
-		exitless_pvtimer_reguard_want(&rg, NOW + 4 * MS, NOW, GUARD);
-	KUNIT_EXPECT_TRUE(test, exitless_pvtimer_reguard_want(&rg, NOW + 4 * MS,
-							      NOW, GUARD));
-	exitless_pvtimer_reguard_learn(&rg, true);
-	KUNIT_EXPECT_TRUE(test, exitless_pvtimer_reguard_want(&rg, NOW + 4 * MS,
-							      NOW, GUARD));
-}
-
 static void tick_after_grid(struct kunit *test)
 {
 	u64 j = 1000ULL * TICK_NS;	/* a jiffy, 4 s after boot */
@@ -1356,10 +1257,6 @@ static struct kunit_case exitless_pvtimer_cases[] = {
 	KUNIT_CASE(guard_end_without_hint),
 	KUNIT_CASE(guard_end_at_hint),
 	KUNIT_CASE(guard_end_hostile),
-	KUNIT_CASE(reguard_wants_room),
-	KUNIT_CASE(reguard_hostile_values),
-	KUNIT_CASE(reguard_learns),
-	KUNIT_CASE(reguard_retries_at_zero),
 	KUNIT_CASE(tick_after_grid),
 	KUNIT_CASE(tick_snap_rules),
 	KUNIT_CASE(tick_hint_spares_sync),

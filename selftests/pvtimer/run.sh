@@ -353,9 +353,8 @@ il_pooled() {
 # make bench (exitless.pvt_bench=1): the loads only, L1 counts them;
 # then rounds 2..ROUNDS of the timer loads with the device parked (off<r>:
 # pvtimer=0 at run time, every arm a TSC_DEADLINE write, as with
-# lapic-deadline), lazy pvtimer (on<r>: pvtimer=1, no poller) and lazy
-# pvtimer with the host's second guard off (nr<r>: L1 sets exitless_host's
-# pvtimer_reguard to 0 for it), each first in turn, so that L1 judges the targets on the
+# lapic-deadline) and lazy pvtimer (on<r>: pvtimer=1, no poller),
+# alternating which goes first, so that L1 judges the targets on the
 # median of the rounds' ratios: two phases of one boot differ by more
 # under TCG than the targets' margins.  Not lapic-deadline itself:
 # loading the module again patches kernel text (tracepoints, static
@@ -371,17 +370,10 @@ if [ "$bench" = yes ]; then
 	fi
 	r=2
 	while [ "$r" -le "$ROUNDS" ]; do
-		case $((r % 3)) in
-		0) order="off on nr" ;;
-		1) order="on nr off" ;;
-		*) order="nr off on" ;;
-		esac
+		order="off on"
+		[ $((r % 2)) = 1 ] || order="on off"
 		for m in $order; do
-			bm=$m
-			[ "$m" != nr ] || bm=on
-			bench_mode "$bm" || not_ok_why "round${r}_$m" "$(bench_mode_why "$bm")"
-			# nr: lazy, the host's second guard off (pvtimer_reguard)
-			sync_l1 "pvtimer-reguard $([ "$m" = nr ] && echo 0 || echo 1)"
+			bench_mode "$m" || not_ok_why "round${r}_$m" "$(bench_mode_why "$m")"
 			echo "# round $r $m: $(devices) cpus_direct=$(pv cpus_direct)"
 			for l in $LOADS; do
 				[ "$l" = idle ] || load "$m$r" "$l"
@@ -389,7 +381,6 @@ if [ "$bench" = yes ]; then
 		done
 		r=$((r + 1))
 	done
-	sync_l1 "pvtimer-reguard 1"
 	PAIRS=$(sed -n 's/.*exitless\.pvt_pairs=\([0-9]*\).*/\1/p' /proc/cmdline)
 	if [ "${PAIRS:-0}" -gt 0 ]; then
 		for l in ns1000 tfd1000 ns100; do

@@ -384,10 +384,6 @@ pvtimer_action() {
 		echo "mark $name end: $(cat "$PVT_DIR/$name.exits"); guest: $data" ;;
 	pvtimer-interleaved)
 		echo "pvtimer interleaved $data" | tee -a "$PVT_DIR/interleaved" ;;
-	pvtimer-reguard)
-		# make bench's nr<r> rounds: lazy pvtimer without the second guard
-		echo "$data" > /sys/module/exitless_host/parameters/pvtimer_reguard ||
-			echo "pvtimer: pvtimer_reguard=$data not set" ;;
 	pvtimer-check) pvtimer_check "${data:-1}" 2>&1 | tee "$out/pvtimer.txt" ;;
 	*) echo "unknown action $1"; return 1 ;;
 	esac
@@ -444,30 +440,7 @@ pvt_rounds_report() {
 				printf "pvtimer rounds %s exits per wake-up on/off %%:%s, median %s%% (target 50%%: %s); vCPU 1:%s, median %s%%\n", l, ex, mex, met(mex, 50), ex1, mex1
 				printf "pvtimer rounds %s lateness on/off p50:%s, median %s (target 1: %s); p99:%s, median %s (target 1: %s)\n", l, l50, m50, met(m50, 1), l99, m99, met(m99, 1)
 			}'
-		pvt_reguard_report "$1" "$l"
 	done
-}
-
-# pvt_reguard_report <rounds> <load>: the second guard, rounds 2..N: on
-# (with it) against nr (without it, same boot), per round: exits per
-# wake-up of each against off in %, hypercalls per 1000 wake-ups of each
-pvt_reguard_report() {
-	local r on nr off a b c eon enr hon hnr
-	eon="" enr="" hon="" hnr=""
-	r=2
-	while [ "$r" -le "$1" ]; do
-		off=$PVT_DIR/off$r-$2 on=$PVT_DIR/on$r-$2 nr=$PVT_DIR/nr$r-$2
-		[ -s "$nr.trace" ] || { r=$((r + 1)); continue; }
-		a=$(pvt_kv n "$off.guest") b=$(pvt_kv n "$on.guest") c=$(pvt_kv n "$nr.guest")
-		eon="$eon $(pvt_ratio "${a:-0}" "${b:-0}" "$(pvt_kv exits "$off.trace")" "$(pvt_kv exits "$on.trace")")"
-		enr="$enr $(pvt_ratio "${a:-0}" "${c:-0}" "$(pvt_kv exits "$off.trace")" "$(pvt_kv exits "$nr.trace")")"
-		hon="$hon $(awk -v h="$(pvt_kv hc "$on.trace")" -v n="${b:-0}" 'BEGIN { if (n > 0) printf "%d", 1000 * h / n + 0.5; else print "-" }')"
-		hnr="$hnr $(awk -v h="$(pvt_kv hc "$nr.trace")" -v n="${c:-0}" 'BEGIN { if (n > 0) printf "%d", 1000 * h / n + 0.5; else print "-" }')"
-		r=$((r + 1))
-	done
-	[ -n "$eon" ] || return 0
-	# shellcheck disable=SC2086 # the lists: one value per round
-	echo "pvtimer rounds $2 second guard, on (with) / nr (without): exits per wake-up in % of off:$eon /$enr, medians $(pvt_median $eon)% / $(pvt_median $enr)%; hypercalls per 1000 wake-ups:$hon /$hnr, medians $(pvt_median $hon) / $(pvt_median $hnr)"
 }
 
 # pvtimer_check [rounds]: count each traced phase, print the table, the
@@ -477,7 +450,7 @@ pvtimer_check() {
 	local sum_ow sum_nw sum_oe sum_ne mode lbl modes=$PVT_MODES
 	r=2
 	while [ "$r" -le "${1:-1}" ]; do
-		modes="$modes off$r on$r nr$r"
+		modes="$modes off$r on$r"
 		r=$((r + 1))
 	done
 	for m in $modes; do
@@ -598,11 +571,6 @@ pvtimer_check() {
 	else
 		tap "not ok - l2/pvtimer guards ended at the guest's tick hint # ${h:-no count} of ${g:-?} guards by the end of on tfd1000"
 	fi
-	# second guards (pvtimer.rst, The second guard): how often they paid
-	r=$(awk '$1 == "pvtimer_reguards" { r = $2 } $1 == "pvtimer_reguard_hits" { h = $2 }
-		$1 == "pvtimer_reguard_wasted" { w = $2 }
-		END { if (r != "") printf "%s started, %s with a newer deadline read before the end, %s forced an exit for nothing", r, h, w }' "$f" 2>/dev/null)
-	echo "pvtimer second guards by the end of on tfd1000 (not asserted): ${r:-no count}"
 	[ "${1:-1}" -le 1 ] || pvt_rounds_report "$1"
 	if [ -s "$PVT_DIR/interleaved" ]; then
 		echo "pvtimer interleaved: lateness alone (us), $PVT_PAIRS pairs per load of one block off (the device parked) and one on (lazy), each first in every other pair (ns1000, tfd1000: 250 wake-ups a block, ns100: 500); every wake-up of a mode pooled: n, p50, p99, their ratios on/off against the target; the pairs' own p99 ratios: median, and pairs where on was not worse"
