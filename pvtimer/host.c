@@ -239,6 +239,7 @@ static bool exitless_pvtimer_apply(struct exitless_pvtimer_vcpu *pt,
 	u64 ns;
 
 	lockdep_assert_held(&pt->lock);
+	pt->unread = false;
 	/* for the guard after this deadline, wherever it is injected */
 	pt->tick_hint = rd->tick_hint;
 	if (pt->window && (seq != pt->seen_seq || force))
@@ -308,7 +309,8 @@ static enum hrtimer_restart exitless_pvtimer_fn(struct hrtimer *timer)
 			/*
 			 * Look again: at an exit, forced if the vCPU runs
 			 * guest code; if it does not, its last exit read the
-			 * section and there is nothing new.
+			 * section and there is nothing new (or could not,
+			 * and gave the guest the vector to check with).
 			 */
 			pt->guard = false;
 			pt->armed = 0;
@@ -545,6 +547,7 @@ void exitless_pvtimer_vcpu_stop(struct exitless_vcpu *xv)
 	pt->armed = 0;
 	pt->guard = false;
 	pt->fired = false;
+	pt->unread = false;
 	/* an APIC backstop written stays: the guest's liveness needs it */
 	pt->window = 0;
 	pt->backstop_dirty = false;
@@ -706,8 +709,20 @@ void exitless_pvtimer_vcpu_exit(struct kvm_vcpu *vcpu)
 	if (pt->enabled) {
 		if (!r) {
 			inject = exitless_pvtimer_apply(pt, &rd, false);
-		} else if (pt->fired) {
-			/* unreadable now: better early than never */
+		} else if (!pt->unread || pt->fired) {
+			/*
+			 * Unreadable without a fault (a page the host's mm
+			 * just unmapped: NUMA balancing, reclaim, migration).
+			 * The guest may have armed a deadline for this very
+			 * exit to read, and a halting vCPU would then sleep
+			 * until something else woke it.  Better early than
+			 * never: the vector, which a guest takes as an early
+			 * expiry and checks with PVTIMER_SYNC, whose read may
+			 * fault the page back in.  Once until the next read:
+			 * a section that stays unreadable (its memslot gone)
+			 * must not make every exit inject.
+			 */
+			pt->unread = true;
 			pt->fired = false;
 			inject = true;
 		}

@@ -36,6 +36,8 @@ struct exitless_hc;
  *	written a deadline the host has not read
  * @fired: @timer expired while @in_guest: decide at the next exit
  * @guard: @timer runs for a guard (see pvtimer_guard_us), not a deadline
+ * @unread: the section was not readable at an exit and the vector was
+ *	injected for it; cleared by the next read (one such vector per read)
  * @window: the guest's backstop window (ENABLE's a2), 0 = the guest keeps
  *	its own backstop
  * @backstop: the APIC TSC deadline the host last wrote, 0 = none
@@ -64,6 +66,7 @@ struct exitless_pvtimer_vcpu {
 	bool in_guest;
 	bool fired;
 	bool guard;
+	bool unread;
 	u64 window;
 	u64 backstop;
 	u64 backstop_want;

@@ -24,6 +24,11 @@
  *  3. DISABLE: a deadline armed (with SYNC), then DISABLE: the watchdog
  *     ends the HLT, and no interrupt comes that was not already pending in
  *     the IRR when DISABLE returned.
+ *  3b. unreadable: the section in a memslot of its own, which is then
+ *     deleted; the guest's writes to it exit (MMIO) and the host cannot
+ *     read it there: the first such exit injects the vector at once (a
+ *     halting guest would otherwise sleep on a deadline the host never
+ *     read), the further ones, and the failing SYNC, inject nothing more.
  *  4. the host's backstop: ENABLE with EXITLESS_PVTIMER_ENABLE_BACKSTOP
  *     (hostile windows refused); the vCPU's TSC deadline (KVM_GET_MSRS)
  *     follows the deadlines the host reads, and without the flag the
@@ -75,12 +80,14 @@
 #define LOAD_VCPUS	4
 #define MAX_LOAD_VCPUS	8
 #define SETTLE_TIMEOUT	10.0
+#define GONE_GPA	0xa0000000ULL	/* the unreadable test's area */
+#define GONE_SLOT	11
 
 #define EINVAL_RET	EXL_RET(EXITLESS_EINVAL)
 #define ENOENT_RET	EXL_RET(EXITLESS_ENOENT)
 #define ENOSYS_RET	EXL_RET(EXITLESS_ENOSYS)
 
-enum op { OP_HC = 1, OP_WAIT, OP_ARM, OP_DONE };
+enum op { OP_HC = 1, OP_WAIT, OP_ARM, OP_DONE, OP_UNREAD };
 
 /* OP_ARM flags */
 #define F_SYNC		0x1	/* PVTIMER_SYNC after writing the section */
@@ -236,6 +243,38 @@ static void guest_arm(void)
 		guest_arm_once(s);
 }
 
+/*
+ * OP_UNREAD: the section's memslot is gone; each write below exits
+ * (MMIO) and the host cannot read the section there.  Then a wait for
+ * the vector (a[0] cycles), a SYNC, and a quiet wait of a[1] cycles
+ * ended by the watchdog.
+ */
+static void guest_unread(void)
+{
+	struct exitless_pvtimer_section *s = (void *)mbox.section;
+	u64 c0 = READ_ONCE(pt_count), w0 = READ_ONCE(wd_count), t0 = rdtsc();
+	struct exl_hc_out o;
+
+	wrmsr(MSR_IA32_TSC_DEADLINE, t0 + mbox.a[0]);
+	WRITE_ONCE(s->deadline, t0 + mbox.delta);
+	barrier();
+	WRITE_ONCE(s->seq, 1);
+	while (READ_ONCE(pt_count) == c0 && READ_ONCE(wd_count) == w0)
+		asm volatile("sti; hlt; cli" ::: "memory");
+	wrmsr(MSR_IA32_TSC_DEADLINE, 0);
+	mbox.wd = READ_ONCE(wd_count) != w0;
+	mbox.got = READ_ONCE(pt_count) - c0;
+	mbox.min_late = READ_ONCE(pt_tsc) - t0;
+	exl_hypercall(EXITLESS_HC_PVTIMER_SYNC, 0, 0, 0, 0, &o);
+	mbox.bad_rax = o.rax;
+	c0 = READ_ONCE(pt_count);
+	w0 = READ_ONCE(wd_count);
+	wrmsr(MSR_IA32_TSC_DEADLINE, rdtsc() + mbox.a[1]);
+	while (READ_ONCE(wd_count) == w0)
+		asm volatile("sti; hlt; cli" ::: "memory");
+	mbox.lost = READ_ONCE(pt_count) - c0;	/* here: vectors after it */
+}
+
 static void pt_guest(void)
 {
 	x2apic_enable();
@@ -252,6 +291,9 @@ static void pt_guest(void)
 			break;
 		case OP_ARM:
 			guest_arm();
+			break;
+		case OP_UNREAD:
+			guest_unread();
 			break;
 		case OP_DONE:
 			GUEST_DONE();
@@ -717,6 +759,70 @@ static void test_delivery(void)
 			 mb->got + mb->lost == 3,
 			 "DISABLE: no pvtimer interrupt injected after DISABLE (%lu came, %lu of them pending in the IRR before DISABLE returned)\n",
 			 mb->got, mb->pending_at_disable);
+}
+
+#define NR_UNREAD_TESTS	3
+
+/* The unreadable test's MMIO exits: the guest's writes to its section. */
+static void unread_mmio(struct kvm_vcpu *v)
+{
+	struct kvm_run *run = v->run;
+
+	TEST_ASSERT(run->mmio.is_write &&
+		    run->mmio.phys_addr >= GONE_GPA + EXITLESS_AREA_OFF_PVTIMER &&
+		    run->mmio.phys_addr < GONE_GPA + AREA_SIZE,
+		    "unexpected MMIO at %#llx len %u write %u",
+		    run->mmio.phys_addr, run->mmio.len, run->mmio.is_write);
+}
+
+/*
+ * A section the host cannot read at an exit: in a memslot of its own,
+ * deleted once pvtimer is enabled on it.  (In production the read fails
+ * without a fault on a page the host's mm just unmapped; the exit probe
+ * may not sleep.  A deleted memslot makes every read fail, which also
+ * shows the injection is made once until the next read.)  The deadline,
+ * 1 s away, is never read: only the injection for the unreadable exit
+ * ends the first wait before its watchdog.
+ */
+static void test_unread(void)
+{
+	struct pt_mbox *mb = host_mbox();
+	s64 inj0, faults0, inj, faults;
+	u64 rax, rax2, rax3;
+
+	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, GONE_GPA,
+				    GONE_SLOT, 1, 0);
+	virt_map(vm, GONE_GPA, GONE_GPA, 1);
+	exl_area_init(vm, GONE_GPA, 3, AREA_SIZE);
+	/* the vCPU moves to the new area (its section: no deadline) */
+	rax = unreg();
+	rax = rax ?: hc(EXITLESS_HC_REGISTER, GONE_GPA, AREA_SIZE, 3, 0);
+	rax2 = enable(PT_VECTOR, 0);
+	vm_mem_region_delete(vm, GONE_SLOT);
+	exl_mmio_handler = unread_mmio;
+	inj0 = exl_stat("pvtimer_injects");
+	faults0 = exl_stat("pvtimer_read_faults");
+	mb->section = GONE_GPA + EXITLESS_AREA_OFF_PVTIMER;
+	mb->delta = us_to_cycles(1000000);
+	mb->a[0] = us_to_cycles(200 * 1000);
+	mb->a[1] = us_to_cycles(QUIET_MS * 1000);
+	run_op(OP_UNREAD);
+	exl_mmio_handler = NULL;
+	inj = exl_stat("pvtimer_injects") - inj0;
+	faults = exl_stat("pvtimer_read_faults") - faults0;
+	ksft_test_result(!rax && !rax2 && mb->got >= 1 && !mb->wd,
+			 "unreadable: the vector comes at the first exit that cannot read the section (UNREGISTER + REGISTER %#lx, ENABLE %#lx; %lu came after %.1f us, watchdog %lu; %ld read faults)\n",
+			 rax, rax2, mb->got,
+			 mb->got ? cycles_to_us(mb->min_late) : 0.0, mb->wd,
+			 faults);
+	ksft_test_result(inj == 1 && !mb->lost,
+			 "unreadable: once until the next read (injects +%ld, %lu more in %d ms after the SYNC)\n",
+			 inj, mb->lost, QUIET_MS);
+	rax3 = unreg();
+	ksft_test_result(mb->bad_rax == EXL_RET(EXITLESS_EFAULT) && !rax3 &&
+			 reg(AREA_SIZE, 3) == 0,
+			 "unreadable: SYNC -EFAULT (%#lx), UNREGISTER %#lx, the usual area registered again\n",
+			 mb->bad_rax, rax3);
 }
 
 #define NR_POLLER_TESTS	4
@@ -1310,7 +1416,7 @@ int main(int argc, char *argv[])
 	base = read_counts();
 	ksft_set_plan(1 + NR_HOSTILE_TESTS + NR_DELIVERY_TESTS +
 		      (poll_us ? NR_POLLER_TESTS + NR_PIN_TESTS : 0) +
-		      NR_BACKSTOP_TESTS + 2 + 2 +
+		      NR_UNREAD_TESTS + NR_BACKSTOP_TESTS + 2 + 2 +
 		      (do_rmmod ? 3 : 0));
 
 	create_vm();
@@ -1324,6 +1430,7 @@ int main(int argc, char *argv[])
 
 	test_hostile();
 	test_delivery();
+	test_unread();
 	if (poll_us) {
 		test_poller();
 		test_pin_fault();
