@@ -128,6 +128,19 @@ static bool exitless_pvtimer_guard(struct exitless_pvtimer_vcpu *pt, u64 now)
 	return true;
 }
 
+/*
+ * Lock held: start @pt->timer @ns from now on this CPU, where the vCPU
+ * runs.  A callback of it still running elsewhere (waiting for the lock)
+ * keeps it on that CPU's base: then the next VM entry moves it.
+ */
+static void exitless_pvtimer_start(struct exitless_pvtimer_vcpu *pt, u64 ns)
+{
+	lockdep_assert_held(&pt->lock);
+	hrtimer_start(&pt->timer, ns_to_ktime(ns), HRTIMER_MODE_REL_PINNED_HARD);
+	pt->cpu = hrtimer_callback_running(&pt->timer) ? -1 :
+						       smp_processor_id();
+}
+
 /* What the host reads of the section: the guest's fields. */
 struct exitless_pvtimer_read {
 	u64 deadline;
@@ -261,11 +274,8 @@ static bool exitless_pvtimer_apply(struct exitless_pvtimer_vcpu *pt,
 		pt->by_poll = false;
 		pt->seen_seq = seq;
 		pt->fired = false;
-		if (exitless_pvtimer_guard(pt, now)) {
-			hrtimer_start(&pt->timer, ns_to_ktime(pt->guard_ns),
-				      HRTIMER_MODE_REL_PINNED_HARD);
-			pt->cpu = smp_processor_id();
-		}
+		if (exitless_pvtimer_guard(pt, now))
+			exitless_pvtimer_start(pt, pt->guard_ns);
 		return true;
 	case EXITLESS_PVTIMER_HOST_ARM:
 		ns = exitless_pvtimer_delay_ns(deadline, now,
@@ -277,12 +287,10 @@ static bool exitless_pvtimer_apply(struct exitless_pvtimer_vcpu *pt,
 		if (pt->fired && (seq == pt->seen_seq ||
 				  (pt->by_poll && seq == pt->poll_seq)))
 			ns = exitless_pvtimer_step_ns(ns);
-		hrtimer_start(&pt->timer, ns_to_ktime(ns),
-			      HRTIMER_MODE_REL_PINNED_HARD);
+		exitless_pvtimer_start(pt, ns);
 		pt->armed = deadline;
 		pt->guard = false;
 		pt->by_poll = false;
-		pt->cpu = smp_processor_id();
 		atomic64_inc(&exitless_stats.pvtimer_arms);
 		break;
 	}
@@ -453,11 +461,10 @@ static void exitless_pvtimer_poll_one(struct exitless_pvtimer_vcpu *pt)
 	now = kvm_read_l1_tsc(pt->vcpu, rdtsc());
 	ns = exitless_pvtimer_delay_ns(deadline, now,
 				       pt->vcpu->arch.virtual_tsc_khz);
-	hrtimer_start(&pt->timer, ns_to_ktime(ns), HRTIMER_MODE_REL_PINNED_HARD);
+	exitless_pvtimer_start(pt, ns);
 	pt->armed = deadline;
 	pt->guard = false;
 	pt->by_poll = true;
-	pt->cpu = smp_processor_id();
 	atomic64_inc(&exitless_stats.pvtimer_poll_arms);
 out:
 	raw_spin_unlock(&pt->lock);
@@ -757,7 +764,8 @@ void exitless_pvtimer_vcpu_entry(struct kvm_vcpu *vcpu)
 	if (pt->armed && pt->cpu != cpu && hrtimer_is_queued(&pt->timer)) {
 		hrtimer_start(&pt->timer, hrtimer_get_expires(&pt->timer),
 			      HRTIMER_MODE_ABS_PINNED_HARD);
-		pt->cpu = cpu;
+		/* see exitless_pvtimer_start() */
+		pt->cpu = hrtimer_callback_running(&pt->timer) ? -1 : cpu;
 		atomic64_inc(&exitless_stats.pvtimer_migrations);
 	}
 	pub[0] = pt->seen_seq;

@@ -28,7 +28,7 @@ struct exitless_hc;
  *	last: where the guard after its injection may end (policy.h)
  * @pub_seq: host_seq as the section shows it
  * @pub_armed: host_armed as the section shows it
- * @cpu: CPU @timer was queued on
+ * @cpu: CPU @timer was queued on, -1 = not known (moved at the next entry)
  * @vector: what to inject
  * @enabled: PVTIMER_ENABLE'd and not disabled since
  * @pub_valid: @pub_seq and @pub_armed were written since ENABLE
