@@ -129,16 +129,23 @@ static bool exitless_pvtimer_guard(struct exitless_pvtimer_vcpu *pt, u64 now)
 }
 
 /*
- * Lock held: start @pt->timer @ns from now on this CPU, where the vCPU
- * runs.  A callback of it still running elsewhere (waiting for the lock)
- * keeps it on that CPU's base: then the next VM entry moves it.
+ * Lock held, @pt->timer just (re)started pinned on this CPU: note where
+ * it is queued.  A callback of it still running elsewhere (waiting for
+ * the lock) keeps it on that CPU's base: -1, and the next VM entry
+ * moves it.
  */
-static void exitless_pvtimer_start(struct exitless_pvtimer_vcpu *pt, u64 ns)
+static void exitless_pvtimer_note_cpu(struct exitless_pvtimer_vcpu *pt)
 {
 	lockdep_assert_held(&pt->lock);
-	hrtimer_start(&pt->timer, ns_to_ktime(ns), HRTIMER_MODE_REL_PINNED_HARD);
 	pt->cpu = hrtimer_callback_running(&pt->timer) ? -1 :
 						       smp_processor_id();
+}
+
+/* Lock held: start @pt->timer @ns from now on this CPU, where the vCPU runs. */
+static void exitless_pvtimer_start(struct exitless_pvtimer_vcpu *pt, u64 ns)
+{
+	hrtimer_start(&pt->timer, ns_to_ktime(ns), HRTIMER_MODE_REL_PINNED_HARD);
+	exitless_pvtimer_note_cpu(pt);
 }
 
 /* What the host reads of the section: the guest's fields. */
@@ -764,8 +771,7 @@ void exitless_pvtimer_vcpu_entry(struct kvm_vcpu *vcpu)
 	if (pt->armed && pt->cpu != cpu && hrtimer_is_queued(&pt->timer)) {
 		hrtimer_start(&pt->timer, hrtimer_get_expires(&pt->timer),
 			      HRTIMER_MODE_ABS_PINNED_HARD);
-		/* see exitless_pvtimer_start() */
-		pt->cpu = hrtimer_callback_running(&pt->timer) ? -1 : cpu;
+		exitless_pvtimer_note_cpu(pt);
 		atomic64_inc(&exitless_stats.pvtimer_migrations);
 	}
 	pub[0] = pt->seen_seq;
