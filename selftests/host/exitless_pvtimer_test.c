@@ -25,10 +25,11 @@
  *     ends the HLT, and no interrupt comes that was not already pending in
  *     the IRR when DISABLE returned.
  *  3b. unreadable: the section in a memslot of its own, which is then
- *     deleted; the guest's writes to it exit (MMIO) and the host cannot
- *     read it there: the first such exit injects the vector at once (a
- *     halting guest would otherwise sleep on a deadline the host never
- *     read), the further ones, and the failing SYNC, inject nothing more.
+ *     deleted, so that no exit can read it (the guest's writes to it exit
+ *     as MMIO): the first exit after the deletion injects the vector at
+ *     once (a halting guest would otherwise sleep on a deadline the host
+ *     never read); the further ones, and the failing SYNC, inject nothing
+ *     more.
  *  4. the host's backstop: ENABLE with EXITLESS_PVTIMER_ENABLE_BACKSTOP
  *     (hostile windows refused); the vCPU's TSC deadline (KVM_GET_MSRS)
  *     follows the deadlines the host reads, and without the flag the
