@@ -16,6 +16,11 @@
 #                            raw 256-vCPU guest, L2 IPI loads; dynidle:
 #                            stock/host poll/haltpoll/dynidle), report in
 #                            Documentation/benchmarks.rst
+#   make debug               the nested suite with L1 and L2 on a debug
+#                            build of Debian's 6.1 source (lockdep, atomic-
+#                            sleep checks, debug objects, kmemleak), built
+#                            and installed first; DEBUG_KERNEL=6.12 for
+#                            6.12's source (not part of make check)
 #   make style               checkpatch --strict and sparse on the sources
 #   make deb                 .build/exitless-dkms_<version>_all.deb (DKMS)
 #   make dkms-install        as root: DKMS add/build/install for the running
@@ -30,7 +35,7 @@ HDR_TREES = $(sort $(wildcard /usr/src/linux-headers-6.1.*-amd64 \
 			       /usr/src/linux-headers-6.12.*-amd64))
 KRELS = $(patsubst /usr/src/linux-headers-%,%,$(HDR_TREES))
 
-.PHONY: all modules clean kernels deps check kunit nested demo bench bench-report style help \
+.PHONY: all modules clean kernels deps check kunit nested demo bench bench-report style help debug \
 	deb dkms-install dkms-remove
 
 all: modules
@@ -67,6 +72,12 @@ nested: deps
 
 demo: deps
 	$(TOP)/selftests/qemu/run.sh --demo
+
+# The same nested suite, L1 and L2 on a debug kernel (selftests/debug/).
+DEBUG_KERNEL ?= 6.1
+debug: deps
+	rel=$$($(TOP)/selftests/debug/build-kernel.sh $(DEBUG_KERNEL)) && \
+	  $(TOP)/selftests/qemu/run.sh $$rel
 
 # Both kernels, then the report: raw results, CSV and plots in
 # Documentation/bench/, Documentation/benchmarks.rst regenerated.
