@@ -38,7 +38,7 @@ export EXITLESS_HOST_KO
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 
 module=exitless_host
-kernel_bad='WARNING:|BUG:|Oops|general protection fault|soft lockup|hard LOCKUP|hung_task|Call Trace:|RIP: |refcount_t:|UBSAN:|KASAN:|kmemleak'
+kernel_bad='WARNING:|BUG:|Oops|general protection fault|soft lockup|hard LOCKUP|hung_task|Call Trace:|RIP: |refcount_t:|UBSAN:|KASAN:|suspected memory leak'
 
 n=0
 nr_pass=0

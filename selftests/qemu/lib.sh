@@ -103,7 +103,7 @@ mkinitramfs() {
 }
 
 # Kernel-log problems that fail a run, wherever they show up.
-KLOG_BAD='WARNING:|BUG:|Oops|Kernel panic|general protection fault|possible circular locking|possible recursive locking|inconsistent lock state|KASAN|UBSAN|kmemleak|soft lockup|hard LOCKUP|hung_task|blocked for more than|RCU stall|rcu_sched detected stalls|Call Trace:'
+KLOG_BAD='WARNING:|BUG:|Oops|Kernel panic|general protection fault|possible circular locking|possible recursive locking|inconsistent lock state|KASAN|UBSAN|suspected memory leak|soft lockup|hard LOCKUP|hung_task|blocked for more than|RCU stall|rcu_sched detected stalls|Call Trace:'
 
 # scan_klog <file> <label>: TAP line for a kernel log, problems quoted
 scan_klog() {
