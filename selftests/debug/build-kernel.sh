@@ -72,12 +72,14 @@ fi
 rel=$(make -s -C "$src" O="$obj" kernelrelease)
 case "$rel" in *-exitless-debug) ;; *) die "unexpected release '$rel'" ;; esac
 # installed again after every build (a module may be all that changed)
-if [ ! -f "/boot/vmlinuz-$rel" ] || [ ! -d "/lib/modules/$rel/kernel" ] ||
+if [ ! -f "/boot/vmlinuz-$rel" ] || [ ! -f "/boot/config-$rel" ] ||
+   [ ! -d "/lib/modules/$rel/kernel" ] ||
    [ "$obj/.exitless-built" -nt "$obj/.exitless-installed" ]; then
 	say "installing $rel into /boot and /lib/modules"
 	make -s -C "$src" O="$obj" modules_install INSTALL_MOD_STRIP=1 >/dev/null
 	cp "$obj/arch/x86/boot/bzImage" "/boot/vmlinuz-$rel"
 	cp "$obj/System.map" "/boot/System.map-$rel"
+	cp "$obj/.config" "/boot/config-$rel"
 	touch "$obj/.exitless-installed"
 fi
 ln -sfn "$obj" "/lib/modules/$rel/build"
