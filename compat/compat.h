@@ -85,23 +85,43 @@ void kvm_apic_send_ipi(struct kvm_lapic *apic, u32 icr_low, u32 icr_high);
 /*
  * A cpuidle state with CPUIDLE_FLAG_RCU_IDLE tells RCU itself that the CPU
  * goes idle, around the instruction that idles it (dynidle/guest.c).
- * 6.1:  the driver calls ct_idle_enter() / ct_idle_exit() (exported,
- *       linux/context_tracking.h), as acpi_idle does there.
+ * The instruction is HLT with interrupts enabled by its STI, and the
+ * interrupt that ends it returns through the entry code, which tells
+ * lockdep that interrupts are on; so lockdep must be told the same before
+ * the halt, and that they are off again after it.
  * 6.3+: "cpuidle: Fix ct_idle_*() usage" added the inline
  *       ct_cpuidle_enter() / ct_cpuidle_exit() (linux/cpuidle.h), which
- *       also keep lockdep's and the irq tracer's idea of the IRQ state
- *       right around ct_idle_enter(); drivers must use those.
+ *       do both around ct_idle_enter() / ct_idle_exit().
+ * 6.1:  the driver calls ct_idle_enter() / ct_idle_exit() (exported,
+ *       linux/context_tracking.h) with the lockdep and irq-tracer calls
+ *       of 6.1's default_idle_call() around them (all exported, or empty
+ *       inlines without lockdep).  Without them lockdep saw interrupts on
+ *       after the halt while they were off: on a lockdep kernel (make
+ *       debug), sched_clock_tick()'s lockdep_assert_irqs_disabled() warned
+ *       from cpuidle_enter_state().
  * Inline functions leave no macro to test, hence the version check.
  */
 #include <linux/context_tracking.h>
 #include <linux/cpuidle.h>
+#include <linux/irqflags.h>
 
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
 #define exitless_ct_idle_enter()	ct_cpuidle_enter()
 #define exitless_ct_idle_exit()		ct_cpuidle_exit()
 #else
-#define exitless_ct_idle_enter()	ct_idle_enter()
-#define exitless_ct_idle_exit()		ct_idle_exit()
+static __always_inline void exitless_ct_idle_enter(void)
+{
+	trace_hardirqs_on_prepare();
+	lockdep_hardirqs_on_prepare();
+	ct_idle_enter();
+	lockdep_hardirqs_on(_THIS_IP_);
+}
+
+static __always_inline void exitless_ct_idle_exit(void)
+{
+	lockdep_hardirqs_off(_THIS_IP_);
+	ct_idle_exit();
+}
 #endif
 
 #endif /* EXITLESS_COMPAT_H */
