@@ -124,15 +124,20 @@ boot_l1() {
 	# QEMU after the L2 had powered off; the reports kept the console
 	# going until the 1500 s timeout.
 	# The same emulator once crashed L1's kernel outright, in code that
-	# is not ours (see l1_crash_outside_exitless in lib.sh).
+	# is not ours (see l1_crash_outside_exitless in lib.sh), and once
+	# left an idle L1 CPU halted for 22 s in a boot that otherwise
+	# passed (see l1_stall_outside_exitless).
 	# Such a boot runs again (at most EXITLESS_L1_RETRIES times), from
 	# scratch and loudly, each failed console kept.  A crash that names
 	# exitless code, one failure more than that, or any other failure
 	# fails the stage.
 	l1_once "$out" "$rel" "$thread" "$smp" "$stages"
-	while [ "$tries" -lt "$retries" ] &&
-	      ! grep -aq '^EXITLESS-L1: done' "$out/l1-console.log"; do
-		if [ -e "$out/l1-console.log.hung" ]; then
+	while [ "$tries" -lt "$retries" ]; do
+		if grep -aq '^EXITLESS-L1: done' "$out/l1-console.log"; then
+			l1_stall_outside_exitless "$out/l1-console.log" \
+				"$out/l1-dmesg.txt" || break
+			why="ran to its end, but L1 stalled outside exitless code"
+		elif [ -e "$out/l1-console.log.hung" ]; then
 			why=hung
 		elif l1_crash_outside_exitless "$out/l1-console.log"; then
 			why="crashed outside exitless code"
@@ -140,7 +145,10 @@ boot_l1() {
 			break
 		fi
 		tries=$((tries + 1))
+		[ ! -e "$out/l1-dmesg.txt" ] ||
+			mv "$out/l1-dmesg.txt" "$out/l1-dmesg.txt.failed$tries"
 		mv "$out/l1-console.log" "$out/l1-console.log.failed$tries"
+		cp "$out/results.tap" "$out/results.tap.failed$tries"
 		echo "# RETRY: L1 boot '$name' $why (console above, kept as $out/l1-console.log.failed$tries): booting it again, $tries of $retries"
 		l1_once "$out" "$rel" "$thread" "$smp" "$stages"
 	done
