@@ -620,45 +620,12 @@ if [ "${stages#*,migrate,}" != "$stages" ]; then
 	stage_end migrate
 fi
 
-# --- lockdep (the debug kernel of make debug) -------------------------------
-# A lockdep report fails the kernel log check below; this checks that
-# lockdep was still validating at the end (it turns itself off for good
-# after its first report, or when it runs out of room), and says which
-# of exitless_host's lock classes it knows (those of a loaded module).
-if [ -r /proc/lockdep_stats ]; then
-	dl=$(awk '/debug_locks:/ { print $2 }' /proc/lockdep_stats)
-	ours=$(grep -oE ': (exitless_[a-z_]*lock|&pt->lock)$' /proc/lockdep | cut -c3- | sort -u | xargs)
-	if [ "$dl" = 1 ]; then
-		tap "ok - l1/lockdep validating to the end (debug_locks 1; exitless classes now: ${ours:-none, module not loaded})"
-	else
-		tap "not ok - l1/lockdep turned itself off during the run (debug_locks ${dl:-?})"
-	fi
-fi
-
-# --- kmemleak (the debug kernel of make debug) ------------------------------
-# With the host module removed, whatever it allocated and lost is
-# unreferenced.  Two scans (an object is reported only once it is older
-# than kmemleak's minimum age and unreferenced in two scans).  A report
-# whose backtrace names exitless code, or a bare module address (the
-# module is gone, so its symbols are), fails; others are only counted.
-if [ -w /sys/kernel/debug/kmemleak ]; then
-	if grep -q '^exitless_host ' /proc/modules; then
-		rmmod exitless_host || tap "not ok - l1/rmmod exitless_host for kmemleak"
-	fi
-	sleep 6
-	echo scan > /sys/kernel/debug/kmemleak
-	sleep 6
-	echo scan > /sys/kernel/debug/kmemleak
-	cat /sys/kernel/debug/kmemleak > "$out/l1-kmemleak.txt"
-	n=$(grep -c '^unreferenced object' "$out/l1-kmemleak.txt" || true)
-	ours=$(awk '/^unreferenced object/ { o = 0 } /^ *\[<.*(exitless|\] 0xffffffffc)/ { if (!o) n++; o = 1 } END { print n + 0 }' "$out/l1-kmemleak.txt")
-	if [ "$ours" = 0 ]; then
-		tap "ok - l1/kmemleak: nothing of exitless_host unreferenced ($n other reports, $out/l1-kmemleak.txt)"
-	else
-		sed 's/^/# /' "$out/l1-kmemleak.txt" | head -60
-		tap "not ok - l1/kmemleak: $ours unreferenced objects from exitless_host"
-	fi
-fi
+# --- lockdep and kmemleak (the debug kernel of make debug) -----------------
+# (selftests/lib/kcheck.sh) lockdep still validating at the end, and
+# which of exitless_host's lock classes it knows; then, with the module
+# removed, nothing it allocated unreferenced
+kcheck_lockdep l1 ': (exitless_[a-z_]*lock|&pt->lock)$' | collect
+kcheck_kmemleak l1 exitless_host "$out/l1-kmemleak.txt" | collect
 
 # --- L1's own kernel log ---------------------------------------------------
 dmesg > "$out/l1-dmesg.txt"

@@ -30,34 +30,15 @@ else
 	echo "not ok - $stage/$script missing from the L2 initramfs"
 	rc=1
 fi
-# lockdep (the debug kernel of make debug): still validating at the end
-if [ -r /proc/lockdep_stats ]; then
-	dl=$(awk '/debug_locks:/ { print $2 }' /proc/lockdep_stats)
-	if [ "$dl" = 1 ]; then
-		echo "ok - $stage/lockdep validating to the end (debug_locks 1)"
-	else
-		echo "not ok - $stage/lockdep turned itself off during the run (debug_locks $dl)"
-		rc=1
-	fi
-fi
-# kmemleak (the debug kernel of make debug): what exitless_guest
-# allocated and lost, once it is gone (see l1-main.sh's check)
-if [ -w /sys/kernel/debug/kmemleak ]; then
-	grep -q '^exitless_guest ' /proc/modules && rmmod exitless_guest
-	sleep 6
-	echo scan > /sys/kernel/debug/kmemleak
-	sleep 6
-	echo scan > /sys/kernel/debug/kmemleak
-	cat /sys/kernel/debug/kmemleak > /tmp/kmemleak.txt
-	total=$(grep -c '^unreferenced object' /tmp/kmemleak.txt)
-	ours=$(awk '/^unreferenced object/ { o = 0 } /^ *\[<.*(exitless|\] 0xffffffffc)/ { if (!o) n++; o = 1 } END { print n + 0 }' /tmp/kmemleak.txt)
-	if [ "$ours" = 0 ]; then
-		echo "ok - $stage/kmemleak: nothing of exitless_guest unreferenced ($total other reports)"
-	else
-		sed 's/^/# /' /tmp/kmemleak.txt | head -60
-		echo "not ok - $stage/kmemleak: $ours unreferenced objects from exitless_guest"
-		rc=1
-	fi
-fi
+# The end-of-boot checks (selftests/lib/kcheck.sh).  The whole kernel
+# log: the console (loglevel=4, which L1 scans) shows no KERN_WARNING
+# line, so no WARN() splat either.  Then, on the debug kernels of make
+# debug: lockdep still validating, and nothing of exitless_guest left
+# unreferenced once it is gone.
+. /selftests/lib/kcheck.sh
+dmesg > /tmp/dmesg.txt
+kcheck_klog "$stage" /tmp/dmesg.txt || rc=1
+kcheck_lockdep "$stage" || rc=1
+kcheck_kmemleak "$stage" exitless_guest /tmp/kmemleak.txt || rc=1
 echo "EXITLESS-L2: done rc=$rc"
 poweroff -f

@@ -102,8 +102,10 @@ mkinitramfs() {
 	rm -rf "$tree"
 }
 
-# Kernel-log problems that fail a run, wherever they show up.
-KLOG_BAD='WARNING:|BUG:|Oops|Kernel panic|general protection fault|possible circular locking|possible recursive locking|inconsistent lock state|KASAN|UBSAN|suspected memory leak|soft lockup|hard LOCKUP|hung_task|blocked for more than|RCU stall|rcu_sched detected stalls|Call Trace:'
+# KLOG_BAD (kernel-log problems that fail a run, wherever they show up)
+# and the end-of-boot checks L1 shares with the busybox L2
+# shellcheck source=selftests/lib/kcheck.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/kcheck.sh"
 
 # scan_klog <file> <label>: TAP line for a kernel log, problems quoted
 scan_klog() {
