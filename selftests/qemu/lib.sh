@@ -153,15 +153,18 @@ l1_crash_outside_exitless() {
 # the boot passed.  The console carries only the reports' headlines
 # (loglevel=4); their stacks are in the dmesg L1 saved at its end.
 l1_stall_outside_exitless() {
+	local stall='soft lockup - CPU#|rcu: INFO: rcu_[a-z]* (self-)?detected stall'
 	[ -s "$2" ] || return 1
-	tr -d '\r' < "$1" | awk '
-		/^\[/ && /soft lockup - CPU#|rcu: INFO: rcu_[a-z]* (self-)?detected stall/ { stall = 1; next }
-		/^\[/ && /WARNING:|BUG:|Oops|Kernel panic|general protection fault|possible circular locking|possible recursive locking|inconsistent lock state|KASAN|UBSAN|suspected memory leak|hard LOCKUP|hung_task|blocked for more than/ { other = 1 }
-		END { exit !(stall && !other) }' || return 1
-	awk '
-		/soft lockup - CPU#|rcu: INFO: rcu_[a-z]* (self-)?detected stall/ { stall = 1 }
-		stall && /exitless/ && /\+0x[0-9a-f]+\/0x[0-9a-f]+/ { ours = 1 }
-		END { exit !(stall && !ours) }' "$2"
+	# any other KLOG_BAD line of L1's own (but the stall reports' own
+	# words and their traces) is another problem
+	tr -d '\r' < "$1" | awk -v stall="$stall" -v bad="$KLOG_BAD" '
+		/^\[/ && $0 ~ stall { s = 1; next }
+		/^\[/ && $0 ~ bad && !/soft lockup|RCU stall|rcu_sched detected stalls|Call Trace:/ { other = 1 }
+		END { exit !(s && !other) }' || return 1
+	awk -v stall="$stall" '
+		$0 ~ stall { s = 1 }
+		s && /exitless/ && /\+0x[0-9a-f]+\/0x[0-9a-f]+/ { ours = 1 }
+		END { exit !(s && !ours) }' "$2"
 }
 
 # qemu_paused_off <monitor socket>: is that QEMU's guest paused by a
