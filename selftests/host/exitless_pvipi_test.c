@@ -64,6 +64,7 @@ static u64 dest_map[MAX_VCPUS / 64];
 
 static void ipi_handler(struct ex_regs *regs)
 {
+	exl_guest_halt_fixup(regs);
 	ipis[x2apic_read_reg(APIC_ID)]++;
 	x2apic_write_reg(APIC_EOI, 0);
 }
@@ -135,7 +136,7 @@ static void target_code(u64 idx)
 		 */
 		asm volatile("sti; nop; nop; cli" ::: "memory");
 		while (ipi_pending())
-			asm volatile("sti; hlt; cli" ::: "memory");
+			exl_guest_halt();
 		GUEST_SYNC(SYNC_WAIT);
 	}
 }

@@ -116,6 +116,7 @@ static u64 pt_count, pt_tsc, wd_count;
 
 static void pt_handler(struct ex_regs *regs)
 {
+	exl_guest_halt_fixup(regs);
 	WRITE_ONCE(pt_tsc, rdtsc());
 	WRITE_ONCE(pt_count, pt_count + 1);
 	x2apic_write_reg(APIC_EOI, 0);
@@ -123,6 +124,7 @@ static void pt_handler(struct ex_regs *regs)
 
 static void wd_handler(struct ex_regs *regs)
 {
+	exl_guest_halt_fixup(regs);
 	WRITE_ONCE(wd_count, wd_count + 1);
 	x2apic_write_reg(APIC_EOI, 0);
 }
@@ -191,7 +193,7 @@ static void guest_arm_once(struct exitless_pvtimer_section *s)
 			mbox.due_at_disable++;
 		/* only the watchdog may end this wait */
 		while (READ_ONCE(wd_count) == w0)
-			asm volatile("sti; hlt; cli" ::: "memory");
+			exl_guest_halt();
 	} else if (mbox.flags & F_BUSY) {
 		asm volatile("sti" ::: "memory");
 		while (READ_ONCE(pt_count) == c0 && READ_ONCE(wd_count) == w0)
@@ -199,7 +201,7 @@ static void guest_arm_once(struct exitless_pvtimer_section *s)
 		asm volatile("cli" ::: "memory");
 	} else {
 		while (READ_ONCE(pt_count) == c0 && READ_ONCE(wd_count) == w0)
-			asm volatile("sti; hlt; cli" ::: "memory");
+			exl_guest_halt();
 	}
 	wrmsr(MSR_IA32_TSC_DEADLINE, 0);
 	mbox.wd += READ_ONCE(wd_count) != w0;
@@ -261,7 +263,7 @@ static void guest_unread(void)
 	barrier();
 	WRITE_ONCE(s->seq, 1);
 	while (READ_ONCE(pt_count) == c0 && READ_ONCE(wd_count) == w0)
-		asm volatile("sti; hlt; cli" ::: "memory");
+		exl_guest_halt();
 	wrmsr(MSR_IA32_TSC_DEADLINE, 0);
 	mbox.wd = READ_ONCE(wd_count) != w0;
 	mbox.got = READ_ONCE(pt_count) - c0;
@@ -272,7 +274,7 @@ static void guest_unread(void)
 	w0 = READ_ONCE(wd_count);
 	wrmsr(MSR_IA32_TSC_DEADLINE, rdtsc() + mbox.a[1]);
 	while (READ_ONCE(wd_count) == w0)
-		asm volatile("sti; hlt; cli" ::: "memory");
+		exl_guest_halt();
 	mbox.lost = READ_ONCE(pt_count) - c0;	/* here: vectors after it */
 }
 
@@ -1045,11 +1047,15 @@ static void test_destroy_armed(struct counts base)
  */
 static u64 load_iters[MAX_LOAD_VCPUS];
 static u64 load_pt[MAX_LOAD_VCPUS], load_wd[MAX_LOAD_VCPUS];
+/* interrupts taken between exl_guest_halt()'s sti and hlt, of all vCPUs */
+static u64 load_fixups;
 
 static void load_pt_handler(struct ex_regs *regs)
 {
 	u64 me = x2apic_read_reg(APIC_ID);
 
+	if (exl_guest_halt_fixup(regs))
+		__atomic_add_fetch(&load_fixups, 1, __ATOMIC_RELAXED);
 	WRITE_ONCE(load_pt[me], load_pt[me] + 1);
 	x2apic_write_reg(APIC_EOI, 0);
 }
@@ -1058,6 +1064,8 @@ static void load_wd_handler(struct ex_regs *regs)
 {
 	u64 me = x2apic_read_reg(APIC_ID);
 
+	if (exl_guest_halt_fixup(regs))
+		__atomic_add_fetch(&load_fixups, 1, __ATOMIC_RELAXED);
 	WRITE_ONCE(load_wd[me], load_wd[me] + 1);
 	x2apic_write_reg(APIC_EOI, 0);
 }
@@ -1100,7 +1108,7 @@ static void load_guest(u64 idx, u64 gva, u64 gpa, u64 delta)
 		case 0:		/* lazy: the HLT exit tells the host */
 			while (READ_ONCE(load_pt[idx]) == c0 &&
 			       READ_ONCE(load_wd[idx]) == w0)
-				asm volatile("sti; hlt; cli" ::: "memory");
+				exl_guest_halt();
 			break;
 		case 1:		/* SYNC, busy */
 			exl_hypercall(EXITLESS_HC_PVTIMER_SYNC, 0, 0, 0, 0, &o);
@@ -1151,7 +1159,7 @@ static void *load_vcpu_thread(void *arg)
 /*
  * Child: a VM of LOAD_VCPUS looping vCPUs; writes to @fd, every time
  * they have made progress, a line with their iterations (the sum, then
- * each vCPU's), until it is killed.
+ * each vCPU's) and the hlt fixups of all, until it is killed.
  */
 static void load_child(int fd, u64 delta)
 {
@@ -1160,7 +1168,7 @@ static void load_child(int fd, u64 delta)
 	struct kvm_vm *lvm;
 	unsigned int i;
 	vm_vaddr_t gva;
-	u64 *iters;
+	u64 *iters, *fixups;
 	char buf[128];
 	u64 sum, last = 0;
 	int len;
@@ -1188,6 +1196,7 @@ static void load_child(int fd, u64 delta)
 	for (i = 0; i < LOAD_VCPUS; i++)
 		pthread_create(&th[i], NULL, load_vcpu_thread, lv[i]);
 	iters = addr_gva2hva(lvm, (vm_vaddr_t)load_iters);
+	fixups = addr_gva2hva(lvm, (vm_vaddr_t)&load_fixups);
 	for (;;) {
 		usleep(20000);
 		for (sum = 0, i = 0; i < LOAD_VCPUS; i++)
@@ -1199,7 +1208,8 @@ static void load_child(int fd, u64 delta)
 		for (i = 0; i < LOAD_VCPUS; i++)
 			len += snprintf(buf + len, sizeof(buf) - len, " %lu",
 					READ_ONCE(iters[i]));
-		snprintf(buf + len, sizeof(buf) - len, "\n");
+		snprintf(buf + len, sizeof(buf) - len, " (hlt fixups %lu)\n",
+			 READ_ONCE(*fixups));
 		if (write(fd, buf, strlen(buf)) < 0)
 			_exit(0);
 	}
@@ -1354,28 +1364,25 @@ static void test_rmmod_under_load(struct counts base)
 	} while (p3 && (pt != LOAD_VCPUS || inj1 <= inj0) &&
 		 exl_now() - t0 < 60);
 	killed = loader_kill(&l);
-	/* which vCPU stopped, and when, if one did */
+	/* which vCPU stopped, and when, if one did; the hlt fixups */
 	ksft_print_msg("iterations of each vCPU: before rmmod %s, at insmod %s, at the end %s\n",
 		       at_rmmod, at_insmod, l.each);
 	ksft_test_result(p1 && !rc1 && p2 && !rc2,
 			 "rmmod %s with %d vCPUs arming: exit %d, they go on without it, insmod exit %d (progress %d %d)\n",
 			 EXL_HOST_MODULE, LOAD_VCPUS, rc1, rc2, p1, p2);
 	/*
-	 * Every vCPU seen enabled again is what should happen; on 6.12 on
-	 * 2026-12-01 (three runs, after the per-VM epoch change) one of the
-	 * four was never seen enabled in 60 s while the others went on and
-	 * were served; CI of 8c8107a (6.1, 2026-12-04) saw it again, the
-	 * host's idle CPU 1 taking no timer interrupt for 22 s meanwhile.
-	 * Not understood yet (see the issue), so the check asks for the
-	 * vCPUs to be served again, prints how many were enabled, and
-	 * each vCPU's iterations above say which one stopped, and when.
+	 * Every vCPU must enable again.  One of the four used to stay halted
+	 * for good now and then (6.12 on 2026-12-01, CI of 8c8107a and
+	 * 02b5b55 on 6.1): a state dump on 2026-12-05 showed it halted at the
+	 * hlt of its wait, its IRR and ISR empty, with both its interrupts
+	 * already counted since the wait began.  They had been taken between
+	 * sti and hlt, where QEMU's emulated SVM does not keep sti's shadow;
+	 * exl_guest_halt_fixup() now steps over that hlt (exitless_test.h),
+	 * and "hlt fixups" above counts how often it did.
 	 */
-	if (pt != LOAD_VCPUS)
-		ksft_print_msg("NOTE: %ld of %d vCPUs seen with pvtimer enabled again\n",
-			       pt, LOAD_VCPUS);
-	ksft_test_result(p3 && inj0 >= 0 && inj1 > inj0 && pt >= 1,
-			 "after insmod the vCPUs enable again and get interrupts (progress %d, pvtimer_vcpus %ld of %d, injects +%ld in %.2f s)\n",
-			 p3, pt, LOAD_VCPUS, inj1 - inj0, exl_now() - t0);
+	ksft_test_result(p3 && inj0 >= 0 && inj1 > inj0 && pt == LOAD_VCPUS,
+			 "after insmod all %d vCPUs enable again and get interrupts (progress %d, pvtimer_vcpus %ld, injects +%ld in %.2f s)\n",
+			 LOAD_VCPUS, p3, pt, inj1 - inj0, exl_now() - t0);
 	/* a fresh module: nothing */
 	base.vms = 0;
 	base.regs = 0;

@@ -77,6 +77,32 @@ static inline u16 exl_guest_cpl(void)
 	return cs & 3;
 }
 
+/*
+ * Guest side: sti; hlt; cli, halting until an interrupt comes.
+ *
+ * QEMU's emulated SVM (helper_vmrun() in QEMU 7.2, Debian 12's) saves
+ * sti's interrupt shadow in the VMCB's int_state at a #VMEXIT but never
+ * loads it back at VMRUN.  When a #VMEXIT lands between the sti and the
+ * hlt, KVM may then deliver a pending interrupt right there: its handler
+ * returns to the hlt, which halts with that interrupt already taken and,
+ * if it was the last one due, nothing left to wake it.  Every handler of
+ * an interrupt that ends an exl_guest_halt() calls exl_guest_halt_fixup(),
+ * which steps over the hlt in that one case, so that the caller sees the
+ * interrupt and checks its condition again.  On a CPU that keeps the
+ * shadow (hardware, KVM) an interrupt never comes with RIP at that hlt.
+ */
+void exl_guest_halt(void);
+extern const char exl_guest_hlt_insn[];
+
+/* In a guest handler: true if it stepped over exl_guest_halt()'s hlt. */
+static inline bool exl_guest_halt_fixup(struct ex_regs *regs)
+{
+	if (regs->rip != (u64)exl_guest_hlt_insn)
+		return false;
+	regs->rip++;	/* hlt is one byte */
+	return true;
+}
+
 /* Executor requests (host -> guest mailbox). */
 enum exl_op {
 	EXL_OP_NONE,

@@ -11,6 +11,21 @@
 #include "exitless_test.h"
 
 bool exl_use_vmcall;
+
+/* See exitless_test.h: the hlt's address is what the fixup looks for. */
+asm(".pushsection .text, \"ax\"\n"
+	".globl exl_guest_halt\n"
+	".type exl_guest_halt, @function\n"
+	"exl_guest_halt:\n"
+	"sti\n"
+	".globl exl_guest_hlt_insn\n"
+	"exl_guest_hlt_insn:\n"
+	"hlt\n"
+	"cli\n"
+	"ret\n"
+	".size exl_guest_halt, . - exl_guest_halt\n"
+	".popsection\n");
+
 struct exl_mbox exl_mbox[EXL_MAX_VCPUS];
 void (*exl_mmio_handler)(struct kvm_vcpu *vcpu);
 
