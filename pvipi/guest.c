@@ -16,7 +16,9 @@
  * vCPU index the host wrote in each area header at REGISTER) with
  * interrupts off, so that an IPI sent from an interrupt handler cannot
  * scribble on a bitmap being sent.  Interrupts that were on are enabled
- * for the hypercall instruction alone (exitless_hypercall_irqs_on()).
+ * for the hypercall instruction alone (exitless_hypercall_irqs_on()),
+ * the bitmap marked busy meanwhile: a set sent from an interrupt taken
+ * there goes native ("nested").
  * A set that leaves one target (after the polling ones) goes out through
  * the saved single-destination sender instead: one ICR write, one exit
  * as well, served by KVM's fastpath (exitless_pvipi_single_native()).
@@ -52,11 +54,13 @@
 struct exitless_pvipi_cpu {
 	u64 *map;		/* destination bitmap, kmalloc'd (RAM) */
 	u32 dirty_words;	/* words of @map that may be nonzero */
+	bool busy;		/* @map is being sent with interrupts on */
 	u64 hypercalls;		/* PVIPI_SEND that delivered */
 	u64 targets;		/* targets they delivered to */
 	u64 fallbacks;		/* IPIs sent through the saved senders */
 	u64 singles;		/* one target left: sent natively by policy */
 	u64 poll_wakes;		/* targets woken through memory */
+	u64 nested;		/* sets sent natively: @map was busy */
 };
 
 static DEFINE_PER_CPU(struct exitless_pvipi_cpu, exitless_pvipi_cpu);
@@ -121,13 +125,17 @@ void exitless_pvipi_poll_end(void)
 	}
 }
 
+/* exitless_pvipi_send(): send natively, the bitmap is in use (not a failure) */
+#define EXITLESS_PVIPI_NESTED	1
+
 /*
  * One PVIPI_SEND for @cpus (a bitmap of nr_cpu_ids bits).  0 when every
  * target got the IPI or was woken through memory, or when one target is
  * left for the caller to send to natively: then *@single is that CPU
  * (else -1).  Otherwise nonzero and the caller sends natively to the
- * whole set.  Interrupts are off; @flags is what the caller's
- * local_irq_save() saved.
+ * whole set: EXITLESS_PVIPI_NESTED if this CPU's bitmap was in use, a
+ * negative error if the hypercall did not deliver.  Interrupts are off;
+ * @flags is what the caller's local_irq_save() saved.
  */
 static long exitless_pvipi_send(const unsigned long *cpus, u64 vector,
 				unsigned long flags, int *single)
@@ -142,6 +150,9 @@ static long exitless_pvipi_send(const unsigned long *cpus, u64 vector,
 	*single = -1;
 	if (!READ_ONCE(exitless_pvipi_on))
 		return -EXITLESS_EOPNOTSUPP;
+	/* sent from an interrupt taken inside the window below */
+	if (READ_ONCE(pc->busy))
+		return EXITLESS_PVIPI_NESTED;
 	memset(pc->map, 0, pc->dirty_words * sizeof(u64));
 	n = exitless_pvipi_pack(pc->map, EXITLESS_PVIPI_MAP_BITS,
 				exitless_pvipi_idx, cpus, nr_cpu_ids,
@@ -157,19 +168,29 @@ static long exitless_pvipi_send(const unsigned long *cpus, u64 vector,
 		return 0;
 	}
 	/*
-	 * The bitmap is stable until the hypercall has completed; from then
-	 * on an interrupt handler may send (and reuse it).  Interrupts that
-	 * were on stay on across the call, unless this task could be
-	 * preempted (and migrated) by the return from one.
+	 * Interrupts that were on stay on across the call, unless this task
+	 * could be preempted (and migrated) by the return from one.  STI's
+	 * shadow keeps them out until the hypercall has completed, but a CPU
+	 * that drops the shadow at a VM exit (QEMU's emulated SVM, see
+	 * Documentation/pvipi.rst) lets one in before it: an IPI sent from
+	 * there must not rewrite the bitmap under this call, so it finds it
+	 * busy and goes native.  That also sends natively a set from an
+	 * interrupt taken right after the call, before the CLI: rare, and
+	 * counted in "nested".
 	 */
-	if (!irqs_disabled_flags(flags) && preempt_count())
+	if (!irqs_disabled_flags(flags) && preempt_count()) {
+		WRITE_ONCE(pc->busy, true);
+		barrier();	/* busy before interrupts are on */
 		ret = exitless_hypercall_irqs_on(EXITLESS_HC_PVIPI_SEND,
 						 virt_to_phys(pc->map), nbits,
 						 mode_vector, 0);
-	else
+		barrier();	/* ... until they are off again */
+		WRITE_ONCE(pc->busy, false);
+	} else {
 		ret = exitless_hypercall(EXITLESS_HC_PVIPI_SEND,
 					 virt_to_phys(pc->map), nbits,
 					 mode_vector, 0, NULL);
+	}
 	if (ret != n)
 		return ret < 0 ? ret : -EXITLESS_EINVAL;
 	pc->hypercalls++;
@@ -190,11 +211,16 @@ static void exitless_pvipi_call_func_ipi(const struct cpumask *mask)
 {
 	unsigned long flags;
 	int single;
+	long ret;
 
 	local_irq_save(flags);
-	if (exitless_pvipi_send(cpumask_bits(mask), CALL_FUNCTION_VECTOR,
-				flags, &single)) {
-		this_cpu_inc(exitless_pvipi_cpu.fallbacks);
+	ret = exitless_pvipi_send(cpumask_bits(mask), CALL_FUNCTION_VECTOR,
+				  flags, &single);
+	if (ret) {
+		if (ret == EXITLESS_PVIPI_NESTED)
+			this_cpu_inc(exitless_pvipi_cpu.nested);
+		else
+			this_cpu_inc(exitless_pvipi_cpu.fallbacks);
 		exitless_saved_call_func_ipi(mask);
 	} else if (single >= 0) {
 		exitless_saved_call_func_single_ipi(single);
@@ -289,6 +315,7 @@ MODULE_PARM_DESC(pvipi,
 ssize_t exitless_pvipi_show(char *buf)
 {
 	u64 hc = 0, targets = 0, fallbacks = 0, singles = 0, wakes = 0;
+	u64 nested = 0;
 	unsigned int cpu;
 
 	for_each_possible_cpu(cpu) {
@@ -299,11 +326,12 @@ ssize_t exitless_pvipi_show(char *buf)
 		fallbacks += READ_ONCE(pc->fallbacks);
 		singles += READ_ONCE(pc->singles);
 		wakes += READ_ONCE(pc->poll_wakes);
+		nested += READ_ONCE(pc->nested);
 	}
 	return sysfs_emit(buf,
-			  "in_use %d\nhypercalls %llu\ntargets %llu\nfallbacks %llu\nsingles %llu\npoll_wakes %llu\n",
+			  "in_use %d\nhypercalls %llu\ntargets %llu\nfallbacks %llu\nsingles %llu\npoll_wakes %llu\nnested %llu\n",
 			  READ_ONCE(exitless_pvipi_on), hc, targets, fallbacks,
-			  singles, wakes);
+			  singles, wakes, nested);
 }
 
 int exitless_pvipi_init(void)
