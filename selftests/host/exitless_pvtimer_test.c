@@ -1050,24 +1050,25 @@ static u64 load_pt[MAX_LOAD_VCPUS], load_wd[MAX_LOAD_VCPUS];
 /* interrupts taken between exl_guest_halt()'s sti and hlt, of all vCPUs */
 static u64 load_fixups;
 
-static void load_pt_handler(struct ex_regs *regs)
+/* One interrupt of this vCPU, counted in @count (load_pt or load_wd). */
+static void load_irq(struct ex_regs *regs, u64 *count)
 {
 	u64 me = x2apic_read_reg(APIC_ID);
 
 	if (exl_guest_halt_fixup(regs))
 		__atomic_add_fetch(&load_fixups, 1, __ATOMIC_RELAXED);
-	WRITE_ONCE(load_pt[me], load_pt[me] + 1);
+	WRITE_ONCE(count[me], count[me] + 1);
 	x2apic_write_reg(APIC_EOI, 0);
+}
+
+static void load_pt_handler(struct ex_regs *regs)
+{
+	load_irq(regs, load_pt);
 }
 
 static void load_wd_handler(struct ex_regs *regs)
 {
-	u64 me = x2apic_read_reg(APIC_ID);
-
-	if (exl_guest_halt_fixup(regs))
-		__atomic_add_fetch(&load_fixups, 1, __ATOMIC_RELAXED);
-	WRITE_ONCE(load_wd[me], load_wd[me] + 1);
-	x2apic_write_reg(APIC_EOI, 0);
+	load_irq(regs, load_wd);
 }
 
 static void load_guest(u64 idx, u64 gva, u64 gpa, u64 delta)
