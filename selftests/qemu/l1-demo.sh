@@ -29,39 +29,15 @@ if ! insmod "$ko"; then
 fi
 say "$(dmesg | grep 'exitless_host: ABI' | tail -1 | sed 's/^\[[^]]*\] //')"
 
-# perf kvm stat record, system-wide, for each phase of an L2 boot: one
-# perf a phase, started before the boot with its events disabled (-D -1:
-# perf takes seconds to start under TCG) and enabled through its control
-# FIFO between the phase's trace-on and trace-off, the window that
-# ktrace counts; its data in /tmp/kvm-<label>.data, its messages in
-# $out/perf-kvm-<label>.log.
-declare -A kvm_rec
-kvm_rec_start() {	# kvm_rec_start <label>...
+# perf kvm stat record, system-wide, for each phase of an L2 boot (lib.sh's
+# prec_*: enabled between the phase's trace-on and trace-off, the window
+# that ktrace counts); its data in /tmp/kvm-<phase>.data, its messages in
+# $out/perf-kvm-<phase>.log.
+kvm_rec_start() {	# kvm_rec_start <phase>...
 	local l
 	for l; do
-		rm -f "/tmp/kvm-$l".*
-		mkfifo "/tmp/kvm-$l.ctl" "/tmp/kvm-$l.ack"
-		perf kvm -o "/tmp/kvm-$l.data" stat record -a -D -1 \
-			--control "fifo:/tmp/kvm-$l.ctl,/tmp/kvm-$l.ack" \
-			> "$out/perf-kvm-$l.log" 2>&1 &
-		kvm_rec[$l]=$!
-	done
-}
-
-kvm_rec_ctl() {		# kvm_rec_ctl <label> enable|disable
-	local pid=${kvm_rec[$1]:-}
-	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
-	# shellcheck disable=SC2016 # sh expands them
-	timeout 20 sh -c 'echo "$1" > "$2.ctl"; head -n 1 "$2.ack" > /dev/null' \
-		- "$2" "/tmp/kvm-$1" || say "perf kvm stat record for $1: no ack to $2"
-}
-
-kvm_rec_stop() {
-	local l
-	for l in "${!kvm_rec[@]}"; do
-		kill -INT "${kvm_rec[$l]}" 2>/dev/null
-		wait "${kvm_rec[$l]}"
-		unset "kvm_rec[$l]"
+		rm -f "/tmp/kvm-$l.data"
+		prec_start "kvm-$l" perf kvm -o "/tmp/kvm-$l.data" stat record -a
 	done
 }
 
@@ -107,9 +83,9 @@ l2_once() {
 		case "$line" in
 		"EXITLESS-SYNC: trace-on "*)
 			ktrace_on
-			kvm_rec_ctl "${line#EXITLESS-SYNC: trace-on }" enable ;;
+			prec_ctl "kvm-${line#EXITLESS-SYNC: trace-on }" enable ;;
 		"EXITLESS-SYNC: trace-off "*)
-			kvm_rec_ctl "${line#EXITLESS-SYNC: trace-off }" disable
+			prec_ctl "kvm-${line#EXITLESS-SYNC: trace-off }" disable
 			echo "${line#EXITLESS-SYNC: trace-off } $(ktrace_off)" >> "$mine" ;;
 		"DEMO-RESULT: "*) echo "${line#DEMO-RESULT: }" >> "$mine" ;;
 		"DEMO-FEATURES: "*) echo "features ${line#DEMO-FEATURES: }" >> "$mine" ;;
@@ -118,7 +94,7 @@ l2_once() {
 		esac
 	done < <(tail -n +1 -F --pid=$qpid "$l2log" 2>/dev/null)
 	wait $qpid
-	kvm_rec_stop
+	prec_stop
 	kill $wpid 2>/dev/null
 	wait $wpid
 	if [ -e "$l2log.hung" ]; then

@@ -250,6 +250,41 @@ hogs_stop() {
 	rm -f "$1"
 }
 
+# --- perf in L1, one record per phase of an L2 boot -----------------------
+# prec_start <label> <perf record command...>: start that command (it
+# names its own -o file) with its events disabled ("-D -1" appended: perf
+# takes seconds to start under TCG, so it starts before the L2 boots) and
+# a control FIFO; its messages go to $out/perf-<label>.log.  prec_ctl
+# <label> enable|disable switches it, waiting for perf's ack, around the
+# phase; prec_stop ends every one started.
+declare -A prec_pid
+prec_start() {
+	local l=$1
+	shift
+	rm -f "/tmp/prec-$l".*
+	mkfifo "/tmp/prec-$l.ctl" "/tmp/prec-$l.ack"
+	"$@" -D -1 --control "fifo:/tmp/prec-$l.ctl,/tmp/prec-$l.ack" \
+		> "$out/perf-$l.log" 2>&1 &
+	prec_pid[$l]=$!
+}
+
+prec_ctl() {
+	local pid=${prec_pid[$1]:-}
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+	# shellcheck disable=SC2016 # sh expands them
+	timeout 20 sh -c 'echo "$1" > "$2.ctl"; head -n 1 "$2.ack" > /dev/null' \
+		- "$2" "/tmp/prec-$1" || log "perf record for $1: no ack to $2"
+}
+
+prec_stop() {
+	local l
+	for l in "${!prec_pid[@]}"; do
+		kill -INT "${prec_pid[$l]}" 2>/dev/null
+		wait "${prec_pid[$l]}"
+		unset "prec_pid[$l]"
+	done
+}
+
 # --- VM exits counted from KVM's tracepoints (in L1, as root) -------------
 KTRACE=/sys/kernel/tracing
 KTRACE_EVENTS="kvm_exit kvm_msr kvm_hypercall"
