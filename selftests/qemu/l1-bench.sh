@@ -12,8 +12,11 @@
 #     from KVM's tracepoints, per vCPU (vCPU 0 sends);
 #  3. a 4-vCPU L2 running selftests/pvipi/kbench.sh the same two ways:
 #     the kernel's own IPI calls (exitless_ipibench.ko), then, with
-#     upstream PV IPI, the stress run across a host module reload.
-# exitless.pvipi_parts=raw,l2,kernel picks among 1-3 (default: all).
+#     upstream PV IPI, the stress run across a host module reload;
+#  4. ("prof", only when asked for) a 4-vCPU x2APIC L2 running
+#     selftests/pvipi/prof.sh: a perf record of L1's CPU time (cpu-clock,
+#     system-wide) over each of its loads, printed as the top symbols.
+# exitless.pvipi_parts=raw,l2,kernel,prof picks among 1-4 (default: 1-3).
 # With "dynidle" (its own boot: 2 L1 CPUs, one per L2 vCPU), the dynidle
 # comparison of Documentation/dynidle.rst: selftests/dynidle/bench.sh in
 # three L2 boots (stock, hostpoll + dynidle, haltpoll), KVM's halt and
@@ -116,6 +119,10 @@ run_bench_l2() {
 		"EXITLESS-SYNC: trace-off "*)
 			act=${line#EXITLESS-SYNC: trace-off }
 			say "pvipi $act $(ktrace_off)" ;;
+		"EXITLESS-SYNC: prof-on "*)
+			prec_ctl "prof-${line#EXITLESS-SYNC: prof-on }" enable ;;
+		"EXITLESS-SYNC: prof-off "*)
+			prec_ctl "prof-${line#EXITLESS-SYNC: prof-off }" disable ;;
 		"EXITLESS-SYNC: bench-"*)
 			# shellcheck disable=SC2086 # action and its arguments
 			dynidle_bench_action ${line#EXITLESS-SYNC: } ;;
@@ -144,6 +151,41 @@ if part kernel; then
 	[ "$n" = 0 ] || st=",stress,$n"
 	l2_timeout=3600 run_bench_l2 k4-kvmpvipi host 4 pvipi "exitless.script=kbench.sh exitless.arg=kvmpvipi$st"
 	run_bench_l2 k4-x2apic host,kvm-pv-ipi=off 4 pvipi "exitless.script=kbench.sh exitless.arg=x2apic"
+fi
+
+if part prof; then
+	# per load: L1's samples (2000 a second of L1 CPU time), those in the
+	# idle loop (L2's sleeps around the load included), those of KVM's
+	# instruction emulator (QEMU's SVM has no NRIPS, so L1's KVM decodes
+	# the instruction to skip after every MSR write, hypercall and HLT),
+	# those of exitless_host and ftrace's trampolines, then the top
+	# symbols as shares of the samples out of the idle loop
+	profs="native-resched native-multi exitless-resched exitless-multi"
+	for l in $profs; do
+		rm -f "/tmp/prof-$l.data"
+		prec_start "prof-$l" perf record -a -e cpu-clock -F 2000 -o "/tmp/prof-$l.data"
+	done
+	run_bench_l2 prof-x2apic host,kvm-pv-ipi=off 4 pvipi "exitless.script=prof.sh"
+	prec_stop
+	for l in $profs; do
+		perf report -i "/tmp/prof-$l.data" --stdio -n --sort sym 2>/dev/null |
+			awk -v l="$l" -v top=25 '
+				/^ *[0-9.]+%/ {
+					n = $2; sym = $4; all += n
+					if (sym ~ /safe_halt|default_idle|cpuidle/) { idle += n; next }
+					if (sym ~ /^(x86_decode_insn|x86_emulate_instruction|x86_decode_emulated_instruction|init_emulate_ctxt|init_decode_cache|__do_insn_fetch_bytes|decode_operand|decode_register_operand|paging64_|kvm_fetch_guest_virt|__svm_skip_emulated_instruction|kvm_emulate_instruction|em_|emulator_)/)
+						emul += n
+					if (sym ~ /exitless|ftrace/)
+						xl += n
+					if (++k <= top) { tn[k] = n; ts[k] = sym }
+				}
+				END {
+					busy = all - idle
+					printf "pvipi-prof %s samples=%d idle=%d busy=%d emulator=%d exitless=%d\n", l, all, idle, busy, emul, xl
+					for (i = 1; i <= k && i <= top; i++)
+						printf "pvipi-prof %s %5.2f%% %s\n", l, busy ? 100 * tn[i] / busy : 0, ts[i]
+				}' | while IFS= read -r line; do say "$line"; done
+	done
 fi
 
 if [ "${stages#*,dynidle,}" != "$stages" ]; then

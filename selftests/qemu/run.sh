@@ -31,9 +31,10 @@
 #      default 40; 0: none),
 #      EXITLESS_STRESS_IPIS (--bench: IPIs of the pvipi stress run,
 #      default 1000000; 0: no stress run), EXITLESS_PVIPI_PARTS (--bench:
-#      the pvipi parts to run, of "raw,l2,kernel": the raw 256-vCPU guest,
-#      the 3-vCPU membarrier() L2s, the 4-vCPU in-kernel IPI L2s; default
-#      all), EXITLESS_L1_APPEND (more words for L1's kernel command line,
+#      the pvipi parts to run, of "raw,l2,kernel,prof": the raw 256-vCPU
+#      guest, the 3-vCPU membarrier() L2s, the 4-vCPU in-kernel IPI L2s,
+#      a perf profile of L1 per send; default "raw,l2,kernel"),
+#      EXITLESS_L1_APPEND (more words for L1's kernel command line,
 #      for experiments, e.g. "tsc=reliable").
 set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
