@@ -17,8 +17,6 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cache=${EXITLESS_CACHE:-/var/cache/exitless}
 ver=${1:-6.1}
 case "$ver" in 6.1 | 6.12) ;; *) echo "usage: $0 [6.1|6.12]" >&2; exit 2 ;; esac
-src=$cache/linux-source-$ver
-tarball=/usr/src/linux-source-$ver.tar.xz
 obj=$cache/debug-$ver
 frag=$top/selftests/debug/debug.config
 jobs=${JOBS:-$(nproc)}
@@ -27,20 +25,7 @@ say() { echo "# debug kernel: $*" >&2; }
 die() { echo "error: debug kernel: $*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "need root (installs into /boot and /lib/modules)"
-if [ ! -d "$src" ]; then
-	if [ ! -f "$tarball" ]; then
-		# 6.1's comes with make deps (KUnit uses it); 6.12's only here
-		say "installing linux-source-$ver"
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-			--no-install-recommends "linux-source-$ver" >&2 ||
-			die "cannot install linux-source-$ver (apt-get update first?)"
-	fi
-	say "extracting $tarball"
-	rm -rf "$cache/.linux-source-$ver.partial"
-	mkdir -p "$cache/.linux-source-$ver.partial"
-	tar -xJf "$tarball" -C "$cache/.linux-source-$ver.partial"
-	mv "$cache/.linux-source-$ver.partial/linux-source-$ver" "$src"
-fi
+src=$("$top/scripts/linux-source.sh" "$ver") || die "no linux-source-$ver"
 mkdir -p "$obj"
 # the config: rebuilt whenever the fragment changes
 stamp=$(sha256sum "$frag" | cut -c1-16)

@@ -106,22 +106,13 @@ check_tools()
 		die setup "kunit.py needs python3 >= 3.7"
 }
 
-# Extract linux-source-6.1 into the cache once, atomically.
+# Extract linux-source-6.1 into the cache once (scripts/linux-source.sh,
+# whose messages go to stderr).
 ensure_source()
 {
-	local part
-
 	[ -f "$src/Makefile" ] && return 0
-	[ -f "$tarball" ] ||
-		die setup "no kernel source in $src and no $tarball;" \
-			"run 'apt-get install linux-source-6.1' (scripts/install-deps.sh does it)"
-	echo "# extracting $tarball into $cache (once)"
-	part=$cache/.linux-source-6.1.partial
-	rm -rf "$part"
-	mkdir -p "$part"
-	tar -xJf "$tarball" -C "$part" || die setup "could not extract $tarball"
-	mv "$part/linux-source-6.1" "$src"
-	rm -rf "$part"
+	"$top/scripts/linux-source.sh" 6.1 >/dev/null ||
+		die setup "no kernel source in $src (scripts/linux-source.sh 6.1 failed)"
 }
 
 # Print the suite names a _kunit.c file defines (".name" inside a struct
