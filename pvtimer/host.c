@@ -246,6 +246,26 @@ static void exitless_pvtimer_backstop_write(struct exitless_pvtimer_vcpu *pt,
 }
 
 /*
+ * Drop @pt's lock, which the caller took with raw_spin_lock_irqsave(),
+ * then write the backstop planned under it, if any, and inject the
+ * guest's vector if @inject.
+ */
+static void exitless_pvtimer_unlock_act(struct exitless_pvtimer_vcpu *pt,
+					unsigned long flags, bool inject)
+	__releases(&pt->lock)
+{
+	u64 backstop;
+	bool write = exitless_pvtimer_backstop_take(pt, &backstop);
+	u8 vector = pt->vector;
+
+	raw_spin_unlock_irqrestore(&pt->lock, flags);
+	if (write)
+		exitless_pvtimer_backstop_write(pt, backstop);
+	if (inject)
+		exitless_pvtimer_inject(pt, vector);
+}
+
+/*
  * Act on a section read in the vCPU's thread.  Called with @pt->lock held;
  * returns true if the caller must inject (after dropping the lock).
  */
@@ -636,9 +656,7 @@ static long exitless_pvtimer_sync(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 	struct exitless_pvtimer_vcpu *pt;
 	unsigned long flags;
 	struct exitless_pvtimer_read rd;
-	u64 backstop;
-	bool inject, write;
-	u8 vector;
+	bool inject;
 
 	if (hc->a0)
 		return -EXITLESS_EINVAL;
@@ -651,13 +669,7 @@ static long exitless_pvtimer_sync(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 	pt = &xv->pvtimer;
 	raw_spin_lock_irqsave(&pt->lock, flags);
 	inject = pt->enabled && exitless_pvtimer_apply(pt, &rd, false);
-	write = exitless_pvtimer_backstop_take(pt, &backstop);
-	vector = pt->vector;
-	raw_spin_unlock_irqrestore(&pt->lock, flags);
-	if (write)
-		exitless_pvtimer_backstop_write(pt, backstop);
-	if (inject)
-		exitless_pvtimer_inject(pt, vector);
+	exitless_pvtimer_unlock_act(pt, flags, inject);
 	return 0;
 }
 
@@ -706,12 +718,10 @@ void exitless_pvtimer_vcpu_exit(struct kvm_vcpu *vcpu)
 {
 	struct exitless_vcpu *xv = exitless_pvtimer_find(vcpu);
 	struct exitless_pvtimer_vcpu *pt;
-	bool inject = false, write;
+	bool inject = false;
 	unsigned long flags;
 	struct exitless_pvtimer_read rd;
-	u64 backstop;
 	int r;
-	u8 vector;
 
 	if (!xv)
 		return;
@@ -741,13 +751,7 @@ void exitless_pvtimer_vcpu_exit(struct kvm_vcpu *vcpu)
 			inject = true;
 		}
 	}
-	write = exitless_pvtimer_backstop_take(pt, &backstop);
-	vector = pt->vector;
-	raw_spin_unlock_irqrestore(&pt->lock, flags);
-	if (write)
-		exitless_pvtimer_backstop_write(pt, backstop);
-	if (inject)
-		exitless_pvtimer_inject(pt, vector);
+	exitless_pvtimer_unlock_act(pt, flags, inject);
 }
 
 void exitless_pvtimer_vcpu_entry(struct kvm_vcpu *vcpu)
