@@ -3,7 +3,8 @@
 # What a silent guest is doing, from its QEMU monitor: every vCPU's
 # registers (RIP named from a symbol file in /proc/kallsyms format: the
 # guest's own, saved at boot, or its host's when both run the same kernel
-# with nokaslr) and, under KVM, every local APIC (pending and in-service
+# with nokaslr; from the host's, only core kernel text is named, since
+# the guest's modules lie elsewhere than the host's) and, under KVM, every local APIC (pending and in-service
 # vectors).  Used by the harness when a guest's console stays quiet for
 # too long, at L0 for L1 and in L1 for L2, before it kills the guest.
 # First the VM's status: "paused (shutdown)" for an L2 that was reset
@@ -13,6 +14,9 @@
 # Output: lines starting with "# hang: ".
 set -u
 sock=$1 map=$2 ncpu=$3 kvm=${4:-}
+# the host's own symbols (an L2 hang reported in L1): core text only
+own=1
+[ "$map" != /proc/kallsyms ] || own=0
 
 # hmp <command>: one human monitor command, its output
 hmp() {
@@ -23,15 +27,17 @@ hmp() {
 sym() {
 	[ -r "$map" ] || { echo "0x$1"; return; }
 	# kernel text is at ffffffff8xxxxxxx: compare the low 32 bits (exact
-	# in awk's doubles)
-	awk -v a="$1" '
+	# in awk's doubles); modules are at ffffffffc0000000 and above
+	awk -v a="$1" -v own="$own" '
 		function hex(s,  i, c, v) { v = 0; s = tolower(s)
 			for (i = 1; i <= length(s); i++) { c = index("0123456789abcdef", substr(s, i, 1)) - 1; v = v * 16 + c }
 			return v }
 		function low(s) { return substr(s, 1, 8) == "ffffffff" ? hex(substr(s, 9)) : -1 }
-		BEGIN { t = low(a); best = -1 }
-		t >= 0 && $2 ~ /^[tTwW]$/ { v = low($1); if (v >= 0 && v <= t && v > best) { best = v; name = $3 } }
-		END { if (best < 0 || t - best > 1048576) printf "0x%s\n", a; else printf "%s+0x%x\n", name, t - best }' "$map"
+		BEGIN { t = low(a); best = -1; mods = hex("c0000000")
+			if (!own && t >= mods) { printf "0x%s (module area: not named from the host'"'"'s symbols)\n", a; exit } }
+		t >= 0 && $2 ~ /^[tTwW]$/ && (own || NF < 4) { v = low($1); if (v >= 0 && v <= t && v > best) { best = v; name = $3 } }
+		END { if (!own && t >= mods) exit
+		      if (best < 0 || t - best > 1048576) printf "0x%s\n", a; else printf "%s+0x%x\n", name, t - best }' "$map"
 }
 
 echo "# hang: $(hmp "info status")"
