@@ -599,8 +599,8 @@ static long exitless_pvtimer_enable(struct kvm_vcpu *vcpu,
 	struct exitless_pvtimer_vcpu *pt;
 	unsigned long flags;
 	struct exitless_pvtimer_read rd;
-	u64 backstop, poll;
-	bool was, inject, write;
+	u64 poll;
+	bool was, inject;
 	long r;
 
 	/* a local APIC in the kernel to deliver to, a TSC rate to count in */
@@ -636,14 +636,14 @@ static long exitless_pvtimer_enable(struct kvm_vcpu *vcpu,
 	pt->backstop = 0;
 	pt->backstop_dirty = false;
 	inject = exitless_pvtimer_apply(pt, &rd, true);
-	write = exitless_pvtimer_backstop_take(pt, &backstop);
-	raw_spin_unlock_irqrestore(&pt->lock, flags);
+	/*
+	 * Under the lock, paired with vcpu_stop()'s decrement by "was"; the
+	 * count only gates the exit and entry hooks, which run on this very
+	 * vCPU thread.
+	 */
 	if (!was)
 		atomic_inc(&exitless_stats.pvtimer_vcpus);
-	if (write)
-		exitless_pvtimer_backstop_write(pt, backstop);
-	if (inject)
-		exitless_pvtimer_inject(pt, hc->a0);
+	exitless_pvtimer_unlock_act(pt, flags, inject);
 	/* RBX: how often the poller reads the section (ABI version 2) */
 	hc->out[0] = poll;
 	hc->out_regs = 1;
