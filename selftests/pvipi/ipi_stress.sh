@@ -18,6 +18,19 @@ pv() {
 	awk -v k="$1" '$1 == k { print $2 }' /sys/kernel/exitless/pvipi 2>/dev/null || echo 0
 }
 
+# ipib_load <kind> <calls>: one load of exitless_ipibench.ko, its result
+# line in $res ("failed", and fail=1, if the load failed): both are the
+# sourcing script's variables
+# shellcheck disable=SC2034
+ipib_load() {
+	if echo "$1 $2" > $IPIB/run; then
+		res=$(cat $IPIB/result)
+	else
+		res="failed"
+		fail=1
+	fi
+}
+
 # ipis_wait <seconds> <0|1>: until pvipi's in_use is that
 ipis_wait() {
 	is_s=$1

@@ -36,23 +36,12 @@ ncpu=$(grep -c ^processor /proc/cpuinfo)
 label=${1:-run}
 fail=0
 
-# load <kind> <calls>: one load of exitless_ipibench.ko, its result line
-# in $res ("failed", and fail=1, if the load failed)
-load() {
-	if echo "$1 $2" > $IPIB/run; then
-		res=$(cat $IPIB/result)
-	else
-		res="failed"
-		fail=1
-	fi
-}
-
 # phase <label> <kind> <calls>
 phase() {
 	sleep 1
 	echo "EXITLESS-SYNC: trace-on $1"
 	sleep 1
-	load "$2" "$3"
+	ipib_load "$2" "$3"
 	echo "EXITLESS-SYNC: trace-off $1"
 	sleep 1
 	echo "BENCH: ipibench $1 $res"
@@ -102,7 +91,7 @@ ab_block() {
 	echo $ab_on > $PARAM
 	ipis_wait 30 $ab_on || { echo "# kbench: pvipi in_use not $ab_on"; fail=1; return; }
 	ab_h=$(pv hypercalls)
-	load "$2" "$AB_CALLS"
+	ipib_load "$2" "$AB_CALLS"
 	echo "BENCH: ipibench kab-$label-$1-$2-p$3 $res hypercalls=$(($(pv hypercalls) - ab_h))"
 }
 

@@ -22,11 +22,11 @@ prof() {
 	echo "EXITLESS-SYNC: prof-on $1"
 	# L1 enables its perf when it reads the line above
 	sleep 2
-	if echo "$2 $3" > $IPIB/run; then
-		echo "BENCH: ipibench prof-$1 $(cat $IPIB/result)"
-	else
+	ipib_load "$2" "$3"
+	if [ "$res" = failed ]; then
 		echo "not ok - prof/$1 load failed"
-		fail=1
+	else
+		echo "BENCH: ipibench prof-$1 $res"
 	fi
 	echo "EXITLESS-SYNC: prof-off $1"
 	sleep 2
