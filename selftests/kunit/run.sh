@@ -32,7 +32,6 @@ set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cache=${EXITLESS_CACHE:-/var/cache/exitless}
 src=$cache/linux-source-6.1
-tarball=/usr/src/linux-source-6.1.tar.xz
 bdir=$cache/kunit-6.1-um
 kunitconfig=$top/selftests/kunit/kunitconfig
 glob=${1:-exitless_*}
@@ -96,7 +95,9 @@ check_tools()
 	done
 	# UML links against the C library
 	[ -e /usr/include/stdio.h ] || missing="$missing libc6-dev"
-	if [ ! -f "$src/Makefile" ] && [ -f "$tarball" ]; then
+	# to extract the source (scripts/linux-source.sh installs the
+	# tarball itself when it is missing)
+	if [ ! -f "$src/Makefile" ]; then
 		command -v xz >/dev/null || missing="$missing xz-utils"
 	fi
 	[ -z "$missing" ] ||
@@ -110,7 +111,6 @@ check_tools()
 # whose messages go to stderr).
 ensure_source()
 {
-	[ -f "$src/Makefile" ] && return 0
 	"$top/scripts/linux-source.sh" 6.1 >/dev/null ||
 		die setup "no kernel source in $src (scripts/linux-source.sh 6.1 failed)"
 }
