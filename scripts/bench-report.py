@@ -42,7 +42,7 @@ def parse(path):
     """One kernel's raw file: header, dynidle rows, pvipi lines."""
     rel = re.sub(r"^bench-|\.txt$", "", os.path.basename(path))
     run = {"rel": rel, "when": [], "dyn": {}, "rounds": {}, "raw256": [],
-           "pvipi": [], "kbench": {}}
+           "pvipi": [], "kbench": {}, "abab": {}}
     for line in open(path, errors="replace"):
         line = line.rstrip("\n")
         if not line.startswith("BENCH: "):
@@ -54,6 +54,11 @@ def parse(path):
             continue
         if body.startswith("dynidle: L1 CPUs") and run["when"]:
             run["when"][-1][1] = "dynidle"
+        m = re.match(r"dynidle-abab summary (work=.*)", body)
+        if m:
+            d = kv(m.group(1))
+            run["abab"][d.get("work")] = d
+            continue
         m = re.match(r"dynidle(-l1)? (phase=.*)", body)
         if m:
             d = kv(m.group(2))
@@ -480,6 +485,12 @@ def main():
                     else "one round")
             line(f"{load}: round trip p50, dynidle / haltpoll, {what} "
                  "(target <= 1)", ratio, ratio is not None and ratio <= 1)
+            ab = r["abab"].get(load)
+            if ab and int(ab.get("passes", 0)):
+                q = round(float(ab["ratio_p50_median"]), 3)
+                line(f"{load}: round trip p50, dynidle / haltpoll, one boot "
+                     f"loading each in turn, median of {int(ab['passes'])} passes "
+                     "(target <= 1)", q, q <= 1)
         def poll_line(load, text, limit, digits):
             """dynidle's polling against limit * haltpoll's; when haltpoll
             did not poll at all, only no polling meets it."""
@@ -523,6 +534,31 @@ def main():
                               for l, n, (h, dy), q in rnds],
                              ["load", "round", "metric", "haltpoll",
                               "dynidle", "dynidle / haltpoll"]))
+            doc.append("")
+        if r["abab"]:
+            doc.append(
+                "One boot, each in turn (``bench.sh abab``): the kernel's own\n"
+                "cpuidle-haltpoll built as a module (``exitless_haltpoll.ko``,\n"
+                "``force=1``) and dynidle loaded and removed in turn, haltpoll\n"
+                "first in odd passes, after a warm-up pass not counted; per\n"
+                "pass the p50 ratio dynidle / haltpoll; round trips in us as\n"
+                "medians over the passes:\n")
+            rows = []
+            for load in ("pipe", "tcp"):
+                ab = r["abab"].get(load)
+                if not ab or not int(ab.get("passes", 0)):
+                    continue
+                us = {k: num(float(ab[k]) / 1000, 1)
+                      for k in ("haltpoll_p50_ns", "dynidle_p50_ns",
+                                "haltpoll_p99_ns", "dynidle_p99_ns")}
+                rows.append([load, int(ab["passes"]), num(float(ab["ratio_p50_median"]), 3),
+                             f"{ab['ratio_min']}-{ab['ratio_max']}",
+                             f"{us['haltpoll_p50_ns']} / {us['dynidle_p50_ns']}",
+                             f"{us['haltpoll_p99_ns']} / {us['dynidle_p99_ns']}"])
+            doc.append(table(rows, ["load", "passes", "p50 ratio, median",
+                                    "p50 ratio, range",
+                                    "p50 haltpoll / dynidle",
+                                    "p99 haltpoll / dynidle"]))
             doc.append("")
         try:
             data = {(c, l): fig[(c, l)].get("hlt_per_wakeup", 0)

@@ -34,8 +34,18 @@
 # alone, without exitless_guest and with it (phases multi-stock and
 # multi-dynidle): a multicast to 3 CPUs, which the kernel sends without
 # its TIF_POLLING_NRFLAG check, so only pvipi's polling word spares it.
+# "abab": haltpoll and dynidle in one boot, in turn, <passes> times each
+# after a warm-up pass 0 that is not counted (haltpoll first in odd
+# passes, dynidle first in even ones): haltpoll is exitless_haltpoll.ko, the
+# kernel's own cpuidle-haltpoll built as a module (selftests/dynidle/
+# haltpoll/), loaded with force=1 and removed again; each turn runs the
+# pipe and TCP loads without L1's marks (latency only) and prints
+# "BENCH: dynidle-abab pass=<i> config=<c> work=<load> ..." (L1 sums
+# them up: l1-bench.sh).  One boot: what moves between boots under TCG
+# moves both alike.
 # usage: bench.sh stock|hostpoll|haltpoll|multi [<poll window ns>]
 #        bench.sh round haltpoll|dynidle <poll window ns> <round>
+#        bench.sh abab <poll window ns> <passes>
 # Output: "BENCH: dynidle phase=<p> [round=<n>] work=<w> key=value ..."
 # lines; the stock boot also prints "BENCH: dynidle window_ns=<ns>": 4
 # stock pipe round trips (at least 200 us), the poll window cap that L1
@@ -56,6 +66,8 @@ window=${2:-200000} round='' loads="pipe tcp idle contended ipi"
 if [ "$boot" = round ]; then
 	boot=${2:?haltpoll or dynidle} window=${3:?poll window} round=${4:?round}
 	loads="pipe tcp idle"
+elif [ "$boot" = abab ]; then
+	window=${2:?poll window} passes=${3:?passes}
 elif [ "$boot" = multi ]; then
 	loads="ipi"	# 4+ vCPUs: a multicast to polling targets
 fi
@@ -229,6 +241,41 @@ haltpoll_cap() {
 	echo "# haltpoll: guest_halt_poll_ns $(cat "$g" 2>/dev/null || echo none)"
 }
 
+# window_cap: sets window, the poll window cap for haltpoll and dynidle
+# alike: 4 pipe round trips without guest polling, 200 us to 20 ms
+window_cap() {
+	"$PP" 200 >/dev/null || true
+	pp "$TRIPS" || true
+	window=$((rt_mean * 4))
+	[ "$window" -ge 200000 ] || window=200000
+	[ "$window" -le 20000000 ] || window=20000000
+}
+
+# abab_turn <pass> <config>: one turn, pipe then TCP, latency only
+abab_turn() {
+	"$PP" 200 >/dev/null || true	# warm up (and let windows grow)
+	for load in pipe tcp; do
+		rt_n=0 rt_mean=0 rt_p50=0 rt_p99=0
+		if [ "$load" = pipe ]; then pp "$TRIPS" || true; else pp -t "$TRIPS" || true; fi
+		echo "BENCH: dynidle-abab pass=$1 config=$2 work=$load trips=$rt_n rt_ns=$rt_mean p50_ns=$rt_p50 p99_ns=$rt_p99"
+	done
+}
+
+# haltpoll_mod <on|off>: the kernel's own haltpoll driver as a module
+haltpoll_mod() {
+	if [ "$1" = off ]; then
+		rmmod exitless_haltpoll || { echo "BENCH: dynidle-abab error=rmmod-haltpoll"; exit 1; }
+		return 0
+	fi
+	if ! insmod /exitless_haltpoll.ko force=1; then
+		echo "BENCH: dynidle-abab error=insmod-haltpoll"
+		exit 1
+	fi
+	[ "$(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null)" = haltpoll ] ||
+		{ echo "BENCH: dynidle-abab error=haltpoll-driver"; exit 1; }
+	haltpoll_cap
+}
+
 ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
 insmod /exitless_ipibench.ko || echo "# exitless_ipibench.ko not loaded: no ipi load"
 # the idle load waits on this FIFO, which nothing writes (a read with a
@@ -238,12 +285,8 @@ exec 3<> /tmp/bench-idle.fifo
 echo "# dynidle bench, boot $boot${round:+ (round $round)}: $(grep -c ^processor /proc/cpuinfo) CPUs, $TRIPS round trips, idle ${IDLE_S} s, window cap $window ns"
 case "$boot" in
 stock)
-	"$PP" 200 >/dev/null || true
-	pp "$TRIPS" || true
-	w=$((rt_mean * 4))
-	[ "$w" -ge 200000 ] || w=200000
-	[ "$w" -le 20000000 ] || w=20000000
-	echo "BENCH: dynidle window_ns=$w"
+	window_cap
+	echo "BENCH: dynidle window_ns=$window"
 	phase stock
 	;;
 hostpoll)
@@ -268,6 +311,36 @@ dynidle)	# latency rounds only ("round dynidle ...")
 haltpoll)
 	haltpoll_cap
 	phase haltpoll
+	;;
+abab)
+	[ -r /exitless_haltpoll.ko ] ||
+		{ echo "BENCH: dynidle-abab error=no-exitless_haltpoll.ko"; exit 1; }
+	if [ "$window" = 0 ]; then
+		# no stock boot before this one: the same cap from this boot,
+		# before any idle driver is loaded
+		window_cap
+	fi
+	echo "BENCH: dynidle-abab window_ns=$window passes=$passes"
+	# pass 0 warms up (TCG translates both drivers' and the loads' code
+	# paths; the first turns of a boot are slower): printed, not counted
+	pass=0	# (dynidle_on's counter is i)
+	while [ "$pass" -le "$passes" ]; do
+		order="haltpoll dynidle"
+		[ $((pass % 2)) -eq 1 ] || order="dynidle haltpoll"
+		for c in $order; do
+			echo "# abab pass $pass: $c"
+			if [ "$c" = haltpoll ]; then
+				haltpoll_mod on
+				abab_turn "$pass" haltpoll
+				haltpoll_mod off
+			else
+				dynidle_on
+				abab_turn "$pass" dynidle
+				rmmod exitless_guest
+			fi
+		done
+		pass=$((pass + 1))
+	done
 	;;
 *)
 	echo "BENCH: dynidle error=unknown-boot-$boot"

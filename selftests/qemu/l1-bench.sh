@@ -23,7 +23,12 @@
 # exit counters and L1's CPU time taken here around each load; then
 # latency rounds 2..N (exitless.bench_rounds=N on L1's command line,
 # default 3): haltpoll and dynidle booted again, in alternating order,
-# each for the pipe, TCP and idle loads only.
+# each for the pipe, TCP and idle loads only; then one "abab" boot
+# (exitless.bench_abab=N passes, default 10; 0: none): the kernel's own
+# haltpoll driver as a module (exitless_haltpoll.ko) and dynidle loaded
+# in turn in one L2, for the pipe and TCP round trips only.
+# exitless.dynidle_parts=main,rounds,abab picks among the three (default
+# all); without "main", the abab boot measures its own window cap.
 # Results: BENCH lines on the console and in /tmp/out/bench.txt.
 set -u
 rel=${1:?kernel release}
@@ -188,26 +193,64 @@ if part prof; then
 	done
 fi
 
+# abab_summary: the "abab" boot's pass lines summed up, per load: the
+# per-pass p50 ratios dynidle / haltpoll of the passes that have both
+# (pass 0, the warm-up, not counted), their median, smallest and
+# largest; and the medians of each config's p50s and p99s over them
+abab_summary() {
+	local load
+	for load in pipe tcp; do
+		grep '^BENCH: dynidle-abab pass=' "$bench" | awk -v w="$load" '
+			function med(a, n,  i, j, t) {
+				for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+				return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+			{ for (i = 3; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+			v["work"] != w || v["p50_ns"] <= 0 { next }
+			{ p50[v["config"], v["pass"]] = v["p50_ns"]; p99[v["config"], v["pass"]] = v["p99_ns"]
+			  if (v["pass"] + 0 > np) np = v["pass"] + 0 }
+			END {
+				for (i = 1; i <= np; i++) {
+					if (!((("haltpoll", i) in p50) && (("dynidle", i) in p50))) continue
+					r[++n] = p50["dynidle", i] / p50["haltpoll", i]
+					list = list (n > 1 ? "," : "") sprintf("%.3f", r[n])
+					h[n] = p50["haltpoll", i]; d[n] = p50["dynidle", i]
+					h99[n] = p99["haltpoll", i]; d99[n] = p99["dynidle", i]
+					if (n == 1 || r[n] < lo) lo = r[n]
+					if (n == 1 || r[n] > hi) hi = r[n] }
+				if (!n) { printf "dynidle-abab summary work=%s passes=0\n", w; exit }
+				printf "dynidle-abab summary work=%s passes=%d ratio_p50_median=%.3f ratio_min=%.3f ratio_max=%.3f ratios=%s haltpoll_p50_ns=%d dynidle_p50_ns=%d haltpoll_p99_ns=%d dynidle_p99_ns=%d\n",
+					w, n, med(r, n), lo, hi, list, med(h, n), med(d, n), med(h99, n), med(d99, n) }' |
+			while IFS= read -r line; do say "$line"; done
+	done
+}
+
 if [ "${stages#*,dynidle,}" != "$stages" ]; then
 	hpns=/sys/module/kvm/parameters/halt_poll_ns
 	hpns0=$(cat $hpns)
 	say "dynidle: L1 CPUs $(nproc), KVM halt_poll_ns default $hpns0"
-	echo 0 > $hpns
-	run_bench_l2 dyn-stock host 2 dynidle "exitless.script=bench.sh exitless.arg=stock"
-	echo "$hpns0" > $hpns
-	w=$(sed -n 's/^BENCH: dynidle window_ns=//p' "$bench" | tail -n 1)
-	w=${w:-200000}
-	run_bench_l2 dyn-hostpoll host 2 dynidle "exitless.script=bench.sh exitless.arg=hostpoll,$w"
-	run_bench_l2 dyn-haltpoll host 2 dynidle "cpuidle_haltpoll.force=1 exitless.script=bench.sh exitless.arg=haltpoll,$w"
-	# a multicast to polling targets: 4 vCPUs, which dynidle polls on
-	# only with an L1 CPU each (EXITLESS_L1_SMP=4).  A call there takes
-	# about 0.5 ms under TCG, longer than the pipe's round trip: a 2 ms
-	# window cap, so that the targets poll from one call to the next
-	if [ "$(nproc)" -ge 4 ]; then
-		run_bench_l2 dyn-multi host 4 dynidle "exitless.script=bench.sh exitless.arg=multi,2000000"
+	dparts=$(sed -n 's/.*exitless\.dynidle_parts=\([a-z0-9,]*\).*/\1/p' /proc/cmdline)
+	dparts=",${dparts:-main,rounds,abab},"
+	dpart() { [ "${dparts#*,"$1",}" != "$dparts" ]; }
+	w=
+	if dpart main; then
+		echo 0 > $hpns
+		run_bench_l2 dyn-stock host 2 dynidle "exitless.script=bench.sh exitless.arg=stock"
+		echo "$hpns0" > $hpns
+		w=$(sed -n 's/^BENCH: dynidle window_ns=//p' "$bench" | tail -n 1)
+		w=${w:-200000}
+		run_bench_l2 dyn-hostpoll host 2 dynidle "exitless.script=bench.sh exitless.arg=hostpoll,$w"
+		run_bench_l2 dyn-haltpoll host 2 dynidle "cpuidle_haltpoll.force=1 exitless.script=bench.sh exitless.arg=haltpoll,$w"
+		# a multicast to polling targets: 4 vCPUs, which dynidle polls on
+		# only with an L1 CPU each (EXITLESS_L1_SMP=4).  A call there takes
+		# about 0.5 ms under TCG, longer than the pipe's round trip: a 2 ms
+		# window cap, so that the targets poll from one call to the next
+		if [ "$(nproc)" -ge 4 ]; then
+			run_bench_l2 dyn-multi host 4 dynidle "exitless.script=bench.sh exitless.arg=multi,2000000"
+		fi
 	fi
 	rounds=$(sed -n 's/.*exitless\.bench_rounds=\([0-9]*\).*/\1/p' /proc/cmdline)
 	rounds=${rounds:-3}
+	dpart rounds || rounds=1
 	say "dynidle: latency rounds $rounds"
 	for ((r = 2; r <= rounds; r++)); do
 		# haltpoll first in even rounds: neither order is favoured
@@ -216,8 +259,17 @@ if [ "${stages#*,dynidle,}" != "$stages" ]; then
 		for c in $order; do
 			hp=
 			[ "$c" != haltpoll ] || hp="cpuidle_haltpoll.force=1 "
-			run_bench_l2 "dyn-$c-r$r" host 2 dynidle "${hp}exitless.script=bench.sh exitless.arg=round,$c,$w,$r"
+			run_bench_l2 "dyn-$c-r$r" host 2 dynidle "${hp}exitless.script=bench.sh exitless.arg=round,$c,${w:-200000},$r"
 		done
 	done
+	passes=$(sed -n 's/.*exitless\.bench_abab=\([0-9]*\).*/\1/p' /proc/cmdline)
+	passes=${passes:-10}
+	if dpart abab && [ "$passes" -gt 0 ]; then
+		# 0: bench.sh measures the window cap itself
+		run_bench_l2 dyn-abab host 2 dynidle "exitless.script=bench.sh exitless.arg=abab,${w:-0},$passes"
+		grep -q '^EXITLESS-L2: done' "$out/l2-dyn-abab.log" ||
+			say "dynidle-abab error=l2-ended-early (the summary counts the passes it completed)"
+		abab_summary
+	fi
 fi
 say "done"

@@ -34,6 +34,11 @@
 #      the pvipi parts to run, of "raw,l2,kernel,prof": the raw 256-vCPU
 #      guest, the 3-vCPU membarrier() L2s, the 4-vCPU in-kernel IPI L2s,
 #      a perf profile of L1 per send; default "raw,l2,kernel"),
+#      EXITLESS_DYNIDLE_PARTS (--bench: the dynidle parts to run, of
+#      "main,rounds,abab": the stock, hostpoll, haltpoll and dynidle
+#      boots, the latency rounds, and one boot that loads the kernel's
+#      own haltpoll driver as a module and dynidle in turn; default all),
+#      EXITLESS_BENCH_ABAB (--bench: passes of that boot, default 10),
 #      EXITLESS_L1_APPEND (more words for L1's kernel command line,
 #      for experiments, e.g. "tsc=reliable").
 set -eu -o pipefail
@@ -68,7 +73,7 @@ l1_once() {
 	timeout "${EXITLESS_L1_TIMEOUT:-1500}" qemu-system-x86_64 \
 		-accel "tcg,thread=$thread" -cpu max -smp "$smp" -m 4G \
 		-kernel "/boot/vmlinuz-$rel" -initrd "$dir/l1.cpio.gz" \
-		-append "console=ttyS0 loglevel=4 panic=-1 nokaslr exitless.top=$top exitless.rel=$rel exitless.main=$main exitless.stages=$stages exitless.cache=$EXITLESS_CACHE${EXITLESS_PVT_BENCH:+ exitless.pvt_bench=1}${EXITLESS_BENCH_TRACE:+ exitless.bench_trace=1}${EXITLESS_BENCH_ROUNDS:+ exitless.bench_rounds=$EXITLESS_BENCH_ROUNDS}${EXITLESS_PVT_PAIRS:+ exitless.pvt_pairs=$EXITLESS_PVT_PAIRS}${EXITLESS_STRESS_IPIS:+ exitless.stress_ipis=$EXITLESS_STRESS_IPIS}${EXITLESS_PVIPI_PARTS:+ exitless.pvipi_parts=$EXITLESS_PVIPI_PARTS}${EXITLESS_L1_APPEND:+ $EXITLESS_L1_APPEND}" \
+		-append "console=ttyS0 loglevel=4 panic=-1 nokaslr exitless.top=$top exitless.rel=$rel exitless.main=$main exitless.stages=$stages exitless.cache=$EXITLESS_CACHE${EXITLESS_PVT_BENCH:+ exitless.pvt_bench=1}${EXITLESS_BENCH_TRACE:+ exitless.bench_trace=1}${EXITLESS_BENCH_ROUNDS:+ exitless.bench_rounds=$EXITLESS_BENCH_ROUNDS}${EXITLESS_PVT_PAIRS:+ exitless.pvt_pairs=$EXITLESS_PVT_PAIRS}${EXITLESS_STRESS_IPIS:+ exitless.stress_ipis=$EXITLESS_STRESS_IPIS}${EXITLESS_PVIPI_PARTS:+ exitless.pvipi_parts=$EXITLESS_PVIPI_PARTS}${EXITLESS_DYNIDLE_PARTS:+ exitless.dynidle_parts=$EXITLESS_DYNIDLE_PARTS}${EXITLESS_BENCH_ABAB:+ exitless.bench_abab=$EXITLESS_BENCH_ABAB}${EXITLESS_L1_APPEND:+ $EXITLESS_L1_APPEND}" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=$top,mount_tag=repo,security_model=none,readonly=on,multidevs=remap" \
 		-virtfs "local,path=$out,mount_tag=out,security_model=none" \
@@ -207,8 +212,18 @@ run_one() {
 	gcc -O2 -Wall -static -o "$top/.build/timerloop" \
 		"$top/selftests/pvtimer/timerloop.c" ||
 		{ echo "not ok - $k/timerloop build"; return 1; }
+	# make bench's dynidle "abab" boot: the kernel's own haltpoll driver
+	# as a module (from Debian's linux-source of the series)
+	local hp=()
+	if [ "$main" = selftests/qemu/l1-bench.sh ]; then
+		"$top/selftests/dynidle/haltpoll/build.sh" "$rel" "/lib/modules/$rel/build" \
+			"$top/.build/$rel/haltpoll" 2>&1 | sed 's/^/#   /' ||
+			{ echo "not ok - $k/exitless_haltpoll build"; return 1; }
+		hp=("$top/.build/$rel/haltpoll/exitless_haltpoll.ko:/exitless_haltpoll.ko")
+	fi
 	mkinitramfs "$rel" "$out/l2.cpio.gz" "$top/selftests/qemu/l2-init.sh" -- \
 		"$top/.build/$rel/exitless_guest.ko:/exitless_guest.ko" \
+		"${hp[@]}" \
 		"$top/.build/$rel/ipibench/exitless_ipibench.ko:/exitless_ipibench.ko" \
 		"$top/selftests/lib:/selftests/lib" \
 		"$top/selftests/guest:/selftests/guest" \

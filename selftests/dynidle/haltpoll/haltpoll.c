@@ -9,9 +9,10 @@
  *
  * build.sh copies drivers/cpuidle/cpuidle-haltpoll.c from Debian's
  * linux-source of the same series next to this file; it is compiled
- * unchanged but for default_idle(), which the kernel exports only when
- * the driver itself is a module: the same body is given here.  The
- * haltpoll governor (built in on 6.12, absent on 6.1) and its
+ * unchanged but for default_idle(), which 6.1's driver calls and the
+ * kernel exports only when the driver itself is a module: 6.1's body is
+ * given here (6.12's driver calls arch_cpu_idle(), which is exported).
+ * The haltpoll governor (built in on 6.12, absent on 6.1) and its
  * guest_halt_poll_* parameters are the kernel's own, as for the built-in
  * driver.
  */
@@ -22,17 +23,13 @@
 #include <linux/kvm_para.h>
 #include <linux/module.h>
 #include <linux/sched/idle.h>
-#include <linux/version.h>
 #include <asm/irqflags.h>
 #include <asm/processor.h>
 
-/* arch/x86/kernel/process.c's default_idle() of the same kernel */
-static void exitless_haltpoll_default_idle(void)
+/* 6.1's arch/x86/kernel/process.c default_idle() (unused on 6.12) */
+static void __cpuidle __maybe_unused exitless_haltpoll_default_idle(void)
 {
 	raw_safe_halt();
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
-	raw_local_irq_disable();
-#endif
 }
 
 #define default_idle exitless_haltpoll_default_idle
