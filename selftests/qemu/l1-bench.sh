@@ -103,8 +103,30 @@ dynidle_bench_action() {
 	esac
 }
 
-# run_bench_l2 <name> <-cpu> <vCPUs> <stage> <kernel arguments>
+# run_bench_l2 <name> <-cpu> <vCPUs> <stage> <kernel arguments>: one L2
+# boot of a benchmark.  Under multi-threaded TCG an L2 now and then dies
+# booting (an "Oops: int3" from text patching, see run.sh's boot_l1):
+# one that died before its first result is booted again, twice at most,
+# its console kept as l2-<name>.log.failed<n>; one that died later is
+# not (its results so far stay), and says so.
 run_bench_l2() {
+	local name=$1 l2log=$out/l2-$1.log try
+	for try in 1 2 3; do
+		run_bench_l2_once "$@"
+		# hogs of a contended load the L2 did not live to stop
+		hogs_stop /tmp/bench-hogs
+		grep -aq '^EXITLESS-L2: done' "$l2log" && return 0
+		if grep -aq '^BENCH: ' "$l2log"; then
+			say "l2 $name error=ended-early (results so far kept)"
+			return 1
+		fi
+		mv "$l2log" "$l2log.failed$try"
+		say "l2 $name error=died-before-results try=$try (console: l2-$name.log.failed$try)"
+	done
+	return 1
+}
+
+run_bench_l2_once() {
 	local name=$1 cpu=$2 smp=$3 stage=$4 append=$5 l2log=$out/l2-$1.log qpid line act trace=
 	# EXITLESS_BENCH_TRACE (run.sh) reaches bench.sh by the command lines
 	! grep -qw exitless.bench_trace=1 /proc/cmdline || trace=" exitless.bench_trace=1"
@@ -266,9 +288,8 @@ if [ "${stages#*,dynidle,}" != "$stages" ]; then
 	passes=${passes:-10}
 	if dpart abab && [ "$passes" -gt 0 ]; then
 		# 0: bench.sh measures the window cap itself
-		run_bench_l2 dyn-abab host 2 dynidle "exitless.script=bench.sh exitless.arg=abab,${w:-0},$passes"
-		grep -q '^EXITLESS-L2: done' "$out/l2-dyn-abab.log" ||
-			say "dynidle-abab error=l2-ended-early (the summary counts the passes it completed)"
+		# (an L2 that ended early: the summary counts the passes done)
+		run_bench_l2 dyn-abab host 2 dynidle "exitless.script=bench.sh exitless.arg=abab,${w:-0},$passes" || true
 		abab_summary
 	fi
 fi
