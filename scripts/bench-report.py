@@ -396,7 +396,7 @@ def main():
         doc.append(f"- ``{cfg}``: {CONFIG_TEXT[cfg]}")
     doc.append("")
     for r in runs:
-        if not r["dyn"]:
+        if not (r["dyn"] or r["rounds"] or r["abab"]):
             continue
         doc.append(f"{r['rel']}\n" + "-" * len(r["rel"]) + "\n")
         fig = {}
@@ -535,7 +535,7 @@ def main():
                              ["load", "round", "metric", "haltpoll",
                               "dynidle", "dynidle / haltpoll"]))
             doc.append("")
-        if r["abab"]:
+        if any(int(ab.get("passes", 0)) for ab in r["abab"].values()):
             doc.append(
                 "One boot, each in turn (``bench.sh abab``): the kernel's own\n"
                 "cpuidle-haltpoll built as a module (``exitless_haltpoll.ko``,\n"
@@ -552,7 +552,8 @@ def main():
                       for k in ("haltpoll_p50_ns", "dynidle_p50_ns",
                                 "haltpoll_p99_ns", "dynidle_p99_ns")}
                 rows.append([load, int(ab["passes"]), num(float(ab["ratio_p50_median"]), 3),
-                             f"{ab['ratio_min']}-{ab['ratio_max']}",
+                             f"{num(float(ab['ratio_min']), 3)}-"
+                             f"{num(float(ab['ratio_max']), 3)}",
                              f"{us['haltpoll_p50_ns']} / {us['dynidle_p50_ns']}",
                              f"{us['haltpoll_p99_ns']} / {us['dynidle_p99_ns']}"])
             doc.append(table(rows, ["load", "passes", "p50 ratio, median",
@@ -560,23 +561,24 @@ def main():
                                     "p50 haltpoll / dynidle",
                                     "p99 haltpoll / dynidle"]))
             doc.append("")
-        try:
-            data = {(c, l): fig[(c, l)].get("hlt_per_wakeup", 0)
-                    for (c, l) in fig if l in ("pipe", "tcp", "contended")}
-            svg = plot(os.path.dirname(rst) + "/bench", f"dynidle-hlt-{r['rel']}",
-                       f"HLT exits per wake-up, {r['rel']}", "HLT exits / wake-up",
-                       [c for c in CONFIGS if any((c, l) in data for l in LOADS)],
-                       {(l, c): v for (c, l), v in data.items()})
-            data = {(l, c): fig[(c, l)].get("p50_us", 0)
-                    for (c, l) in fig if l in ("pipe", "tcp", "contended")}
-            svg2 = plot(os.path.dirname(rst) + "/bench", f"dynidle-p50-{r['rel']}",
-                        f"Round trip p50 (us, TCG), {r['rel']}", "us",
-                        [c for c in CONFIGS if any((l, c) in data for l in LOADS)],
-                        data)
-            doc.append(f".. image:: bench/{svg}\n")
-            doc.append(f".. image:: bench/{svg2}\n")
-        except (OSError, subprocess.CalledProcessError) as e:
-            doc.append(f"(plots not drawn: {e})\n")
+        if fig:  # no main boots: nothing to plot
+            try:
+                data = {(c, l): fig[(c, l)].get("hlt_per_wakeup", 0)
+                        for (c, l) in fig if l in ("pipe", "tcp", "contended")}
+                svg = plot(os.path.dirname(rst) + "/bench", f"dynidle-hlt-{r['rel']}",
+                           f"HLT exits per wake-up, {r['rel']}", "HLT exits / wake-up",
+                           [c for c in CONFIGS if any((c, l) in data for l in LOADS)],
+                           {(l, c): v for (c, l), v in data.items()})
+                data = {(l, c): fig[(c, l)].get("p50_us", 0)
+                        for (c, l) in fig if l in ("pipe", "tcp", "contended")}
+                svg2 = plot(os.path.dirname(rst) + "/bench", f"dynidle-p50-{r['rel']}",
+                            f"Round trip p50 (us, TCG), {r['rel']}", "us",
+                            [c for c in CONFIGS if any((l, c) in data for l in LOADS)],
+                            data)
+                doc.append(f".. image:: bench/{svg}\n")
+                doc.append(f".. image:: bench/{svg2}\n")
+            except (OSError, subprocess.CalledProcessError) as e:
+                doc.append(f"(plots not drawn: {e})\n")
 
     # pvipi
     doc.append("pvipi\n=====\n")

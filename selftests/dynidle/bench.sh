@@ -42,7 +42,11 @@
 # pipe and TCP loads without L1's marks (latency only) and prints
 # "BENCH: dynidle-abab pass=<i> config=<c> work=<load> ..." (L1 sums
 # them up: l1-bench.sh).  One boot: what moves between boots under TCG
-# moves both alike.
+# moves both alike.  Each dynidle turn loads exitless_guest whole, as the
+# other dynidle boots do; its load and unload patch L2 text (tracepoint
+# static keys), 2 * <passes> + 2 times per boot, which under multi-
+# threaded TCG may kill the L2 (see selftests/dynidle/run.sh): the
+# summary then counts the passes done.
 # usage: bench.sh stock|hostpoll|haltpoll|multi [<poll window ns>]
 #        bench.sh round haltpoll|dynidle <poll window ns> <round>
 #        bench.sh abab <poll window ns> <passes>
@@ -316,8 +320,9 @@ abab)
 	[ -r /exitless_haltpoll.ko ] ||
 		{ echo "BENCH: dynidle-abab error=no-exitless_haltpoll.ko"; exit 1; }
 	if [ "$window" = 0 ]; then
-		# no stock boot before this one: the same cap from this boot,
-		# before any idle driver is loaded
+		# no stock boot before this one: the cap from this boot, before
+		# any idle driver is loaded (but with L1's halt polling on, unlike
+		# the stock boot: a smaller cap; the same for both configs)
 		window_cap
 	fi
 	echo "BENCH: dynidle-abab window_ns=$window passes=$passes"

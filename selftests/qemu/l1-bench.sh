@@ -106,9 +106,10 @@ dynidle_bench_action() {
 # run_bench_l2 <name> <-cpu> <vCPUs> <stage> <kernel arguments>: one L2
 # boot of a benchmark.  Under multi-threaded TCG an L2 now and then dies
 # booting (an "Oops: int3" from text patching, see run.sh's boot_l1):
-# one that died before its first result is booted again, twice at most,
-# its console kept as l2-<name>.log.failed<n>; one that died later is
-# not (its results so far stay), and says so.
+# one that died before its load began (no result and no EXITLESS-SYNC
+# line: L1 has counted or recorded nothing of it) is booted again, twice
+# at most, its console kept as l2-<name>.log.failed<n>; one that died
+# later is not (its results so far stay), and says so.
 run_bench_l2() {
 	local name=$1 l2log=$out/l2-$1.log try
 	for try in 1 2 3; do
@@ -116,7 +117,7 @@ run_bench_l2() {
 		# hogs of a contended load the L2 did not live to stop
 		hogs_stop /tmp/bench-hogs
 		grep -aq '^EXITLESS-L2: done' "$l2log" && return 0
-		if grep -aq '^BENCH: ' "$l2log"; then
+		if grep -aqE '^(BENCH|EXITLESS-SYNC): ' "$l2log"; then
 			say "l2 $name error=ended-early (results so far kept)"
 			return 1
 		fi

@@ -213,13 +213,17 @@ run_one() {
 		"$top/selftests/pvtimer/timerloop.c" ||
 		{ echo "not ok - $k/timerloop build"; return 1; }
 	# make bench's dynidle "abab" boot: the kernel's own haltpoll driver
-	# as a module (from Debian's linux-source of the series)
+	# as a module (from Debian's linux-source of the series).  Without
+	# it, the rest of the bench still runs: bench.sh reports the abab
+	# boot as "error=no-exitless_haltpoll.ko".
 	local hp=()
 	if [ "$main" = selftests/qemu/l1-bench.sh ]; then
-		"$top/selftests/dynidle/haltpoll/build.sh" "$rel" "/lib/modules/$rel/build" \
-			"$top/.build/$rel/haltpoll" 2>&1 | sed 's/^/#   /' ||
-			{ echo "not ok - $k/exitless_haltpoll build"; return 1; }
-		hp=("$top/.build/$rel/haltpoll/exitless_haltpoll.ko:/exitless_haltpoll.ko")
+		if "$top/selftests/dynidle/haltpoll/build.sh" "$rel" "/lib/modules/$rel/build" \
+			"$top/.build/$rel/haltpoll" 2>&1 | sed 's/^/#   /'; then
+			hp=("$top/.build/$rel/haltpoll/exitless_haltpoll.ko:/exitless_haltpoll.ko")
+		else
+			log "exitless_haltpoll.ko not built: make bench's abab boot will report it missing"
+		fi
 	fi
 	mkinitramfs "$rel" "$out/l2.cpio.gz" "$top/selftests/qemu/l2-init.sh" -- \
 		"$top/.build/$rel/exitless_guest.ko:/exitless_guest.ko" \
