@@ -37,7 +37,8 @@
 #      EXITLESS_DYNIDLE_PARTS (--bench: the dynidle parts to run, of
 #      "main,rounds,abab": the stock, hostpoll, haltpoll and dynidle
 #      boots, the latency rounds, and one boot that loads the kernel's
-#      own haltpoll driver as a module and dynidle in turn; default all),
+#      own haltpoll driver as a module and dynidle in turn; default
+#      "main,rounds"),
 #      EXITLESS_BENCH_ABAB (--bench: passes of that boot, default 10),
 #      EXITLESS_L1_APPEND (more words for L1's kernel command line,
 #      for experiments, e.g. "tsc=reliable").
