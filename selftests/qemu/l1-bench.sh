@@ -51,12 +51,22 @@ say "L1 $(uname -r), $(date -u +%Y-%m-%dT%H:%MZ), clocksource $(clocksource)"
 
 stages=",${EXITLESS_STAGES:-pvipi},"
 
+# karg <name> <sed character class> <default>: exitless.<name>=... from
+# L1's command line (run.sh's EXITLESS_* settings), or the default
+karg() {
+	local v
+	v=$(sed -n "s/.*exitless\.$1=\($2*\).*/\1/p" /proc/cmdline)
+	echo "${v:-$3}"
+}
+
+# listed <,list,> <item>: whether the item is in the comma list
+listed() { [ "${1#*,"$2",}" != "$1" ]; }
+
 # 1. raw guest, 256 vCPUs
 # which pvipi parts (exitless.pvipi_parts=raw,l2,kernel on the command
 # line, run.sh's EXITLESS_PVIPI_PARTS; default all three)
-parts=$(sed -n 's/.*exitless\.pvipi_parts=\([a-z0-9,]*\).*/\1/p' /proc/cmdline)
-parts=",${parts:-raw,l2,kernel},"
-part() { [ "${stages#*,pvipi,}" != "$stages" ] && [ "${parts#*,"$1",}" != "$parts" ]; }
+parts=",$(karg pvipi_parts '[a-z0-9,]' raw,l2,kernel),"
+part() { listed "$stages" pvipi && listed "$parts" "$1"; }
 
 if part raw && [ -x "$top/.build/selftests/host/exitless_pvipi_test" ]; then
 	"$top/.build/selftests/host/exitless_pvipi_test" -n 256 -r 64 -p 16 2>&1 |
@@ -176,8 +186,7 @@ if part kernel; then
 	# the kernel's own IPI calls from exitless_ipibench.ko, 4 vCPUs; the
 	# stress run (exitless.stress_ipis on L1's command line, default
 	# 1000000; 0: none) with upstream PV IPI as the fallback sender
-	n=$(sed -n 's/.*exitless\.stress_ipis=\([0-9]*\).*/\1/p' /proc/cmdline)
-	n=${n:-1000000}
+	n=$(karg stress_ipis '[0-9]' 1000000)
 	st=
 	[ "$n" = 0 ] || st=",stress,$n"
 	l2_timeout=3600 run_bench_l2 k4-kvmpvipi host 4 pvipi "exitless.script=kbench.sh exitless.arg=kvmpvipi$st"
@@ -250,15 +259,13 @@ abab_summary() {
 	done
 }
 
-if [ "${stages#*,dynidle,}" != "$stages" ]; then
+if listed "$stages" dynidle; then
 	hpns=/sys/module/kvm/parameters/halt_poll_ns
 	hpns0=$(cat $hpns)
 	say "dynidle: L1 CPUs $(nproc), KVM halt_poll_ns default $hpns0"
-	dparts=$(sed -n 's/.*exitless\.dynidle_parts=\([a-z0-9,]*\).*/\1/p' /proc/cmdline)
-	dparts=",${dparts:-main,rounds},"
-	dpart() { [ "${dparts#*,"$1",}" != "$dparts" ]; }
+	dparts=",$(karg dynidle_parts '[a-z0-9,]' main,rounds),"
 	w=
-	if dpart main; then
+	if listed "$dparts" main; then
 		echo 0 > $hpns
 		run_bench_l2 dyn-stock host 2 dynidle "exitless.script=bench.sh exitless.arg=stock"
 		echo "$hpns0" > $hpns
@@ -274,9 +281,8 @@ if [ "${stages#*,dynidle,}" != "$stages" ]; then
 			run_bench_l2 dyn-multi host 4 dynidle "exitless.script=bench.sh exitless.arg=multi,2000000"
 		fi
 	fi
-	rounds=$(sed -n 's/.*exitless\.bench_rounds=\([0-9]*\).*/\1/p' /proc/cmdline)
-	rounds=${rounds:-3}
-	dpart rounds || rounds=1
+	rounds=$(karg bench_rounds '[0-9]' 3)
+	listed "$dparts" rounds || rounds=1
 	say "dynidle: latency rounds $rounds"
 	for ((r = 2; r <= rounds; r++)); do
 		# haltpoll first in even rounds: neither order is favoured
@@ -288,9 +294,8 @@ if [ "${stages#*,dynidle,}" != "$stages" ]; then
 			run_bench_l2 "dyn-$c-r$r" host 2 dynidle "${hp}exitless.script=bench.sh exitless.arg=round,$c,${w:-200000},$r"
 		done
 	done
-	passes=$(sed -n 's/.*exitless\.bench_abab=\([0-9]*\).*/\1/p' /proc/cmdline)
-	passes=${passes:-10}
-	if dpart abab && [ "$passes" -gt 0 ]; then
+	passes=$(karg bench_abab '[0-9]' 10)
+	if listed "$dparts" abab && [ "$passes" -gt 0 ]; then
 		# 0: bench.sh measures the window cap itself
 		# (an L2 that ended early: the summary counts the passes done)
 		run_bench_l2 dyn-abab host 2 dynidle "exitless.script=bench.sh exitless.arg=abab,${w:-0},$passes" || true
