@@ -255,13 +255,41 @@ window_cap() {
 	[ "$window" -le 20000000 ] || window=20000000
 }
 
-# abab_turn <pass> <config>: one turn, pipe then TCP, latency only
+# idle_snap: sets is, "name value ..." of what the idle path did so far:
+# each cpuidle state's usage and time (us) summed over the CPUs, by
+# state name (haltpoll: POLL and haltpoll; dynidle: DYNIDLE), the
+# guest's steal time (/proc/stat, USER_HZ ticks) and dynidle's totals
+idle_snap() {
+	is='' names=''
+	for s in /sys/devices/system/cpu/cpu*/cpuidle/state*; do
+		[ -r "$s/name" ] || continue
+		read -r nm < "$s/name"
+		case "$nm" in *[!A-Za-z0-9_]*) continue ;; esac
+		read -r u < "$s/usage"
+		read -r t < "$s/time"
+		case " $names " in *" $nm "*) ;; *) names="$names $nm" ;; esac
+		eval "su_$nm=\$((\${su_$nm:-0} + $u)) st_$nm=\$((\${st_$nm:-0} + $t))"
+	done
+	for nm in $names; do
+		eval "is=\"\${is}${nm}_usage \$su_$nm ${nm}_us \$st_$nm \"; unset su_$nm st_$nm"
+	done
+	read -r _ _ _ _ _ _ _ _ steal _ < /proc/stat
+	counters
+	is="${is}steal_ticks $steal $dc"
+}
+
+# abab_turn <pass> <config>: one turn, pipe then TCP, latency only; after
+# each load a "#" line of what its idle periods did (idle_snap's deltas)
 abab_turn() {
 	"$PP" 200 >/dev/null || true	# warm up (and let windows grow)
 	for load in pipe tcp; do
 		rt_n=0 rt_mean=0 rt_p50=0 rt_p99=0
+		idle_snap
+		i0=$is
 		if [ "$load" = pipe ]; then pp "$TRIPS" || true; else pp -t "$TRIPS" || true; fi
+		idle_snap
 		echo "BENCH: dynidle-abab pass=$1 config=$2 work=$load trips=$rt_n rt_ns=$rt_mean p50_ns=$rt_p50 p99_ns=$rt_p99"
+		echo "# abab pass=$1 config=$2 work=$load idle: $(dyn_delta "$i0" "$is")"
 	done
 }
 
