@@ -256,15 +256,15 @@ window_cap() {
 }
 
 # idle_snap: sets is, "name value ..." of what the idle path did so far:
-# each cpuidle state's usage and time (us) summed over the CPUs, by
-# state name (haltpoll: POLL and haltpoll; dynidle: DYNIDLE), the
-# guest's steal time (/proc/stat, USER_HZ ticks) and dynidle's totals
+# each cpuidle state's usage and time (us) summed over the CPUs, by the
+# first word of its name (haltpoll: POLL and haltpoll; dynidle: DYNIDLE),
+# the guest's steal time (/proc/stat, USER_HZ ticks) and dynidle's totals
 idle_snap() {
 	is='' names=''
 	for s in /sys/devices/system/cpu/cpu*/cpuidle/state*; do
 		[ -r "$s/name" ] || continue
-		read -r nm < "$s/name"
-		case "$nm" in *[!A-Za-z0-9_]*) continue ;; esac
+		read -r nm _ < "$s/name"	# "haltpoll idle": haltpoll
+		case "$nm" in '' | *[!A-Za-z0-9_]*) continue ;; esac
 		read -r u < "$s/usage"
 		read -r t < "$s/time"
 		case " $names " in *" $nm "*) ;; *) names="$names $nm" ;; esac
