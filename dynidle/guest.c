@@ -3,8 +3,9 @@
  * dynidle, guest half: a cpuidle driver that polls before it halts, with
  * a poll budget from policy.c (Documentation/dynidle.rst).
  *
- * When dynidle is negotiated, guest/main.c calls exitless_dynidle_set(true):
- * the driver "exitless_dynidle" is registered with one idle state whose
+ * When dynidle is negotiated, guest/main.c calls exitless_dynidle_set(true)
+ * (and again when the "dynidle" parameter is written; with it 0 the
+ * driver stays off): the driver "exitless_dynidle" is registered with one idle state whose
  * ->enter() does the whole idle period: compute the budget (window, next
  * timer deadline from dev->next_hrtimer, contention from steal time and
  * the host's hint in this vCPU's dynidle section), poll for at most that
@@ -57,6 +58,7 @@
 #include <asm/processor.h>
 
 #include "compat/compat.h"
+#include "guest/guest.h"
 #include "pvipi/guest.h"
 #include "pvtimer/guest.h"
 #include "uapi/exitless.h"
@@ -101,6 +103,8 @@ struct exitless_dynidle_cpu {
 static DEFINE_PER_CPU(struct exitless_dynidle_cpu, exitless_dynidle_cpu);
 static DEFINE_PER_CPU(struct cpuidle_device, exitless_dynidle_dev);
 static bool exitless_dynidle_on;
+/* the operator's switch (module parameter "dynidle") */
+static bool dynidle = true;
 /* the host lets the guest switch its halt polling off */
 static bool exitless_dynidle_poll_control;
 
@@ -453,6 +457,8 @@ void exitless_dynidle_set(bool on)
 	unsigned int cpu;
 	int ret;
 
+	lockdep_assert_held(&exitless_guest.lock);
+	on = on && READ_ONCE(dynidle);
 	if (on == exitless_dynidle_on)
 		return;
 	if (on) {
@@ -480,6 +486,10 @@ void exitless_dynidle_set(bool on)
 	exitless_dynidle_drain();
 	pr_debug("dynidle: idle driver off\n");
 }
+
+module_param_cb(dynidle, &exitless_guest_switch_ops, &dynidle, 0644);
+MODULE_PARM_DESC(dynidle,
+		 "dynidle: poll before halting when the host offers it; 0 gives idle back to the kernel (and halt polling back to the host) at once, 1 takes it again (default: 1)");
 
 void exitless_dynidle_cpu_online(unsigned int cpu)
 {

@@ -463,6 +463,7 @@ void exitless_guest_features_changed(void)
 	mutex_lock(&eg->lock);
 	if (eg->state == EXITLESS_GUEST_ACTIVE && !eg->stopping) {
 		exitless_pvipi_set(eg->features_enabled & EXITLESS_F_PVIPI);
+		exitless_dynidle_set(eg->features_enabled & EXITLESS_F_DYNIDLE);
 		exitless_pvtimer_set(eg->features_enabled & EXITLESS_F_PVTIMER);
 	}
 	mutex_unlock(&eg->lock);

@@ -7,6 +7,7 @@
 # and the HLT exits KVM counts in L1 drop against the same driver with
 # polling off (dynidle_poll_max_ns=0: every idle period halts at once);
 # with L1's CPUs busy (a hog on each) the host's hint stops the polling;
+# the "dynidle" parameter takes the driver away and gives it back;
 # the driver goes when the host module goes and comes back with it; the
 # guest module unloads cleanly under the load.  With the argument
 # "no-text-changes" nothing makes L1 or L2 change kernel text: no host
@@ -188,6 +189,17 @@ sync_l1 dynidle-hog-stop
 echo "# contended: entries $(delta entries e f), contended $(delta contended e f), polls woken $(delta polls_woken e f), polled $(delta poll_ns e f) ns"
 check contended_seen [ "$(delta contended e f)" -gt 0 ]
 echo "$max0" > "$PAR/dynidle_poll_max_ns"
+
+# --- the operator's switch: dynidle=0 gives idle back, 1 takes it again --
+echo 0 > "$PAR/dynidle"
+check switch_off_driver_gone wait_until driver_gone
+check switch_off_still_active [ "$(rd "$SYS/state")" = active ]
+snap g
+check switch_off_native_idle pingpong 200
+snap h
+check switch_off_driver_unused [ "$(delta entries g h)" -eq 0 ]
+echo 1 > "$PAR/dynidle"
+check switch_on_driver_in_use wait_until driver_in_use
 
 # --- host module removed and loaded again --------------------------------
 # (not with "no-text-changes": L1 then must not patch text while we run)
