@@ -488,8 +488,11 @@ def main():
             ab = r["abab"].get(load)
             if ab and int(ab.get("passes", 0)):
                 q = round(float(ab["ratio_p50_median"]), 3)
+                how = ("switching each in turn, both with exitless pvipi and "
+                       "pvtimer" if ab.get("mode") == "switch"
+                       else "loading each in turn")
                 line(f"{load}: round trip p50, dynidle / haltpoll, one boot "
-                     f"loading each in turn, median of {int(ab['passes'])} passes "
+                     f"{how}, median of {int(ab['passes'])} passes "
                      "(target <= 1)", q, q <= 1)
         def poll_line(load, text, limit, digits):
             """dynidle's polling against limit * haltpoll's; when haltpoll
@@ -542,7 +545,10 @@ def main():
                 "``force=1``) and dynidle loaded and removed in turn, haltpoll\n"
                 "first in odd passes, after a warm-up pass not counted; per\n"
                 "pass the p50 ratio dynidle / haltpoll; round trips in us as\n"
-                "medians over the passes:\n")
+                "medians over the passes.  Mode *switch*: ``exitless_guest``\n"
+                "stays loaded and its ``dynidle`` parameter gives way to\n"
+                "haltpoll, so both run with exitless's pvipi and pvtimer;\n"
+                "mode *reload*: haltpoll runs without ``exitless_guest``:\n")
             rows = []
             for load in ("pipe", "tcp"):
                 ab = r["abab"].get(load)
@@ -551,12 +557,12 @@ def main():
                 us = {k: num(float(ab[k]) / 1000, 1)
                       for k in ("haltpoll_p50_ns", "dynidle_p50_ns",
                                 "haltpoll_p99_ns", "dynidle_p99_ns")}
-                rows.append([load, int(ab["passes"]), num(float(ab["ratio_p50_median"]), 3),
+                rows.append([load, ab.get("mode", "reload"), int(ab["passes"]), num(float(ab["ratio_p50_median"]), 3),
                              f"{num(float(ab['ratio_min']), 3)}-"
                              f"{num(float(ab['ratio_max']), 3)}",
                              f"{us['haltpoll_p50_ns']} / {us['dynidle_p50_ns']}",
                              f"{us['haltpoll_p99_ns']} / {us['dynidle_p99_ns']}"])
-            doc.append(table(rows, ["load", "passes", "p50 ratio, median",
+            doc.append(table(rows, ["load", "mode", "passes", "p50 ratio, median",
                                     "p50 ratio, range",
                                     "p50 haltpoll / dynidle",
                                     "p99 haltpoll / dynidle"]))

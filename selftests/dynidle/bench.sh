@@ -46,10 +46,15 @@
 # other dynidle boots do; its load and unload patch L2 text (tracepoint
 # static keys), 2 * <passes> + 2 times per boot, which under multi-
 # threaded TCG may kill the L2 (see selftests/dynidle/run.sh): the
-# summary then counts the passes done.
+# summary then counts the passes done.  With <mode> "switch" (default
+# "reload"), exitless_guest is loaded once and stays: its "dynidle"
+# parameter takes the driver away for each haltpoll turn and gives it
+# back for each dynidle turn, so both run with exitless's pvipi and
+# pvtimer and differ in the idle driver alone, and no turn changes
+# L2's text but haltpoll's load and removal.
 # usage: bench.sh stock|hostpoll|haltpoll|multi [<poll window ns>]
 #        bench.sh round haltpoll|dynidle <poll window ns> <round>
-#        bench.sh abab <poll window ns> <passes>
+#        bench.sh abab <poll window ns> <passes> [reload|switch]
 # Output: "BENCH: dynidle phase=<p> [round=<n>] work=<w> key=value ..."
 # lines; the stock boot also prints "BENCH: dynidle window_ns=<ns>": 4
 # stock pipe round trips (at least 200 us), the poll window cap that L1
@@ -71,7 +76,7 @@ if [ "$boot" = round ]; then
 	boot=${2:?haltpoll or dynidle} window=${3:?poll window} round=${4:?round}
 	loads="pipe tcp idle"
 elif [ "$boot" = abab ]; then
-	window=${2:?poll window} passes=${3:?passes}
+	window=${2:?poll window} passes=${3:?passes} abab_mode=${4:-reload}
 elif [ "$boot" = multi ]; then
 	loads="ipi"	# 4+ vCPUs: a multicast to polling targets
 fi
@@ -237,6 +242,22 @@ dynidle_on() {
 	echo "$window" > "$PAR/dynidle_poll_max_ns"
 }
 
+# dynidle_switch <0|1>: exitless_guest's dynidle parameter, then wait
+# for the idle driver to follow (switch mode of abab)
+dynidle_switch() {
+	echo "$1" > "$PAR/dynidle" ||
+		{ echo "BENCH: dynidle-abab error=dynidle-switch-$1"; exit 1; }
+	i=0
+	while :; do
+		d=$(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null || echo none)
+		if [ "$1" = 1 ]; then [ "$d" != exitless_dynidle ] || break
+		else [ "$d" = exitless_dynidle ] || break; fi
+		i=$((i + 1))
+		[ "$i" -lt 30 ] || { echo "BENCH: dynidle-abab error=dynidle-switch-$1-driver"; exit 1; }
+		sleep 1
+	done
+}
+
 # haltpoll_cap: the governor's cap where it has one (6.12; 6.1's Debian
 # kernel has the driver but not the haltpoll governor: menu picks POLL)
 haltpoll_cap() {
@@ -353,7 +374,12 @@ abab)
 		# the stock boot: a smaller cap; the same for both configs)
 		window_cap
 	fi
-	echo "BENCH: dynidle-abab window_ns=$window passes=$passes"
+	case "$abab_mode" in
+	reload | switch) ;;
+	*) echo "BENCH: dynidle-abab error=mode-$abab_mode"; exit 1 ;;
+	esac
+	echo "BENCH: dynidle-abab window_ns=$window passes=$passes mode=$abab_mode"
+	[ "$abab_mode" != switch ] || dynidle_on
 	# pass 0 warms up (TCG translates both drivers' and the loads' code
 	# paths; the first turns of a boot are slower): printed, not counted
 	pass=0	# (dynidle_on's counter is i)
@@ -363,9 +389,13 @@ abab)
 		for c in $order; do
 			echo "# abab pass $pass: $c"
 			if [ "$c" = haltpoll ]; then
+				[ "$abab_mode" != switch ] || dynidle_switch 0
 				haltpoll_mod on
 				abab_turn "$pass" haltpoll
 				haltpoll_mod off
+			elif [ "$abab_mode" = switch ]; then
+				dynidle_switch 1
+				abab_turn "$pass" dynidle
 			else
 				dynidle_on
 				abab_turn "$pass" dynidle
@@ -374,6 +404,7 @@ abab)
 		done
 		pass=$((pass + 1))
 	done
+	[ "$abab_mode" != switch ] || rmmod exitless_guest
 	;;
 *)
 	echo "BENCH: dynidle error=unknown-boot-$boot"

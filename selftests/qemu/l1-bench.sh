@@ -26,7 +26,8 @@
 # each for the pipe, TCP and idle loads only; then, when asked for, one
 # "abab" boot (exitless.bench_abab=N passes, default 10; 0: none): the
 # kernel's own haltpoll driver as a module (exitless_haltpoll.ko) and
-# dynidle loaded in turn in one L2, for the pipe and TCP round trips.
+# dynidle loaded in turn in one L2, for the pipe and TCP round trips
+# (exitless.abab_mode=reload, the default, or switch: bench.sh).
 # exitless.dynidle_parts=main,rounds,abab picks among the three (default
 # main,rounds: on 6.1 the abab L2, or L1 with it, died in each of 4
 # tries under multi-threaded TCG, and an L1 that dies takes the whole
@@ -235,7 +236,7 @@ fi
 abab_summary() {
 	local load
 	for load in pipe tcp; do
-		grep '^BENCH: dynidle-abab pass=' "$bench" | awk -v w="$load" '
+		grep '^BENCH: dynidle-abab pass=' "$bench" | awk -v w="$load" -v mode="$amode" '
 			function med(a, n,  i, j, t) {
 				for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
 				return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
@@ -252,9 +253,9 @@ abab_summary() {
 					h99[n] = p99["haltpoll", i]; d99[n] = p99["dynidle", i]
 					if (n == 1 || r[n] < lo) lo = r[n]
 					if (n == 1 || r[n] > hi) hi = r[n] }
-				if (!n) { printf "dynidle-abab summary work=%s passes=0\n", w; exit }
-				printf "dynidle-abab summary work=%s passes=%d ratio_p50_median=%.3f ratio_min=%.3f ratio_max=%.3f ratios=%s haltpoll_p50_ns=%d dynidle_p50_ns=%d haltpoll_p99_ns=%d dynidle_p99_ns=%d\n",
-					w, n, med(r, n), lo, hi, list, med(h, n), med(d, n), med(h99, n), med(d99, n) }' |
+				if (!n) { printf "dynidle-abab summary work=%s mode=%s passes=0\n", w, mode; exit }
+				printf "dynidle-abab summary work=%s mode=%s passes=%d ratio_p50_median=%.3f ratio_min=%.3f ratio_max=%.3f ratios=%s haltpoll_p50_ns=%d dynidle_p50_ns=%d haltpoll_p99_ns=%d dynidle_p99_ns=%d\n",
+					w, mode, n, med(r, n), lo, hi, list, med(h, n), med(d, n), med(h99, n), med(d99, n) }' |
 			while IFS= read -r line; do say "$line"; done
 	done
 }
@@ -295,10 +296,11 @@ if listed "$stages" dynidle; then
 		done
 	done
 	passes=$(karg bench_abab '[0-9]' 10)
+	amode=$(karg abab_mode '[a-z]' reload)
 	if listed "$dparts" abab && [ "$passes" -gt 0 ]; then
 		# 0: bench.sh measures the window cap itself
 		# (an L2 that ended early: the summary counts the passes done)
-		run_bench_l2 dyn-abab host 2 dynidle "exitless.script=bench.sh exitless.arg=abab,${w:-0},$passes" || true
+		run_bench_l2 dyn-abab host 2 dynidle "exitless.script=bench.sh exitless.arg=abab,${w:-0},$passes,$amode" || true
 		abab_summary
 	fi
 fi

@@ -40,6 +40,10 @@
 #      own haltpoll driver as a module and dynidle in turn; default
 #      "main,rounds"),
 #      EXITLESS_BENCH_ABAB (--bench: passes of that boot, default 10),
+#      EXITLESS_BENCH_ABAB_MODE (--bench: "reload", the default: each
+#      dynidle turn loads exitless_guest and removes it; "switch": it
+#      stays loaded and its dynidle parameter switches the driver, so
+#      haltpoll's turns run with its pvipi and pvtimer too),
 #      EXITLESS_L1_APPEND (more words for L1's kernel command line,
 #      for experiments, e.g. "tsc=reliable").
 set -eu -o pipefail
@@ -74,7 +78,7 @@ l1_once() {
 	timeout "${EXITLESS_L1_TIMEOUT:-1500}" qemu-system-x86_64 \
 		-accel "tcg,thread=$thread" -cpu max -smp "$smp" -m 4G \
 		-kernel "/boot/vmlinuz-$rel" -initrd "$dir/l1.cpio.gz" \
-		-append "console=ttyS0 loglevel=4 panic=-1 nokaslr exitless.top=$top exitless.rel=$rel exitless.main=$main exitless.stages=$stages exitless.cache=$EXITLESS_CACHE${EXITLESS_PVT_BENCH:+ exitless.pvt_bench=1}${EXITLESS_BENCH_TRACE:+ exitless.bench_trace=1}${EXITLESS_BENCH_ROUNDS:+ exitless.bench_rounds=$EXITLESS_BENCH_ROUNDS}${EXITLESS_PVT_PAIRS:+ exitless.pvt_pairs=$EXITLESS_PVT_PAIRS}${EXITLESS_STRESS_IPIS:+ exitless.stress_ipis=$EXITLESS_STRESS_IPIS}${EXITLESS_PVIPI_PARTS:+ exitless.pvipi_parts=$EXITLESS_PVIPI_PARTS}${EXITLESS_DYNIDLE_PARTS:+ exitless.dynidle_parts=$EXITLESS_DYNIDLE_PARTS}${EXITLESS_BENCH_ABAB:+ exitless.bench_abab=$EXITLESS_BENCH_ABAB}${EXITLESS_L1_APPEND:+ $EXITLESS_L1_APPEND}" \
+		-append "console=ttyS0 loglevel=4 panic=-1 nokaslr exitless.top=$top exitless.rel=$rel exitless.main=$main exitless.stages=$stages exitless.cache=$EXITLESS_CACHE${EXITLESS_PVT_BENCH:+ exitless.pvt_bench=1}${EXITLESS_BENCH_TRACE:+ exitless.bench_trace=1}${EXITLESS_BENCH_ROUNDS:+ exitless.bench_rounds=$EXITLESS_BENCH_ROUNDS}${EXITLESS_PVT_PAIRS:+ exitless.pvt_pairs=$EXITLESS_PVT_PAIRS}${EXITLESS_STRESS_IPIS:+ exitless.stress_ipis=$EXITLESS_STRESS_IPIS}${EXITLESS_PVIPI_PARTS:+ exitless.pvipi_parts=$EXITLESS_PVIPI_PARTS}${EXITLESS_DYNIDLE_PARTS:+ exitless.dynidle_parts=$EXITLESS_DYNIDLE_PARTS}${EXITLESS_BENCH_ABAB:+ exitless.bench_abab=$EXITLESS_BENCH_ABAB}${EXITLESS_BENCH_ABAB_MODE:+ exitless.abab_mode=$EXITLESS_BENCH_ABAB_MODE}${EXITLESS_L1_APPEND:+ $EXITLESS_L1_APPEND}" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=$top,mount_tag=repo,security_model=none,readonly=on,multidevs=remap" \
 		-virtfs "local,path=$out,mount_tag=out,security_model=none" \
