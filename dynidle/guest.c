@@ -82,6 +82,7 @@
  *	back to the idle loop without halting
  * @halts_direct: halted without polling (budget 0)
  * @contended: idle periods found contended (among @halts_direct)
+ * @halts_due: the timer it knew of was already due (among @halts_direct)
  * @to_deadline: polls that ran up to a near timer deadline
  * @poll_ns: time spent polling
  * @in_enter: the CPU is inside exitless_dynidle_enter()
@@ -95,6 +96,7 @@ struct exitless_dynidle_cpu {
 	u64 polls_deadline;
 	u64 halts_direct;
 	u64 contended;
+	u64 halts_due;
 	u64 to_deadline;
 	u64 poll_ns;
 	int in_enter;
@@ -337,6 +339,7 @@ static int exitless_dynidle_enter(struct cpuidle_device *dev,
 	if (!budget) {
 		dc->halts_direct++;
 		dc->contended += contended;
+		dc->halts_due += !contended && to_deadline;
 	} else if (woken) {
 		dc->polls_woken++;
 	} else if (at_deadline) {
@@ -506,7 +509,7 @@ void exitless_dynidle_cpu_offline(unsigned int cpu)
 ssize_t exitless_dynidle_show(char *buf)
 {
 	u64 entries = 0, woken = 0, halted = 0, at_deadline = 0, direct = 0;
-	u64 contended = 0, deadline = 0, poll_ns = 0;
+	u64 contended = 0, due = 0, deadline = 0, poll_ns = 0;
 	unsigned int cpu;
 
 	for_each_possible_cpu(cpu) {
@@ -519,14 +522,15 @@ ssize_t exitless_dynidle_show(char *buf)
 		at_deadline += READ_ONCE(dc->polls_deadline);
 		direct += READ_ONCE(dc->halts_direct);
 		contended += READ_ONCE(dc->contended);
+		due += READ_ONCE(dc->halts_due);
 		deadline += READ_ONCE(dc->to_deadline);
 		poll_ns += READ_ONCE(dc->poll_ns);
 	}
 	return sysfs_emit(buf,
-			  "in_use %d\nhost_poll_control %d\nentries %llu\npolls_woken %llu\npolls_halted %llu\npolls_deadline %llu\nhalts_direct %llu\ncontended %llu\nto_deadline %llu\npoll_ns %llu\n",
+			  "in_use %d\nhost_poll_control %d\nentries %llu\npolls_woken %llu\npolls_halted %llu\npolls_deadline %llu\nhalts_direct %llu\ncontended %llu\nhalts_due %llu\nto_deadline %llu\npoll_ns %llu\n",
 			  READ_ONCE(exitless_dynidle_on),
 			  READ_ONCE(exitless_dynidle_poll_control), entries,
-			  woken, halted, at_deadline, direct, contended,
+			  woken, halted, at_deadline, direct, contended, due,
 			  deadline, poll_ns);
 }
 
@@ -543,13 +547,14 @@ ssize_t exitless_dynidle_cpus_show(char *buf)
 		if (len > PAGE_SIZE - 256)
 			break;
 		len += sysfs_emit_at(buf, len,
-				     "cpu%u entries %llu polls_woken %llu polls_halted %llu polls_deadline %llu halts_direct %llu contended %llu to_deadline %llu poll_ns %llu window_ns %llu\n",
+				     "cpu%u entries %llu polls_woken %llu polls_halted %llu polls_deadline %llu halts_direct %llu contended %llu halts_due %llu to_deadline %llu poll_ns %llu window_ns %llu\n",
 				     cpu, READ_ONCE(dc->entries),
 				     READ_ONCE(dc->polls_woken),
 				     READ_ONCE(dc->polls_halted),
 				     READ_ONCE(dc->polls_deadline),
 				     READ_ONCE(dc->halts_direct),
 				     READ_ONCE(dc->contended),
+				     READ_ONCE(dc->halts_due),
 				     READ_ONCE(dc->to_deadline),
 				     READ_ONCE(dc->poll_ns),
 				     READ_ONCE(dc->st.window_ns));
