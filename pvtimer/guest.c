@@ -11,8 +11,10 @@
  * set itself to sleep switches out next, and a host timer that expires no
  * later than the new deadline makes the host look again.  A deadline
  * armed that way and still unknown to the host when this CPU switches to
- * another task is settled there (a probe on sched_switch); otherwise the
- * device makes a PVTIMER_SYNC hypercall (policy.h has the rules).
+ * another task, or to an idle task whose idle loop polls without a bound
+ * (another cpuidle driver, haltpoll say), is settled there (a probe on
+ * sched_switch); otherwise the device makes a PVTIMER_SYNC hypercall
+ * (policy.h has the rules).
  *
  * Expiry: the host injects X86_PLATFORM_IPI_VECTOR, the vector the kernel
  * reserves for platform timer interrupts (UV and NumaChip clock event
@@ -381,7 +383,10 @@ static void exitless_pvtimer_irq(void *data, int vector)
 	pc->ced.event_handler(&pc->ced);
 }
 
-/* sched_switch: settle a lazily armed deadline before other work runs. */
+/*
+ * sched_switch: settle a lazily armed deadline before other work runs,
+ * or before an idle loop that may poll past it without an exit.
+ */
 static void exitless_pvtimer_switch(void *data, bool preempt,
 				    struct task_struct *prev,
 				    struct task_struct *next,
@@ -389,7 +394,8 @@ static void exitless_pvtimer_switch(void *data, bool preempt,
 {
 	struct exitless_pvtimer_cpu *pc = this_cpu_ptr(&exitless_pvtimer_cpu);
 
-	if (!pc->lazy || is_idle_task(next))
+	if (!pc->lazy ||
+	    (is_idle_task(next) && exitless_pvtimer_halting_idle()))
 		return;
 	pc->lazy = false;
 	if (pc->direct || !pc->sec || !pc->deadline)
