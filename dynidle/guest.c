@@ -5,8 +5,8 @@
  *
  * When dynidle is negotiated, guest/main.c calls exitless_dynidle_set(true)
  * (and again when the "dynidle" parameter is written; with it 0 the
- * driver stays off): the driver "exitless_dynidle" is registered with one idle state whose
- * ->enter() does the whole idle period: compute the budget (window, next
+ * driver stays off): the driver "exitless_dynidle" is registered with one
+ * idle state whose ->enter() does the whole idle period: compute the budget (window, next
  * timer deadline from dev->next_hrtimer, contention from steal time and
  * the host's hint in this vCPU's dynidle section), poll for at most that
  * long, halt if nothing came, learn from what happened.  A single state
@@ -31,11 +31,11 @@
  * polls (counters and tracepoints are fine there), and the driver tells
  * RCU the CPU is idle only around HLT.
  *
- * Giving way (host gone, features off, unload, reboot): every device and
- * the driver are unregistered, so no CPU enters ->enter() again; the
- * ones still inside are woken and waited for (in_enter), then an RCU
- * grace period covers the instructions after in_enter is cleared, which
- * run with interrupts off and RCU watching.
+ * Giving way (host gone, features off, dynidle=0, unload, reboot): every
+ * device and the driver are unregistered, so no CPU enters ->enter()
+ * again; the ones still inside are woken and waited for (in_enter), then
+ * an RCU grace period covers the instructions after in_enter is cleared,
+ * which run with interrupts off and RCU watching.
  */
 #define pr_fmt(fmt) "exitless_guest: " fmt
 
@@ -543,8 +543,8 @@ ssize_t exitless_dynidle_cpus_show(char *buf)
 		struct exitless_dynidle_cpu *dc =
 			per_cpu_ptr(&exitless_dynidle_cpu, cpu);
 
-		/* one page: the CPUs that fit (about 20) */
-		if (len > PAGE_SIZE - 256)
+		/* one page: the CPUs that fit (15 to 20; a line < 384 bytes) */
+		if (len > PAGE_SIZE - 384)
 			break;
 		len += sysfs_emit_at(buf, len,
 				     "cpu%u entries %llu polls_woken %llu polls_halted %llu polls_deadline %llu halts_direct %llu contended %llu halts_due %llu to_deadline %llu poll_ns %llu window_ns %llu\n",

@@ -50,7 +50,8 @@
 # "reload"), exitless_guest is loaded once and stays: its "dynidle"
 # parameter takes the driver away for each haltpoll turn and gives it
 # back for each dynidle turn, so both run with exitless's pvipi and
-# pvtimer and differ in the idle driver alone, and no turn changes
+# pvtimer (which syncs the idle task's arms under haltpoll, whose polls
+# know no deadline: Documentation/pvtimer.rst), and no turn changes
 # L2's text but haltpoll's load and removal.
 # usage: bench.sh stock|hostpoll|haltpoll|multi [<poll window ns>]
 #        bench.sh round haltpoll|dynidle <poll window ns> <round>
@@ -131,10 +132,12 @@ pp() {
 	rt_n=$2 rt_mean=$8 rt_p50=${12} rt_p99=${15}
 }
 
-# dyn_delta <before> <after>: "name=after-before ..." for two dc values
+# dyn_delta <before> <after>: "name=after-before ..." for two "name
+# value ..." lists (dc, is), matched by name: a name in one list only
+# (a driver that came or went in between) is left out
 dyn_delta() {
-	echo "$1 / $2" | awk '{ n = (NF - 1) / 2
-		for (i = 1; i < n; i += 2) printf "%s=%.0f ", $i, $(n + 2 + i) - $(i + 1) }'
+	echo "$1 / $2" | awk '{ for (i = 1; i < NF && $i != "/"; i += 2) b[$i] = $(i + 1)
+		for (i++; i < NF; i += 2) if ($i in b) printf "%s=%.0f ", $i, $(i + 1) - b[$i] }'
 }
 
 # idle loads under dynidle: what its idle periods were (tracepoint)
@@ -279,7 +282,8 @@ window_cap() {
 # idle_snap: sets is, "name value ..." of what the idle path did so far:
 # each cpuidle state's usage and time (us) summed over the CPUs, by the
 # first word of its name (haltpoll: POLL and haltpoll; dynidle: DYNIDLE),
-# the guest's steal time (/proc/stat, USER_HZ ticks) and dynidle's totals
+# the guest's steal time (/proc/stat, USER_HZ ticks), dynidle's totals
+# and pvtimer's arms, lazy arms, syncs and settles (pvt_*)
 idle_snap() {
 	is='' names=''
 	for s in /sys/devices/system/cpu/cpu*/cpuidle/state*; do
@@ -297,6 +301,13 @@ idle_snap() {
 	read -r _ _ _ _ _ _ _ _ steal _ < /proc/stat
 	counters
 	is="${is}steal_ticks $steal $dc"
+	if [ -r "$SYS/pvtimer" ]; then
+		while read -r k v; do
+			case "$k" in
+			arms | lazy_arms | syncs | settles) is="${is}pvt_$k $v " ;;
+			esac
+		done < "$SYS/pvtimer"
+	fi
 }
 
 # abab_turn <pass> <config>: one turn, pipe then TCP, latency only; after

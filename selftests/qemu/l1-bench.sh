@@ -297,6 +297,10 @@ if listed "$stages" dynidle; then
 	done
 	passes=$(karg bench_abab '[0-9]' 10)
 	amode=$(karg abab_mode '[a-z]' reload)
+	case "$amode" in
+	reload | switch) ;;
+	*) say "dynidle: abab_mode must be reload or switch: reload"; amode=reload ;;
+	esac
 	if listed "$dparts" abab && [ "$passes" -gt 0 ]; then
 		# 0: bench.sh measures the window cap itself
 		# (an L2 that ended early: the summary counts the passes done)
