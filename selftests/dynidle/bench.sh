@@ -64,6 +64,8 @@ set -eu
 
 KO=${EXITLESS_GUEST_KO:-/exitless_guest.ko}
 PP=${EXITLESS_PINGPONG:-/selftests/dynidle/pingpong}
+TL=${EXITLESS_TIMERLOOP:-/selftests/pvtimer/timerloop}
+ABAB_SLEEPS=${EXITLESS_ABAB_SLEEPS:-1000}
 SYS=/sys/kernel/exitless
 PAR=/sys/module/exitless_guest/parameters
 TRIPS=${EXITLESS_BENCH_TRIPS:-3000}
@@ -311,7 +313,8 @@ idle_snap() {
 }
 
 # abab_turn <pass> <config>: one turn, pipe then TCP, latency only; after
-# each load a "#" line of what its idle periods did (idle_snap's deltas)
+# each load a "#" line of what its idle periods did (idle_snap's deltas);
+# then a timer loop's lateness, with the same "#" line
 abab_turn() {
 	"$PP" 200 >/dev/null || true	# warm up (and let windows grow)
 	for load in pipe tcp; do
@@ -323,6 +326,15 @@ abab_turn() {
 		echo "BENCH: dynidle-abab pass=$1 config=$2 work=$load trips=$rt_n rt_ns=$rt_mean p50_ns=$rt_p50 p99_ns=$rt_p99"
 		echo "# abab pass=$1 config=$2 work=$load idle: $(dyn_delta "$i0" "$is")"
 	done
+	# timer lateness under each idle driver: a 1 ms nanosleep loop on
+	# CPU 1 (only "#" lines: the summary is about round trips)
+	[ -x "$TL" ] || return 0
+	idle_snap
+	i0=$is
+	tl=$("$TL" -m nanosleep -i 1000 -n "$ABAB_SLEEPS" -c 1 2>&1) || tl="failed: $tl"
+	idle_snap
+	echo "# abab pass=$1 config=$2 work=sleep $tl"
+	echo "# abab pass=$1 config=$2 work=sleep idle: $(dyn_delta "$i0" "$is")"
 }
 
 # haltpoll_mod <on|off>: the kernel's own haltpoll driver as a module
