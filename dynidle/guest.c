@@ -6,10 +6,11 @@
  * When dynidle is negotiated, guest/main.c calls exitless_dynidle_set(true)
  * (and again when the "dynidle" parameter is written; with it 0 the
  * driver stays off): the driver "exitless_dynidle" is registered with one
- * idle state whose ->enter() does the whole idle period: compute the budget (window, next
- * timer deadline from dev->next_hrtimer, contention from steal time and
- * the host's hint in this vCPU's dynidle section), poll for at most that
- * long, halt if nothing came, learn from what happened.  A single state
+ * idle state whose ->enter() does the whole idle period: compute the
+ * budget (window, next timer deadline from dev->next_hrtimer, contention
+ * from steal time and the host's hint in this vCPU's dynidle section),
+ * poll for at most that long, halt if nothing came, learn from what
+ * happened.  A single state
  * keeps the governor out of it (the scheduler skips the governor for a
  * one-state driver; a governor that still runs can only pick state 0),
  * so the policy is ours alone and needs no KVM_HINTS_REALTIME, unlike

@@ -557,12 +557,14 @@ def main():
                 us = {k: num(float(ab[k]) / 1000, 1)
                       for k in ("haltpoll_p50_ns", "dynidle_p50_ns",
                                 "haltpoll_p99_ns", "dynidle_p99_ns")}
-                rows.append([load, ab.get("mode", "reload"), int(ab["passes"]), num(float(ab["ratio_p50_median"]), 3),
+                rows.append([load, ab.get("mode", "reload"), int(ab["passes"]),
+                             num(float(ab["ratio_p50_median"]), 3),
                              f"{num(float(ab['ratio_min']), 3)}-"
                              f"{num(float(ab['ratio_max']), 3)}",
                              f"{us['haltpoll_p50_ns']} / {us['dynidle_p50_ns']}",
                              f"{us['haltpoll_p99_ns']} / {us['dynidle_p99_ns']}"])
-            doc.append(table(rows, ["load", "mode", "passes", "p50 ratio, median",
+            doc.append(table(rows, ["load", "mode", "passes",
+                                    "p50 ratio, median",
                                     "p50 ratio, range",
                                     "p50 haltpoll / dynidle",
                                     "p99 haltpoll / dynidle"]))

@@ -225,10 +225,29 @@ work() {
 }
 
 phase() {
-	echo "# phase $1: idle driver $(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null || echo none), governor $(cat /sys/devices/system/cpu/cpuidle/current_governor_ro 2>/dev/null || echo none)"
+	echo "# phase $1: idle driver $(idle_driver), governor $(cat /sys/devices/system/cpu/cpuidle/current_governor_ro 2>/dev/null || echo none)"
 	"$PP" 200 >/dev/null || true	# warm up (and let windows grow)
 	for load in $loads; do
 		work "$1" "$load"
+	done
+}
+
+# idle_driver: the cpuidle driver in use, or "none"
+idle_driver() {
+	cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null || echo none
+}
+
+# wait_dynidle <1|0>: wait until exitless_dynidle is (1) or is not (0)
+# the idle driver, for 30 s at most; false if it never came to be
+wait_dynidle() {
+	i=0
+	while :; do
+		now=0
+		[ "$(idle_driver)" != exitless_dynidle ] || now=1
+		[ "$now" != "$1" ] || return 0
+		i=$((i + 1))
+		[ "$i" -lt 30 ] || return 1
+		sleep 1
 	done
 }
 
@@ -238,12 +257,7 @@ dynidle_on() {
 		echo "BENCH: dynidle phase=dynidle error=insmod"
 		exit 1
 	fi
-	i=0
-	until [ "$(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null)" = exitless_dynidle ]; do
-		i=$((i + 1))
-		[ "$i" -lt 30 ] || { echo "BENCH: dynidle phase=dynidle error=driver"; exit 1; }
-		sleep 1
-	done
+	wait_dynidle 1 || { echo "BENCH: dynidle phase=dynidle error=driver"; exit 1; }
 	echo "$window" > "$PAR/dynidle_poll_max_ns"
 }
 
@@ -252,15 +266,8 @@ dynidle_on() {
 dynidle_switch() {
 	echo "$1" > "$PAR/dynidle" ||
 		{ echo "BENCH: dynidle-abab error=dynidle-switch-$1"; exit 1; }
-	i=0
-	while :; do
-		d=$(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null || echo none)
-		if [ "$1" = 1 ]; then [ "$d" != exitless_dynidle ] || break
-		else [ "$d" = exitless_dynidle ] || break; fi
-		i=$((i + 1))
-		[ "$i" -lt 30 ] || { echo "BENCH: dynidle-abab error=dynidle-switch-$1-driver"; exit 1; }
-		sleep 1
-	done
+	wait_dynidle "$1" ||
+		{ echo "BENCH: dynidle-abab error=dynidle-switch-$1-driver"; exit 1; }
 }
 
 # haltpoll_cap: the governor's cap where it has one (6.12; 6.1's Debian
@@ -312,29 +319,31 @@ idle_snap() {
 	fi
 }
 
-# abab_turn <pass> <config>: one turn, pipe then TCP, latency only; after
-# each load a "#" line of what its idle periods did (idle_snap's deltas);
-# then a timer loop's lateness, with the same "#" line
+# abab_turn <pass> <config>: one turn: pipe and TCP round trips, then
+# the timer lateness of a 1 ms nanosleep loop on CPU 1 (only "#" lines:
+# the summary is about round trips); after each load a "#" line of what
+# its idle periods did (idle_snap's deltas)
 abab_turn() {
 	"$PP" 200 >/dev/null || true	# warm up (and let windows grow)
-	for load in pipe tcp; do
+	for load in pipe tcp sleep; do
+		[ "$load" != sleep ] || [ -x "$TL" ] || continue
 		rt_n=0 rt_mean=0 rt_p50=0 rt_p99=0
 		idle_snap
 		i0=$is
-		if [ "$load" = pipe ]; then pp "$TRIPS" || true; else pp -t "$TRIPS" || true; fi
+		case "$load" in
+		pipe) pp "$TRIPS" || true ;;
+		tcp) pp -t "$TRIPS" || true ;;
+		sleep) tl=$("$TL" -m nanosleep -i 1000 -n "$ABAB_SLEEPS" -c 1 2>&1) ||
+			tl="failed: $tl" ;;
+		esac
 		idle_snap
-		echo "BENCH: dynidle-abab pass=$1 config=$2 work=$load trips=$rt_n rt_ns=$rt_mean p50_ns=$rt_p50 p99_ns=$rt_p99"
+		if [ "$load" = sleep ]; then
+			echo "# abab pass=$1 config=$2 work=sleep $tl"
+		else
+			echo "BENCH: dynidle-abab pass=$1 config=$2 work=$load trips=$rt_n rt_ns=$rt_mean p50_ns=$rt_p50 p99_ns=$rt_p99"
+		fi
 		echo "# abab pass=$1 config=$2 work=$load idle: $(dyn_delta "$i0" "$is")"
 	done
-	# timer lateness under each idle driver: a 1 ms nanosleep loop on
-	# CPU 1 (only "#" lines: the summary is about round trips)
-	[ -x "$TL" ] || return 0
-	idle_snap
-	i0=$is
-	tl=$("$TL" -m nanosleep -i 1000 -n "$ABAB_SLEEPS" -c 1 2>&1) || tl="failed: $tl"
-	idle_snap
-	echo "# abab pass=$1 config=$2 work=sleep $tl"
-	echo "# abab pass=$1 config=$2 work=sleep idle: $(dyn_delta "$i0" "$is")"
 }
 
 # haltpoll_mod <on|off>: the kernel's own haltpoll driver as a module
@@ -347,7 +356,7 @@ haltpoll_mod() {
 		echo "BENCH: dynidle-abab error=insmod-haltpoll"
 		exit 1
 	fi
-	[ "$(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null)" = haltpoll ] ||
+	[ "$(idle_driver)" = haltpoll ] ||
 		{ echo "BENCH: dynidle-abab error=haltpoll-driver"; exit 1; }
 	haltpoll_cap
 }
@@ -405,7 +414,7 @@ abab)
 	[ "$abab_mode" != switch ] || dynidle_on
 	# pass 0 warms up (TCG translates both drivers' and the loads' code
 	# paths; the first turns of a boot are slower): printed, not counted
-	pass=0	# (dynidle_on's counter is i)
+	pass=0	# (wait_dynidle's counter is i)
 	while [ "$pass" -le "$passes" ]; do
 		order="haltpoll dynidle"
 		[ $((pass % 2)) -eq 1 ] || order="dynidle haltpoll"
