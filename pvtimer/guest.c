@@ -95,6 +95,7 @@
  * @lazy_arms: ... without a hypercall
  * @syncs: PVTIMER_SYNC made
  * @settles: ... of them at a context switch
+ * @poll_syncs: ... of them for a lazy deadline found due in dynidle's poll
  * @backstops: APIC backstop (re)arms
  * @checks: PVTIMER_SYNC made to check an expiry (host_backstop)
  * @irqs: expiry interrupts handled
@@ -120,6 +121,7 @@ struct exitless_pvtimer_cpu {
 	u64 lazy_arms;
 	u64 syncs;
 	u64 settles;
+	u64 poll_syncs;
 	u64 backstops;
 	u64 checks;
 	u64 irqs;
@@ -416,6 +418,52 @@ bool exitless_pvtimer_poll_due(void)
 	struct exitless_pvtimer_cpu *pc = this_cpu_ptr(&exitless_pvtimer_cpu);
 
 	return pc->lazy && pc->deadline && rdtsc() >= pc->deadline;
+}
+
+enum exitless_pvtimer_due exitless_pvtimer_due(void)
+{
+	struct exitless_pvtimer_cpu *pc = this_cpu_ptr(&exitless_pvtimer_cpu);
+
+	lockdep_assert_irqs_disabled();
+	if (!pc->bound || pc->direct || !pc->sec || !pc->deadline ||
+	    rdtsc() < pc->deadline)
+		return EXITLESS_PVTIMER_DUE_NONE;
+	return pc->lazy ? EXITLESS_PVTIMER_DUE_LAZY : EXITLESS_PVTIMER_DUE_HOST;
+}
+
+u64 exitless_pvtimer_irq_count(void)
+{
+	return this_cpu_read(exitless_pvtimer_cpu.irqs);
+}
+
+/*
+ * A lazily armed deadline is due while dynidle polls: have the host read
+ * it now, with a PVTIMER_SYNC made with interrupts on, so that the vector
+ * the host injects for it comes at the hypercall's return.  The caller
+ * keeps polling meanwhile: a waker sees it and sends no IPI, where a halt
+ * (the other exit that tells the host) would make every waker send one.
+ */
+void exitless_pvtimer_poll_sync(void)
+{
+	struct exitless_pvtimer_cpu *pc;
+	unsigned long flags;
+	long ret;
+
+	lockdep_assert_irqs_enabled();
+	local_irq_save(flags);
+	pc = this_cpu_ptr(&exitless_pvtimer_cpu);
+	if (!pc->lazy || !pc->bound || pc->direct || !pc->sec) {
+		local_irq_restore(flags);
+		return;
+	}
+	pc->lazy = false;
+	pc->syncs++;
+	pc->poll_syncs++;
+	ret = exitless_hypercall_irqs_on(EXITLESS_HC_PVTIMER_SYNC, 0, 0, 0, 0);
+	/* the vector, and any other interrupt, may have come meanwhile */
+	if (ret && pc->bound && !pc->direct && pc->sec)
+		exitless_pvtimer_fallback(pc);
+	local_irq_restore(flags);
 }
 
 void exitless_pvtimer_learn_section(unsigned int cpu,
@@ -725,6 +773,7 @@ ssize_t exitless_pvtimer_show(char *buf)
 		t.lazy_arms += READ_ONCE(pc->lazy_arms);
 		t.syncs += READ_ONCE(pc->syncs);
 		t.settles += READ_ONCE(pc->settles);
+		t.poll_syncs += READ_ONCE(pc->poll_syncs);
 		t.backstops += READ_ONCE(pc->backstops);
 		t.irqs += READ_ONCE(pc->irqs);
 		t.fallbacks += READ_ONCE(pc->fallbacks);
@@ -741,6 +790,7 @@ ssize_t exitless_pvtimer_show(char *buf)
 	len += sysfs_emit_at(buf, len, "cpus_host_backstop %u\nbackstop_checks %llu\n",
 			     host_backstop, t.checks);
 	len += sysfs_emit_at(buf, len, "cpus_host_poller %u\n", polled);
-	len += sysfs_emit_at(buf, len, "tick_arms %llu\n", t.tick_arms);
+	len += sysfs_emit_at(buf, len, "tick_arms %llu\npoll_syncs %llu\n",
+			     t.tick_arms, t.poll_syncs);
 	return len;
 }

@@ -50,9 +50,28 @@ void exitless_pvtimer_learn_section(unsigned int cpu,
 
 /*
  * dynidle's poll loop: a deadline armed without telling the host (from
- * an interrupt while polling) is due: stop polling and halt.
+ * an interrupt while polling) is due: have the host deliver it, with
+ * exitless_pvtimer_poll_sync().
  */
 bool exitless_pvtimer_poll_due(void);
+
+/* This CPU's pvtimer deadline, if due (interrupts off). */
+enum exitless_pvtimer_due {
+	EXITLESS_PVTIMER_DUE_NONE,	/* not due, or not pvtimer's to deliver */
+	EXITLESS_PVTIMER_DUE_LAZY,	/* due, and the host may not know it */
+	EXITLESS_PVTIMER_DUE_HOST,	/* due, and the host delivers it */
+};
+
+enum exitless_pvtimer_due exitless_pvtimer_due(void);
+
+/*
+ * dynidle's poll, interrupts on: a PVTIMER_SYNC for a lazy deadline, whose
+ * vector then comes at the return (no-op if nothing is lazy).
+ */
+void exitless_pvtimer_poll_sync(void);
+
+/* Expiry interrupts this CPU has handled so far. */
+u64 exitless_pvtimer_irq_count(void);
 
 /* /sys/kernel/exitless/pvtimer */
 ssize_t exitless_pvtimer_show(char *buf);
