@@ -12,9 +12,10 @@
 #include <linux/tracepoint.h>
 
 /*
- * @outcome: 0 no poll (contended or no budget), 1 poll ended by a
- * wake-up, 2 poll ran out and the CPU halted, 3 poll ran up to the timer
- * deadline and the CPU went back to the idle loop (policy.h's enum)
+ * @outcome: 0 no poll (contended or no budget), then a halt, 1 poll
+ * ended by a wake-up, 2 poll ran out and the CPU halted, 3 the timer
+ * ended the poll (ran up to its deadline, or its interrupt came) and the
+ * CPU went back to the idle loop
  */
 TRACE_EVENT(exitless_dynidle_idle,
 	TP_PROTO(unsigned int cpu, u64 budget_ns, u64 polled_ns, u64 idle_ns,

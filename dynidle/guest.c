@@ -84,6 +84,10 @@
  * @halts_direct: halted without polling (budget 0)
  * @contended: idle periods found contended (among @halts_direct)
  * @halts_due: the timer it knew of was already due (among @halts_direct)
+ * @due_synced: idle periods that began with a lazy pvtimer deadline due,
+ *	delivered by a PVTIMER_SYNC from the poll instead of a halt
+ * @due_waited: ... with a pvtimer deadline due that the host knows of,
+ *	whose interrupt was polled for instead of halted for
  * @to_deadline: polls that ran up to a near timer deadline
  * @poll_ns: time spent polling
  * @in_enter: the CPU is inside exitless_dynidle_enter()
@@ -98,6 +102,8 @@ struct exitless_dynidle_cpu {
 	u64 halts_direct;
 	u64 contended;
 	u64 halts_due;
+	u64 due_synced;
+	u64 due_waited;
 	u64 to_deadline;
 	u64 poll_ns;
 	int in_enter;
@@ -246,22 +252,41 @@ static u64 exitless_dynidle_until_deadline(struct cpuidle_device *dev)
 /*
  * Poll for at most @budget ns from @start; interrupts are enabled for
  * the duration, as in poll_idle().  Returns true if a wake-up ended it.
+ * With @for_timer, pvtimer's interrupt ends it too, and sets *@timer:
+ * the period waited for that timer, and the idle loop then looks at the
+ * next one.  A lazy pvtimer deadline found due is delivered by a
+ * PVTIMER_SYNC made while still polling.
  */
-static bool exitless_dynidle_poll(u64 start, u64 budget)
+static bool exitless_dynidle_poll(u64 start, u64 budget, bool for_timer,
+				  bool *timer)
 {
+	u64 irqs = exitless_pvtimer_irq_count();
 	unsigned int relax = 0;
 	bool woken;
 
+	*timer = false;
 	local_irq_enable();
 	if (!current_set_polling_and_test()) {
 		exitless_pvipi_poll_begin();
 		while (!need_resched() && !exitless_pvipi_poll_woken_up()) {
-			cpu_relax();
-			if (relax++ < EXITLESS_DYNIDLE_RELAX_COUNT)
+			if (relax) {
+				relax--;
+				cpu_relax();
 				continue;
-			relax = 0;
-			if (local_clock() - start >= budget ||
-			    exitless_pvtimer_poll_due())
+			}
+			relax = EXITLESS_DYNIDLE_RELAX_COUNT;
+			if (for_timer && exitless_pvtimer_irq_count() != irqs) {
+				*timer = true;
+				break;
+			}
+			if (exitless_pvtimer_poll_due()) {
+				/* its vector comes at the hypercall's return */
+				exitless_pvtimer_poll_sync();
+				for_timer = true;
+				relax = 0;
+				continue;
+			}
+			if (local_clock() - start >= budget)
 				break;
 		}
 		/* sets need_resched if a sender woke us through memory */
@@ -289,10 +314,11 @@ static int exitless_dynidle_enter(struct cpuidle_device *dev,
 {
 	struct exitless_dynidle_cpu *dc = this_cpu_ptr(&exitless_dynidle_cpu);
 	const struct exitless_dynidle_params *p = &exitless_dynidle_params;
+	enum exitless_pvtimer_due due = EXITLESS_PVTIMER_DUE_NONE;
 	enum exitless_dynidle_outcome outcome;
 	struct exitless_dynidle_section *sec;
 	bool contended, host_busy = false, to_deadline, woken = false;
-	bool at_deadline = false;
+	bool at_deadline = false, timer = false;
 	u64 start, budget, polled = 0, idle, until_deadline;
 
 	WRITE_ONCE(dc->in_enter, 1);
@@ -306,20 +332,29 @@ static int exitless_dynidle_enter(struct cpuidle_device *dev,
 			    EXITLESS_DYNIDLE_HOST_BUSY;
 	contended = exitless_dynidle_contended(p, &dc->st, host_busy);
 	until_deadline = exitless_dynidle_until_deadline(dev);
-	budget = exitless_dynidle_budget(p, &dc->st, contended, until_deadline,
-					 &to_deadline);
+	/* the timer is due already: is it pvtimer's, and who delivers it? */
+	if (!until_deadline)
+		due = exitless_pvtimer_due();
+	if (due == EXITLESS_PVTIMER_DUE_HOST) {
+		budget = exitless_dynidle_budget_due(p, &dc->st, contended);
+		to_deadline = false;
+	} else {
+		budget = exitless_dynidle_budget(p, &dc->st, contended,
+						 until_deadline, &to_deadline);
+	}
 
-	if (budget) {
-		woken = exitless_dynidle_poll(start, budget);
+	/* a lazy deadline is delivered from the poll, without a halt */
+	if (budget || due == EXITLESS_PVTIMER_DUE_LAZY) {
+		woken = exitless_dynidle_poll(start, budget,
+					      due != EXITLESS_PVTIMER_DUE_NONE,
+					      &timer);
 		polled = local_clock() - start;
-		/*
-		 * Back to the idle loop at the timer, unless pvtimer armed
-		 * it lazily: the host learns of such a deadline at a halt.
-		 */
+		/* back to the idle loop at the timer, which has come */
 		at_deadline = !woken &&
-			      exitless_dynidle_ran_to_deadline(budget,
-							       until_deadline) &&
-			      !exitless_pvtimer_poll_due();
+			      (timer ||
+			       (due == EXITLESS_PVTIMER_DUE_NONE &&
+				exitless_dynidle_ran_to_deadline(budget,
+								 until_deadline)));
 	}
 	if (!woken && !at_deadline)
 		exitless_dynidle_halt();
@@ -333,25 +368,33 @@ static int exitless_dynidle_enter(struct cpuidle_device *dev,
 		outcome = EXITLESS_DYNIDLE_DEADLINE;
 	else
 		outcome = EXITLESS_DYNIDLE_HALTED;
+	/*
+	 * A wake-up caught while waiting for a due timer: as any other
+	 * (that timer, due from the start, would make it a timer's period)
+	 */
+	if (woken && due != EXITLESS_PVTIMER_DUE_NONE)
+		until_deadline = EXITLESS_DYNIDLE_NO_DEADLINE;
 	exitless_dynidle_update(p, &dc->st, outcome, idle, until_deadline);
 
 	dc->entries++;
 	dc->poll_ns += polled;
-	if (!budget) {
-		dc->halts_direct++;
-		dc->contended += contended;
-		dc->halts_due += !contended && to_deadline;
-	} else if (woken) {
+	dc->due_synced += due == EXITLESS_PVTIMER_DUE_LAZY;
+	dc->due_waited += due == EXITLESS_PVTIMER_DUE_HOST && budget;
+	if (woken) {
 		dc->polls_woken++;
 	} else if (at_deadline) {
 		dc->polls_deadline++;
+	} else if (!budget) {
+		dc->halts_direct++;
+		dc->contended += contended;
+		dc->halts_due += !contended && to_deadline;
 	} else {
 		dc->polls_halted++;
 	}
 	dc->to_deadline += budget && to_deadline;
 	trace_exitless_dynidle_idle(dev->cpu, budget, polled, idle,
 				    dc->st.window_ns,
-				    !budget ? 0 : woken ? 1 : at_deadline ? 3 : 2,
+				    woken ? 1 : at_deadline ? 3 : !budget ? 0 : 2,
 				    contended, to_deadline);
 
 	/* the last store in this module's code; see exitless_dynidle_drain() */
@@ -511,6 +554,7 @@ ssize_t exitless_dynidle_show(char *buf)
 {
 	u64 entries = 0, woken = 0, halted = 0, at_deadline = 0, direct = 0;
 	u64 contended = 0, due = 0, deadline = 0, poll_ns = 0;
+	u64 synced = 0, waited = 0;
 	unsigned int cpu;
 
 	for_each_possible_cpu(cpu) {
@@ -524,15 +568,17 @@ ssize_t exitless_dynidle_show(char *buf)
 		direct += READ_ONCE(dc->halts_direct);
 		contended += READ_ONCE(dc->contended);
 		due += READ_ONCE(dc->halts_due);
+		synced += READ_ONCE(dc->due_synced);
+		waited += READ_ONCE(dc->due_waited);
 		deadline += READ_ONCE(dc->to_deadline);
 		poll_ns += READ_ONCE(dc->poll_ns);
 	}
 	return sysfs_emit(buf,
-			  "in_use %d\nhost_poll_control %d\nentries %llu\npolls_woken %llu\npolls_halted %llu\npolls_deadline %llu\nhalts_direct %llu\ncontended %llu\nhalts_due %llu\nto_deadline %llu\npoll_ns %llu\n",
+			  "in_use %d\nhost_poll_control %d\nentries %llu\npolls_woken %llu\npolls_halted %llu\npolls_deadline %llu\nhalts_direct %llu\ncontended %llu\nhalts_due %llu\ndue_synced %llu\ndue_waited %llu\nto_deadline %llu\npoll_ns %llu\n",
 			  READ_ONCE(exitless_dynidle_on),
 			  READ_ONCE(exitless_dynidle_poll_control), entries,
 			  woken, halted, at_deadline, direct, contended, due,
-			  deadline, poll_ns);
+			  synced, waited, deadline, poll_ns);
 }
 
 ssize_t exitless_dynidle_cpus_show(char *buf)
@@ -544,11 +590,11 @@ ssize_t exitless_dynidle_cpus_show(char *buf)
 		struct exitless_dynidle_cpu *dc =
 			per_cpu_ptr(&exitless_dynidle_cpu, cpu);
 
-		/* one page: the CPUs that fit (15 to 20; a line < 384 bytes) */
-		if (len > PAGE_SIZE - 384)
+		/* one page: the CPUs that fit (13 to 19; a line < 448 bytes) */
+		if (len > PAGE_SIZE - 448)
 			break;
 		len += sysfs_emit_at(buf, len,
-				     "cpu%u entries %llu polls_woken %llu polls_halted %llu polls_deadline %llu halts_direct %llu contended %llu halts_due %llu to_deadline %llu poll_ns %llu window_ns %llu\n",
+				     "cpu%u entries %llu polls_woken %llu polls_halted %llu polls_deadline %llu halts_direct %llu contended %llu halts_due %llu due_synced %llu due_waited %llu to_deadline %llu poll_ns %llu window_ns %llu\n",
 				     cpu, READ_ONCE(dc->entries),
 				     READ_ONCE(dc->polls_woken),
 				     READ_ONCE(dc->polls_halted),
@@ -556,6 +602,8 @@ ssize_t exitless_dynidle_cpus_show(char *buf)
 				     READ_ONCE(dc->halts_direct),
 				     READ_ONCE(dc->contended),
 				     READ_ONCE(dc->halts_due),
+				     READ_ONCE(dc->due_synced),
+				     READ_ONCE(dc->due_waited),
 				     READ_ONCE(dc->to_deadline),
 				     READ_ONCE(dc->poll_ns),
 				     READ_ONCE(dc->st.window_ns));

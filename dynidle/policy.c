@@ -84,6 +84,15 @@ u64 exitless_dynidle_budget(const struct exitless_dynidle_params *p,
 	return min(window, until_deadline_ns);
 }
 
+u64 exitless_dynidle_budget_due(const struct exitless_dynidle_params *p,
+				const struct exitless_dynidle_state *st,
+				bool contended)
+{
+	if (contended || !p->max_ns)
+		return 0;
+	return min(st->window_ns, p->max_ns);
+}
+
 bool exitless_dynidle_ran_to_deadline(u64 budget_ns, u64 until_deadline_ns)
 {
 	return budget_ns && until_deadline_ns != EXITLESS_DYNIDLE_NO_DEADLINE &&

@@ -120,6 +120,19 @@ u64 exitless_dynidle_budget(const struct exitless_dynidle_params *p,
 			    bool *to_deadline);
 
 /*
+ * Poll budget for an idle period that starts with the timer this CPU
+ * knew of already due, its interrupt not taken yet, and the host about
+ * to deliver it at an exit of its own (pvtimer's deadline, known to the
+ * host).  exitless_dynidle_budget() would halt at once, and the halt
+ * would be one more exit before the host's, with a sleep and a wake-up
+ * of the vCPU in the host, and every waker meanwhile sending an IPI.  So
+ * poll the window instead; the timer's interrupt ends the poll.
+ */
+u64 exitless_dynidle_budget_due(const struct exitless_dynidle_params *p,
+				const struct exitless_dynidle_state *st,
+				bool contended);
+
+/*
  * A poll of @budget_ns that no wake-up ended: did it run up to the timer
  * deadline known at its start (@until_deadline_ns, as passed to
  * exitless_dynidle_budget())?  Then that timer's interrupt is due or

@@ -277,6 +277,30 @@ static void near_deadline_polled_up_to(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, budget(&defaults, &st, false, 0, &td), 0ULL);
 }
 
+static void due_timer_from_host_polled_for(struct kunit *test)
+{
+	struct exitless_dynidle_params p = defaults;
+	struct exitless_dynidle_state st = { .window_ns = 120 * US };
+
+	/* a due timer the host delivers: the window, as with no deadline */
+	KUNIT_EXPECT_EQ(test, exitless_dynidle_budget_due(&p, &st, false),
+			120 * US);
+	/* ... but not on a contended host, nor beyond the maximum */
+	KUNIT_EXPECT_EQ(test, exitless_dynidle_budget_due(&p, &st, true),
+			0ULL);
+	p.max_ns = 100 * US;
+	KUNIT_EXPECT_EQ(test, exitless_dynidle_budget_due(&p, &st, false),
+			100 * US);
+	p.max_ns = 0;
+	KUNIT_EXPECT_EQ(test, exitless_dynidle_budget_due(&p, &st, false),
+			0ULL);
+	/* window 0: halt at once, as for any due timer */
+	st.window_ns = 0;
+	p.max_ns = defaults.max_ns;
+	KUNIT_EXPECT_EQ(test, exitless_dynidle_budget_due(&p, &st, false),
+			0ULL);
+}
+
 static void break_even_zero_disables(struct kunit *test)
 {
 	struct exitless_dynidle_params p = defaults;
@@ -678,6 +702,7 @@ static struct kunit_case exitless_dynidle_cases[] = {
 	KUNIT_CASE(huge_max_saturates),
 	KUNIT_CASE(deadline_caps_window),
 	KUNIT_CASE(near_deadline_polled_up_to),
+	KUNIT_CASE(due_timer_from_host_polled_for),
 	KUNIT_CASE(break_even_zero_disables),
 	KUNIT_CASE(host_hint_stops_polling),
 	KUNIT_CASE(steal_sampling),

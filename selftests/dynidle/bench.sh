@@ -313,7 +313,7 @@ idle_snap() {
 	if [ -r "$SYS/pvtimer" ]; then
 		while read -r k v; do
 			case "$k" in
-			arms | lazy_arms | syncs | settles) is="${is}pvt_$k $v " ;;
+			arms | lazy_arms | syncs | settles | poll_syncs) is="${is}pvt_$k $v " ;;
 			esac
 		done < "$SYS/pvtimer"
 	fi
