@@ -590,7 +590,7 @@ ssize_t exitless_dynidle_cpus_show(char *buf)
 		struct exitless_dynidle_cpu *dc =
 			per_cpu_ptr(&exitless_dynidle_cpu, cpu);
 
-		/* one page: the CPUs that fit (13 to 19; a line < 448 bytes) */
+		/* one page: the CPUs that fit (10 to 23; a line < 448 bytes) */
 		if (len > PAGE_SIZE - 448)
 			break;
 		len += sysfs_emit_at(buf, len,
