@@ -413,11 +413,23 @@ static void exitless_pvtimer_switch(void *data, bool preempt,
 	exitless_pvtimer_sync(pc);
 }
 
+/* This CPU's deadline is due, and the host serves the device. */
+static bool exitless_pvtimer_due_now(struct exitless_pvtimer_cpu *pc)
+{
+	return pc->bound && !pc->direct && pc->sec && pc->deadline &&
+	       rdtsc() >= pc->deadline;
+}
+
+/*
+ * Only for a device the host serves: a parked one arms the APIC timer
+ * itself, and exitless_pvtimer_poll_sync() would make no call, so the
+ * poll would ask again and again.
+ */
 bool exitless_pvtimer_poll_due(void)
 {
 	struct exitless_pvtimer_cpu *pc = this_cpu_ptr(&exitless_pvtimer_cpu);
 
-	return pc->lazy && pc->deadline && rdtsc() >= pc->deadline;
+	return pc->lazy && exitless_pvtimer_due_now(pc);
 }
 
 enum exitless_pvtimer_due exitless_pvtimer_due(void)
@@ -425,8 +437,7 @@ enum exitless_pvtimer_due exitless_pvtimer_due(void)
 	struct exitless_pvtimer_cpu *pc = this_cpu_ptr(&exitless_pvtimer_cpu);
 
 	lockdep_assert_irqs_disabled();
-	if (!pc->bound || pc->direct || !pc->sec || !pc->deadline ||
-	    rdtsc() < pc->deadline)
+	if (!exitless_pvtimer_due_now(pc))
 		return EXITLESS_PVTIMER_DUE_NONE;
 	return pc->lazy ? EXITLESS_PVTIMER_DUE_LAZY : EXITLESS_PVTIMER_DUE_HOST;
 }
@@ -460,8 +471,15 @@ void exitless_pvtimer_poll_sync(void)
 	pc->syncs++;
 	pc->poll_syncs++;
 	ret = exitless_hypercall_irqs_on(EXITLESS_HC_PVTIMER_SYNC, 0, 0, 0, 0);
-	/* the vector, and any other interrupt, may have come meanwhile */
-	if (ret && pc->bound && !pc->direct && pc->sec)
+	/*
+	 * The vector, and any other interrupt, may have come meanwhile, even
+	 * the IPI that unbinds this device: its shutdown ran and
+	 * lapic-deadline armed the APIC timer, which a fallback would
+	 * overwrite.  Fall back only while this device still has the tick.
+	 */
+	if (ret && pc->bound && !pc->direct && pc->sec &&
+	    !clockevent_state_shutdown(&pc->ced) &&
+	    !clockevent_state_detached(&pc->ced))
 		exitless_pvtimer_fallback(pc);
 	local_irq_restore(flags);
 }
@@ -477,6 +495,7 @@ void exitless_pvtimer_learn_section(unsigned int cpu,
 	pc->sec = sec;
 	if (!sec && pc->bound && !pc->direct) {
 		pc->direct = true;
+		pc->lazy = false;
 		pc->host_backstop = false;
 		exitless_pvtimer_msr_deadline(pc->deadline);
 	}
@@ -517,6 +536,7 @@ static void exitless_pvtimer_enable_fn(void *unused)
 	if (ret) {
 		if (pc->bound && !pc->direct) {
 			pc->direct = true;
+			pc->lazy = false;
 			exitless_pvtimer_msr_deadline(pc->deadline);
 		}
 		if (ret == -KVM_ENOSYS)
