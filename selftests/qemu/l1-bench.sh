@@ -147,9 +147,11 @@ run_bench_l2_once() {
 	! grep -qw exitless.bench_trace=1 /proc/cmdline || trace=" exitless.bench_trace=1"
 	: > "$l2log"
 	log "booting L2 ($name, -cpu $cpu, $smp vCPUs)"
+	# nokaslr, as L1: a hang sampled from L0 (L1 running the L2) names
+	# the L2's core kernel addresses with L1's symbols
 	timeout "${l2_timeout:-1500}" qemu-system-x86_64 -enable-kvm -cpu "$cpu" -smp "$smp" -m 768M \
 		-kernel "/boot/vmlinuz-$rel" -initrd "$out/l2.cpio.gz" \
-		-append "console=ttyS0 loglevel=4 panic=-1 exitless.stage=$stage $append$trace" \
+		-append "console=ttyS0 loglevel=4 panic=-1 nokaslr exitless.stage=$stage $append$trace" \
 		-nodefaults -display none -serial "file:$l2log" -monitor none \
 		-no-reboot </dev/null &
 	qpid=$!
