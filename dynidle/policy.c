@@ -88,9 +88,12 @@ u64 exitless_dynidle_budget_due(const struct exitless_dynidle_params *p,
 				const struct exitless_dynidle_state *st,
 				bool contended)
 {
-	if (contended || !p->max_ns)
-		return 0;
-	return min(st->window_ns, p->max_ns);
+	bool to_deadline;
+
+	/* as with no deadline known: its interrupt ends the poll */
+	return exitless_dynidle_budget(p, st, contended,
+				       EXITLESS_DYNIDLE_NO_DEADLINE,
+				       &to_deadline);
 }
 
 bool exitless_dynidle_ran_to_deadline(u64 budget_ns, u64 until_deadline_ns)
