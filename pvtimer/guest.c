@@ -413,10 +413,16 @@ static void exitless_pvtimer_switch(void *data, bool preempt,
 	exitless_pvtimer_sync(pc);
 }
 
+/* The device has the host serve it: bound, not parked, a section. */
+static bool exitless_pvtimer_served(struct exitless_pvtimer_cpu *pc)
+{
+	return pc->bound && !pc->direct && pc->sec;
+}
+
 /* This CPU's deadline is due, and the host serves the device. */
 static bool exitless_pvtimer_due_now(struct exitless_pvtimer_cpu *pc)
 {
-	return pc->bound && !pc->direct && pc->sec && pc->deadline &&
+	return exitless_pvtimer_served(pc) && pc->deadline &&
 	       rdtsc() >= pc->deadline;
 }
 
@@ -463,7 +469,7 @@ void exitless_pvtimer_poll_sync(void)
 	lockdep_assert_irqs_enabled();
 	local_irq_save(flags);
 	pc = this_cpu_ptr(&exitless_pvtimer_cpu);
-	if (!pc->lazy || !pc->bound || pc->direct || !pc->sec) {
+	if (!pc->lazy || !exitless_pvtimer_served(pc)) {
 		local_irq_restore(flags);
 		return;
 	}
@@ -477,7 +483,7 @@ void exitless_pvtimer_poll_sync(void)
 	 * lapic-deadline armed the APIC timer, which a fallback would
 	 * overwrite.  Fall back only while this device still has the tick.
 	 */
-	if (ret && pc->bound && !pc->direct && pc->sec &&
+	if (ret && exitless_pvtimer_served(pc) &&
 	    !clockevent_state_shutdown(&pc->ced) &&
 	    !clockevent_state_detached(&pc->ced))
 		exitless_pvtimer_fallback(pc);
