@@ -4,17 +4,18 @@
 # registers (RIP named from a symbol file in /proc/kallsyms format: the
 # guest's own, saved at boot, or its host's when both run the same kernel
 # with nokaslr; from the host's, only core kernel text is named, since
-# the guest's modules lie elsewhere than the host's) and, under KVM,
-# every local APIC (pending and in-service vectors).  Used by the harness
+# the guest's modules lie elsewhere than the host's) and every local
+# APIC (pending and in-service vectors; QEMU shows them under TCG too).  Used by the harness
 # when a guest's console stays quiet for too long, at L0 for L1 and in L1
 # for L2, before it kills the guest.
 # First the VM's status: "paused (shutdown)" for an L2 that was reset
 # (run_l2_once keeps such a guest paused, with its registers).
 #
 # usage: hang-report.sh <monitor unix socket> <kallsyms> <vCPUs> [kvm]
+# (the last word is no longer used: the APICs are always shown)
 # Output: lines starting with "# hang: ".
 set -u
-sock=$1 map=$2 ncpu=$3 kvm=${4:-}
+sock=$1 map=$2 ncpu=$3
 # the host's own symbols (an L2 hang reported in L1): core text only
 own=1
 [ "$map" != /proc/kallsyms ] || own=0
@@ -51,11 +52,9 @@ awk '/^CPU#/ { c = $1 } /^RIP=/ { r = $1; sub(/RIP=/, "", r); s = $4; sub(/RSP=/
 		echo "# hang:   $cpu RIP $rip = $(sym "$rip")"
 	done
 rm -f /tmp/hang-regs.$$
-if [ -n "$kvm" ]; then
-	for c in $(seq 0 $((ncpu - 1))); do
-		echo "# hang: local APIC of vCPU $c"
-		hmp "info lapic $c" 2>&1 | grep -E '^(ICR|ISR|IRR|APR|ESR|Timer)' |
-			sed 's/^/# hang:   /'
-	done
-fi
+for c in $(seq 0 $((ncpu - 1))); do
+	echo "# hang: local APIC of vCPU $c"
+	hmp "info lapic $c" 2>&1 | grep -E '^(ICR|ISR|IRR|APR|ESR|Timer)' |
+		sed 's/^/# hang:   /'
+done
 echo "# hang: end of report"

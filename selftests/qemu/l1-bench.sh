@@ -142,7 +142,7 @@ run_bench_l2() {
 }
 
 run_bench_l2_once() {
-	local name=$1 cpu=$2 smp=$3 stage=$4 append=$5 l2log=$out/l2-$1.log qpid line act trace=
+	local name=$1 cpu=$2 smp=$3 stage=$4 append=$5 l2log=$out/l2-$1.log qpid line act trace='' stalled=0 rc
 	# EXITLESS_BENCH_TRACE (run.sh) reaches bench.sh by the command lines
 	! grep -qw exitless.bench_trace=1 /proc/cmdline || trace=" exitless.bench_trace=1"
 	: > "$l2log"
@@ -152,7 +152,8 @@ run_bench_l2_once() {
 	timeout "${l2_timeout:-1500}" qemu-system-x86_64 -enable-kvm -cpu "$cpu" -smp "$smp" -m 768M \
 		-kernel "/boot/vmlinuz-$rel" -initrd "$out/l2.cpio.gz" \
 		-append "console=ttyS0 loglevel=4 panic=-1 nokaslr exitless.stage=$stage $append$trace" \
-		-nodefaults -display none -serial "file:$l2log" -monitor none \
+		-nodefaults -display none -serial "file:$l2log" \
+		-name "l2-$name,debug-threads=on" -monitor "unix:/tmp/l2-$name.mon,server,nowait" \
 		-no-reboot </dev/null &
 	qpid=$!
 	while IFS= read -r line; do
@@ -176,9 +177,25 @@ run_bench_l2_once() {
 		"EXITLESS-SYNC: insmod-host")
 			insmod "$ko" || say "insmod exitless_host failed" ;;
 		"BENCH: "*) echo "$line" >> "$bench" ;;
+		# a stalled L2 (see stall_report): what L1 sees of it, once;
+		# then it is ended a minute later (it had never come back)
+		*"rcu: INFO: rcu_preempt detected stall"* | *"soft lockup - CPU#"*)
+			[ "$stalled" = 0 ] || continue
+			stalled=1
+			say "l2 $name error=stalled (report: '# stall:' lines; ending it in 60 s)"
+			{ stall_report "$qpid" "/tmp/l2-$name.mon" "$smp"
+			  sleep 60
+			  # (the same L2's, not a later process with its pid)
+			  ! grep -aq "l2-$name," "/proc/$qpid/cmdline" 2>/dev/null ||
+				kill "$qpid"; } & ;;
 		esac
 	done < <(tail -n +1 -F --pid=$qpid "$l2log" 2>/dev/null)
 	wait $qpid
+	rc=$?
+	# an L2 that ended without its done line: how its QEMU ended (an L2
+	# that triple-faults ends its QEMU with rc 0 under -no-reboot)
+	grep -aq '^EXITLESS-L2: done' "$l2log" ||
+		say "l2 $name qemu ended rc=$rc without the L2's done line (last line: $(tail -n 1 "$l2log" | tr -d '\r' | cut -c1-120))"
 }
 
 if part l2; then

@@ -186,9 +186,14 @@ qemu_paused_off() {
 # (-action reboot=shutdown,shutdown=pause) has a silent console too:
 # <console log>.reset is created as well, and the report shows its
 # registers as the reset left them.
+# Also with QW_LOCKUP=1: the first RCU stall report of the guest's own
+# kernel (not of an L2 it relays) gets the same report, once, and the
+# guest is left running (such a stall has been seen to end by itself:
+# l1_stall_outside_exitless); the report shows whether the stalled CPU
+# halts with interrupts pending in its local APIC.
 quiet_watchdog() {
 	local qpid=$1 log=$2 quiet=$3 sock=$4 map=$5 ncpu=$6 kvm=${7:-}
-	local size last=-1 still=0 stuck
+	local size last=-1 still=0 stuck rcu=0
 	while kill -0 "$qpid" 2>/dev/null; do
 		sleep 10
 		size=$(stat -c %s "$log" 2>/dev/null || echo 0)
@@ -196,6 +201,12 @@ quiet_watchdog() {
 			last=$size
 			still=0
 			[ "${QW_LOCKUP:-0}" = 1 ] || continue
+			if [ "$rcu" = 0 ] &&
+			   grep -aqE '^\[ *[0-9.]+\] rcu: INFO: rcu_[a-z]* (self-)?detected stall' "$log"; then
+				rcu=1
+				echo "# hang: $log: the guest's own kernel reports an RCU stall; its vCPUs now (the guest is left running):"
+				"$EXITLESS_TOP/selftests/qemu/hang-report.sh" "$sock" "$map" "$ncpu" ${kvm:+"$kvm"}
+			fi
 			stuck=$(tail -c 4096 "$log" |
 				sed -n 's/.*soft lockup - CPU#[0-9]* stuck for \([0-9]*\)s!.*/\1/p' |
 				tail -n 1)
@@ -215,6 +226,67 @@ quiet_watchdog() {
 		kill "$qpid" 2>/dev/null
 		return 0
 	done
+}
+
+# stall_report <qemu pid> <monitor socket> <vCPUs>   (in L1, as root)
+# (<qemu pid> may be that of a timeout(1) running the QEMU)
+# What L1 sees of an L2 whose console has just reported an RCU stall or
+# a soft lockup (the stall of Documentation/dynidle.rst, "The hang"),
+# while it is still stalled, before anything pokes it: the state and
+# kernel stack of each QEMU thread (named "CPU <n>/KVM" with
+# -name ...,debug-threads=on); L1's interrupt counts, exitless_host's
+# stats and KVM's counters for the VM (debugfs), each twice, 1 s apart,
+# as deltas; 0.2 s of every kvm and exitless event, counted per thread
+# and event, and vCPU 0's thread's first 120 events.  Then the L2's
+# registers and local APICs (hang-report.sh), which kick the vCPUs out
+# to QEMU.  Lines start with "# stall: ".
+stall_report() {
+	local qpid=$1 sock=$2 ncpu=$3 t vm ins=$KTRACE/instances/stall i c
+	# the QEMU itself when <qemu pid> is the timeout(1) that runs it
+	c=$(pgrep -P "$qpid" | head -n 1)
+	[ -z "$c" ] || qpid=$c
+	{
+	echo "QEMU pid $qpid; L1 $(uname -r), uptime $(cut -d' ' -f1 /proc/uptime) s"
+	for t in /proc/"$qpid"/task/*; do
+		echo "thread ${t##*/} '$(cat "$t/comm")' $(awk '{ print "state", $3, "on cpu", $39 }' "$t/stat")"
+		sed 's/^/    /' "$t/stack" 2>/dev/null
+	done
+	vm=$(find /sys/kernel/debug/kvm -maxdepth 1 -name "$qpid-*" 2>/dev/null | head -n 1)
+	for i in 0 1; do
+		{
+		grep -E '^ *(LOC|RES|CAL|TLB|NMI):' /proc/interrupts |
+			awk '{ n = $1; sub(/:$/, "", n); for (c = 2; c <= 3; c++) print "irq_" n "_cpu" c - 2, $c }'
+		sed 's/^/exitless_/; s/:*  */ /' /sys/kernel/debug/exitless/stats 2>/dev/null
+		[ -z "$vm" ] || for f in "$vm"/*; do
+			[ -f "$f" ] && printf 'kvm_%s %s\n' "${f##*/}" "$(cat "$f" 2>/dev/null)"
+		done
+		} > "/tmp/stall.$i"
+		[ "$i" = 1 ] || sleep 1
+	done
+	awk 'NR == FNR { b[$1] = $2; next }
+	     $2 ~ /^-?[0-9]+$/ && ($1 in b) && $2 != b[$1] { printf "in 1 s: %s +%d (now %s)\n", $1, $2 - b[$1], $2 }' \
+		/tmp/stall.0 /tmp/stall.1
+	rm -f /tmp/stall.0 /tmp/stall.1
+	if mkdir -p "$ins" 2>/dev/null && [ -d "$ins/events/kvm" ]; then
+		echo 8192 > "$ins/buffer_size_kb"
+		echo 1 > "$ins/events/kvm/enable"
+		[ ! -d "$ins/events/exitless" ] || echo 1 > "$ins/events/exitless/enable"
+		sleep 0.2
+		echo 0 > "$ins/tracing_on"
+		echo 0 > "$ins/events/kvm/enable"
+		[ ! -d "$ins/events/exitless" ] || echo 0 > "$ins/events/exitless/enable"
+		echo "0.2 s of kvm and exitless events, by thread and event:"
+		grep -v '^#' "$ins/trace" |
+			sed -n 's/^ *\(.*\)-\([0-9]*\) *\[[0-9]*\].* \([a-z_]*\): .*/\1-\2 \3/p' |
+			sort | uniq -c | sort -rn | head -n 40
+		echo "vCPU 0's first 120 events:"
+		grep -v '^#' "$ins/trace" | grep -F 'CPU 0/KVM' | head -n 120
+		rmdir "$ins" 2>/dev/null
+	else
+		echo "no tracefs instance: no events"
+	fi
+	"$EXITLESS_TOP/selftests/qemu/hang-report.sh" "$sock" /proc/kallsyms "$ncpu" kvm
+	} 2>&1 | sed 's/^/# stall: /'
 }
 
 # quit_when_off <qemu pid> <monitor socket>   (run in the background)
