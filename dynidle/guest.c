@@ -252,19 +252,18 @@ static u64 exitless_dynidle_until_deadline(struct cpuidle_device *dev)
 /*
  * Poll for at most @budget ns from @start; interrupts are enabled for
  * the duration, as in poll_idle().  Returns true if a wake-up ended it.
- * With @for_timer, pvtimer's interrupt ends it too, and sets *@timer:
- * the period waited for that timer, and the idle loop then looks at the
- * next one.  A lazy pvtimer deadline found due is delivered by a
- * PVTIMER_SYNC made while still polling.
+ * With @for_timer, pvtimer's interrupt ends it too.  *@timer says that
+ * interrupt came while waited for (whatever ended the poll): the period
+ * was that timer's, and the idle loop then looks at the next one.  A lazy
+ * pvtimer deadline found due is delivered by a PVTIMER_SYNC made while
+ * still polling.
  */
 static bool exitless_dynidle_poll(u64 start, u64 budget, bool for_timer,
 				  bool *timer)
 {
 	u64 irqs = exitless_pvtimer_irq_count();
 	unsigned int relax = 0;
-	bool woken;
 
-	*timer = false;
 	local_irq_enable();
 	if (!current_set_polling_and_test()) {
 		exitless_pvipi_poll_begin();
@@ -275,10 +274,8 @@ static bool exitless_dynidle_poll(u64 start, u64 budget, bool for_timer,
 				continue;
 			}
 			relax = EXITLESS_DYNIDLE_RELAX_COUNT;
-			if (for_timer && exitless_pvtimer_irq_count() != irqs) {
-				*timer = true;
+			if (for_timer && exitless_pvtimer_irq_count() != irqs)
 				break;
-			}
 			if (exitless_pvtimer_poll_due()) {
 				/* its vector comes at the hypercall's return */
 				exitless_pvtimer_poll_sync();
@@ -293,8 +290,8 @@ static bool exitless_dynidle_poll(u64 start, u64 budget, bool for_timer,
 		exitless_pvipi_poll_end();
 	}
 	local_irq_disable();
-	woken = need_resched();
-	return woken;
+	*timer = for_timer && exitless_pvtimer_irq_count() != irqs;
+	return need_resched();
 }
 
 /* HLT, with RCU told the CPU is idle; interrupts are off before and after. */
@@ -343,8 +340,11 @@ static int exitless_dynidle_enter(struct cpuidle_device *dev,
 						 until_deadline, &to_deadline);
 	}
 
-	/* a lazy deadline is delivered from the poll, without a halt */
-	if (budget || due == EXITLESS_PVTIMER_DUE_LAZY) {
+	/*
+	 * A lazy deadline is delivered from the poll, without a halt (unless
+	 * dynidle_poll_max_ns = 0: no polling at all)
+	 */
+	if (budget || (due == EXITLESS_PVTIMER_DUE_LAZY && p->max_ns)) {
 		woken = exitless_dynidle_poll(start, budget,
 					      due != EXITLESS_PVTIMER_DUE_NONE,
 					      &timer);
@@ -369,16 +369,18 @@ static int exitless_dynidle_enter(struct cpuidle_device *dev,
 	else
 		outcome = EXITLESS_DYNIDLE_HALTED;
 	/*
-	 * A wake-up caught while waiting for a due timer: as any other
-	 * (that timer, due from the start, would make it a timer's period)
+	 * A wake-up caught while waiting for a due timer, before its
+	 * interrupt: as any other (that timer, due from the start, would
+	 * make it a timer's period).  One the interrupt brought (it woke a
+	 * sleeper) was the timer's.
 	 */
-	if (woken && due != EXITLESS_PVTIMER_DUE_NONE)
+	if (woken && due != EXITLESS_PVTIMER_DUE_NONE && !timer)
 		until_deadline = EXITLESS_DYNIDLE_NO_DEADLINE;
 	exitless_dynidle_update(p, &dc->st, outcome, idle, until_deadline);
 
 	dc->entries++;
 	dc->poll_ns += polled;
-	dc->due_synced += due == EXITLESS_PVTIMER_DUE_LAZY;
+	dc->due_synced += due == EXITLESS_PVTIMER_DUE_LAZY && p->max_ns;
 	dc->due_waited += due == EXITLESS_PVTIMER_DUE_HOST && budget;
 	if (woken) {
 		dc->polls_woken++;
@@ -387,7 +389,10 @@ static int exitless_dynidle_enter(struct cpuidle_device *dev,
 	} else if (!budget) {
 		dc->halts_direct++;
 		dc->contended += contended;
-		dc->halts_due += !contended && to_deadline;
+		/* ... or a pvtimer deadline the host knows of, at window 0 */
+		dc->halts_due += !contended &&
+				 (to_deadline ||
+				  (due == EXITLESS_PVTIMER_DUE_HOST && p->max_ns));
 	} else {
 		dc->polls_halted++;
 	}
