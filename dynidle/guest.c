@@ -316,6 +316,8 @@ static int exitless_dynidle_enter(struct cpuidle_device *dev,
 	struct exitless_dynidle_section *sec;
 	bool contended, host_busy = false, to_deadline, woken = false;
 	bool at_deadline = false, timer = false;
+	/* one read of the parameter for the checks below */
+	bool may_poll = READ_ONCE(p->max_ns);
 	u64 start, budget, polled = 0, idle, until_deadline;
 
 	WRITE_ONCE(dc->in_enter, 1);
@@ -342,9 +344,9 @@ static int exitless_dynidle_enter(struct cpuidle_device *dev,
 
 	/*
 	 * A lazy deadline is delivered from the poll, without a halt (unless
-	 * dynidle_poll_max_ns = 0: no polling at all)
+	 * dynidle_poll_max_ns = 0: no polling at all).
 	 */
-	if (budget || (due == EXITLESS_PVTIMER_DUE_LAZY && p->max_ns)) {
+	if (budget || (due == EXITLESS_PVTIMER_DUE_LAZY && may_poll)) {
 		woken = exitless_dynidle_poll(start, budget,
 					      due != EXITLESS_PVTIMER_DUE_NONE,
 					      &timer);
@@ -369,10 +371,10 @@ static int exitless_dynidle_enter(struct cpuidle_device *dev,
 	else
 		outcome = EXITLESS_DYNIDLE_HALTED;
 	/*
-	 * A wake-up caught while waiting for a due timer, before its
-	 * interrupt: as any other (that timer, due from the start, would
-	 * make it a timer's period).  One the interrupt brought (it woke a
-	 * sleeper) was the timer's.
+	 * A wake-up caught while waiting for a due timer whose interrupt
+	 * did not come: as any other (that timer, due from the start, would
+	 * make it a timer's period).  Once the interrupt came (it may have
+	 * woken a sleeper), the period was the timer's.
 	 */
 	if (woken && due != EXITLESS_PVTIMER_DUE_NONE && !timer)
 		until_deadline = EXITLESS_DYNIDLE_NO_DEADLINE;
@@ -380,7 +382,7 @@ static int exitless_dynidle_enter(struct cpuidle_device *dev,
 
 	dc->entries++;
 	dc->poll_ns += polled;
-	dc->due_synced += due == EXITLESS_PVTIMER_DUE_LAZY && p->max_ns;
+	dc->due_synced += due == EXITLESS_PVTIMER_DUE_LAZY && may_poll;
 	dc->due_waited += due == EXITLESS_PVTIMER_DUE_HOST && budget;
 	if (woken) {
 		dc->polls_woken++;
@@ -392,7 +394,7 @@ static int exitless_dynidle_enter(struct cpuidle_device *dev,
 		/* ... or a pvtimer deadline the host knows of, at window 0 */
 		dc->halts_due += !contended &&
 				 (to_deadline ||
-				  (due == EXITLESS_PVTIMER_DUE_HOST && p->max_ns));
+				  (due == EXITLESS_PVTIMER_DUE_HOST && may_poll));
 	} else {
 		dc->polls_halted++;
 	}
