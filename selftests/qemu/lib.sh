@@ -248,7 +248,8 @@ stall_report() {
 	{
 	echo "QEMU pid $qpid; L1 $(uname -r), uptime $(cut -d' ' -f1 /proc/uptime) s"
 	for t in /proc/"$qpid"/task/*; do
-		echo "thread ${t##*/} '$(cat "$t/comm")' $(awk '{ print "state", $3, "on cpu", $39 }' "$t/stat")"
+		# (stat's fields after the name, which may hold spaces)
+		echo "thread ${t##*/} '$(cat "$t/comm")' $(sed 's/.*) //' "$t/stat" | awk '{ print "state", $1, "on cpu", $37 }')"
 		sed 's/^/    /' "$t/stack" 2>/dev/null
 	done
 	vm=$(find /sys/kernel/debug/kvm -maxdepth 1 -name "$qpid-*" 2>/dev/null | head -n 1)
@@ -264,7 +265,7 @@ stall_report() {
 		[ "$i" = 1 ] || sleep 1
 	done
 	awk 'NR == FNR { b[$1] = $2; next }
-	     $2 ~ /^-?[0-9]+$/ && ($1 in b) && $2 != b[$1] { printf "in 1 s: %s +%d (now %s)\n", $1, $2 - b[$1], $2 }' \
+	     $2 ~ /^-?[0-9]+$/ && ($1 in b) && $2 != b[$1] { printf "in 1 s: %s +%.0f (now %s)\n", $1, $2 - b[$1], $2 }' \
 		/tmp/stall.0 /tmp/stall.1
 	rm -f /tmp/stall.0 /tmp/stall.1
 	if mkdir -p "$ins" 2>/dev/null && [ -d "$ins/events/kvm" ]; then
