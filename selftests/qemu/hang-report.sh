@@ -5,14 +5,13 @@
 # guest's own, saved at boot, or its host's when both run the same kernel
 # with nokaslr; from the host's, only core kernel text is named, since
 # the guest's modules lie elsewhere than the host's) and every local
-# APIC (pending and in-service vectors; QEMU shows them under TCG too).  Used by the harness
-# when a guest's console stays quiet for too long, at L0 for L1 and in L1
-# for L2, before it kills the guest.
+# APIC (pending and in-service vectors; QEMU shows them under TCG too).
+# Used by the harness when a guest's console stays quiet for too long,
+# at L0 for L1 and in L1 for L2, before it kills the guest.
 # First the VM's status: "paused (shutdown)" for an L2 that was reset
 # (run_l2_once keeps such a guest paused, with its registers).
 #
-# usage: hang-report.sh <monitor unix socket> <kallsyms> <vCPUs> [kvm]
-# (the last word is no longer used: the APICs are always shown)
+# usage: hang-report.sh <monitor unix socket> <kallsyms> <vCPUs>
 # Output: lines starting with "# hang: ".
 set -u
 sock=$1 map=$2 ncpu=$3

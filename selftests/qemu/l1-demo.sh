@@ -75,7 +75,7 @@ l2_once() {
 		-monitor "unix:/tmp/l2-$name.mon,server,nowait" \
 		-no-reboot </dev/null &
 	qpid=$!
-	quiet_watchdog $qpid "$l2log" 150 "/tmp/l2-$name.mon" /proc/kallsyms 3 kvm |
+	quiet_watchdog $qpid "$l2log" 150 "/tmp/l2-$name.mon" /proc/kallsyms 3 |
 		sed 's/^/DEMO: /' &
 	wpid=$!
 	while IFS= read -r line; do

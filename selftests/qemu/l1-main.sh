@@ -154,7 +154,7 @@ run_l2_once() {
 		-action reboot=shutdown,shutdown=pause </dev/null &
 	qpid=$!
 	quiet_watchdog $qpid "$l2log" "${EXITLESS_L2_QUIET:-150}" \
-		"/tmp/l2-$name.mon" /proc/kallsyms "$smp" kvm &
+		"/tmp/l2-$name.mon" /proc/kallsyms "$smp" &
 	wpid=$!
 	while IFS= read -r line; do
 		line=${line%$'\r'}

@@ -178,7 +178,7 @@ mig_follow() {
 # mig_watch <n>: the silence watchdog of QEMU <n>, in the background
 mig_watch() {
 	quiet_watchdog "$(cat "$MIG_DIR/$1.pid")" "$MIG_LOG" \
-		"${EXITLESS_L2_QUIET:-150}" "/tmp/l2-mig-$1.mon" /proc/kallsyms 2 kvm &
+		"${EXITLESS_L2_QUIET:-150}" "/tmp/l2-mig-$1.mon" /proc/kallsyms 2 &
 	echo $! >> "$MIG_DIR/watchdogs"
 }
 

@@ -175,7 +175,7 @@ qemu_paused_off() {
 }
 
 # quiet_watchdog <qemu pid> <console log> <seconds> <monitor socket>
-#                <kallsyms> <vCPUs> [kvm]   (run in the background)
+#                <kallsyms> <vCPUs>   (run in the background)
 # When the console has not grown for <seconds>, print what the guest's
 # vCPUs are doing (hang-report.sh), create <console log>.hung and kill its
 # QEMU: a hung guest fails its stage in minutes, with a report, not at the
@@ -192,7 +192,7 @@ qemu_paused_off() {
 # l1_stall_outside_exitless); the report shows whether the stalled CPU
 # halts with interrupts pending in its local APIC.
 quiet_watchdog() {
-	local qpid=$1 log=$2 quiet=$3 sock=$4 map=$5 ncpu=$6 kvm=${7:-}
+	local qpid=$1 log=$2 quiet=$3 sock=$4 map=$5 ncpu=$6
 	local size last=-1 still=0 stuck rcu=0
 	while kill -0 "$qpid" 2>/dev/null; do
 		sleep 10
@@ -205,7 +205,7 @@ quiet_watchdog() {
 			   grep -aqE '^\[ *[0-9.]+\] rcu: INFO: rcu_[a-z]* (self-)?detected stall' "$log"; then
 				rcu=1
 				echo "# hang: $log: the guest's own kernel reports an RCU stall; its vCPUs now (the guest is left running):"
-				"$EXITLESS_TOP/selftests/qemu/hang-report.sh" "$sock" "$map" "$ncpu" ${kvm:+"$kvm"}
+				"$EXITLESS_TOP/selftests/qemu/hang-report.sh" "$sock" "$map" "$ncpu"
 			fi
 			stuck=$(tail -c 4096 "$log" |
 				sed -n 's/.*soft lockup - CPU#[0-9]* stuck for \([0-9]*\)s!.*/\1/p' |
@@ -222,7 +222,7 @@ quiet_watchdog() {
 			echo "# hang: $log: the guest was reset or powered off, and kept paused by its QEMU"
 			: > "$log.reset"
 		fi
-		"$EXITLESS_TOP/selftests/qemu/hang-report.sh" "$sock" "$map" "$ncpu" ${kvm:+"$kvm"}
+		"$EXITLESS_TOP/selftests/qemu/hang-report.sh" "$sock" "$map" "$ncpu"
 		kill "$qpid" 2>/dev/null
 		return 0
 	done
@@ -286,7 +286,7 @@ stall_report() {
 	else
 		echo "no tracefs instance: no events"
 	fi
-	"$EXITLESS_TOP/selftests/qemu/hang-report.sh" "$sock" /proc/kallsyms "$ncpu" kvm
+	"$EXITLESS_TOP/selftests/qemu/hang-report.sh" "$sock" /proc/kallsyms "$ncpu"
 	} 2>&1 | sed 's/^/# stall: /'
 }
 
