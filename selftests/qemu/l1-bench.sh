@@ -179,7 +179,8 @@ run_bench_l2_once() {
 		"BENCH: "*) echo "$line" >> "$bench" ;;
 		# a stalled L2 (see stall_report): what L1 sees of it, once;
 		# then it is ended a minute later (it had never come back)
-		*"rcu: INFO: rcu_preempt detected stall"* | *"soft lockup - CPU#"*)
+		*)
+			[[ $line =~ $RCU_STALL_RE || $line == *"$LOCKUP_RE"* ]] || continue
 			[ "$stalled" = 0 ] || continue
 			stalled=1
 			say "l2 $name error=stalled (report: '# stall:' lines; ending it in 60 s)"

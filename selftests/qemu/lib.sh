@@ -107,6 +107,12 @@ mkinitramfs() {
 # shellcheck source=selftests/lib/kcheck.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/kcheck.sh"
 
+# A kernel's RCU stall report (its headline, as an extended regex) and
+# a soft lockup report: the stalls that l1_stall_outside_exitless,
+# quiet_watchdog and l1-bench.sh's stall_report look for
+RCU_STALL_RE='rcu: INFO: rcu_[a-z]* (self-)?detected stall'
+LOCKUP_RE='soft lockup - CPU#'
+
 # scan_klog <file> <label>: TAP line for a kernel log, problems quoted
 scan_klog() {
 	local f=$1 label=$2
@@ -153,7 +159,7 @@ l1_crash_outside_exitless() {
 # the boot passed.  The console carries only the reports' headlines
 # (loglevel=4); their stacks are in the dmesg L1 saved at its end.
 l1_stall_outside_exitless() {
-	local stall='soft lockup - CPU#|rcu: INFO: rcu_[a-z]* (self-)?detected stall'
+	local stall="$LOCKUP_RE|$RCU_STALL_RE"
 	[ -s "$2" ] || return 1
 	# any other KLOG_BAD line of L1's own (but the stall reports' own
 	# words and their traces) is another problem
@@ -202,7 +208,7 @@ quiet_watchdog() {
 			still=0
 			[ "${QW_LOCKUP:-0}" = 1 ] || continue
 			if [ "$rcu" = 0 ] &&
-			   grep -aqE '^\[ *[0-9.]+\] rcu: INFO: rcu_[a-z]* (self-)?detected stall' "$log"; then
+			   grep -aqE "^\\[ *[0-9.]+\\] $RCU_STALL_RE" "$log"; then
 				rcu=1
 				echo "# hang: $log: the guest's own kernel reports an RCU stall; its vCPUs now (the guest is left running):"
 				"$EXITLESS_TOP/selftests/qemu/hang-report.sh" "$sock" "$map" "$ncpu"
