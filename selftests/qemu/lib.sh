@@ -262,7 +262,8 @@ stall_report() {
 	for i in 0 1; do
 		{
 		grep -E '^ *(LOC|RES|CAL|TLB|NMI):' /proc/interrupts |
-			awk '{ n = $1; sub(/:$/, "", n); for (c = 2; c <= 3; c++) print "irq_" n "_cpu" c - 2, $c }'
+			awk '{ n = $1; sub(/:$/, "", n)
+			       for (c = 2; c <= NF && $c ~ /^[0-9]+$/; c++) print "irq_" n "_cpu" c - 2, $c }'
 		sed 's/^/exitless_/; s/:*  */ /' /sys/kernel/debug/exitless/stats 2>/dev/null
 		[ -z "$vm" ] || for f in "$vm"/*; do
 			[ -f "$f" ] && printf 'kvm_%s %s\n' "${f##*/}" "$(cat "$f" 2>/dev/null)"
