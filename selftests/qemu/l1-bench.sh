@@ -42,6 +42,7 @@ ko=$top/.build/$rel/exitless_host.ko
 . "$top/selftests/qemu/lib.sh"
 bench=$out/bench.txt
 : > "$bench"
+save_kallsyms "$out/kallsyms"
 cd /tmp || exit 1
 
 say() { echo "BENCH: $*" | tee -a "$bench"; }

@@ -17,6 +17,7 @@ counts=$out/demo-counts.txt
 . "$top/selftests/qemu/lib.sh"
 cd /tmp || exit 1
 : > "$counts"
+save_kallsyms "$out/kallsyms"
 
 say() { echo "DEMO: $*"; }
 tap() { echo "$*" >> $out/results.tap; }

@@ -39,9 +39,7 @@ else
 	exit 1
 fi
 
-# L1's text symbols, for a hang report from L0 (both boot with nokaslr, so
-# they name L2's core kernel addresses too)
-grep -i ' t ' /proc/kallsyms > "$out/kallsyms" 2>/dev/null || true
+save_kallsyms "$out/kallsyms"
 
 stages=",${EXITLESS_STAGES:-host,guest,pvipi},"
 

@@ -107,6 +107,13 @@ mkinitramfs() {
 # shellcheck source=selftests/lib/kcheck.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/kcheck.sh"
 
+# save_kallsyms <file>: L1's text symbols, for a hang report from L0,
+# which reads them from the results share (L1 and L2 boot with nokaslr,
+# so they name L2's core kernel addresses too)
+save_kallsyms() {
+	grep -i ' t ' /proc/kallsyms > "$1" 2>/dev/null || true
+}
+
 # A kernel's RCU stall report (its headline, as an extended regex) and
 # a soft lockup report: the stalls that l1_stall_outside_exitless,
 # quiet_watchdog and l1-bench.sh's stall_report look for
