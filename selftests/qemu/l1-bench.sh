@@ -185,7 +185,7 @@ run_bench_l2_once() {
 			[ "$stalled" = 0 ] || continue
 			stalled=1
 			say "l2 $name error=stalled (report: '# stall:' lines; ending it in 60 s)"
-			{ stall_report "$qpid" "/tmp/l2-$name.mon" "$smp"
+			{ stall_report "$qpid" "/tmp/l2-$name.mon" "$smp" "$l2log"
 			  sleep 60
 			  # (the same L2's, not a later process with its pid)
 			  ! grep -aq "l2-$name," "/proc/$qpid/cmdline" 2>/dev/null ||

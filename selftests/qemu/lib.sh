@@ -187,6 +187,30 @@ qemu_paused_off() {
 		grep -q 'paused (shutdown)'
 }
 
+# nmi_probe <monitor socket> <console log>: send the guest an NMI from
+# its monitor (QEMU delivers it through LINT1, which Linux wires as NMI on
+# CPU 0 only) and say, 3 s later, which CPUs took it: each that did
+# prints "Uhhuh. NMI received for unknown reason ... on CPU <n>"
+# (KERN_EMERG, shown at loglevel=4).  A CPU halted with interrupts on and
+# vectors pending in its local APIC that takes the NMI runs, and was
+# never told of those vectors (QEMU's lost interrupt request: see
+# Documentation/dynidle.rst, "What the abab failures are"); one that does
+# not take it has NMIs blocked as well (SVM's GIF clear, or an NMI still
+# in progress).  Lines start with "NMI probe:".
+nmi_probe() {
+	local sock=$1 log=$2 size cpus
+	size=$(stat -c %s "$log" 2>/dev/null || echo 0)
+	if ! "$EXITLESS_TOP/selftests/qemu/hmp.py" "$sock" nmi > /dev/null 2>&1; then
+		echo "NMI probe: the monitor did not take the command"
+		return 0
+	fi
+	sleep 3
+	cpus=$(tail -c +"$((size + 1))" "$log" 2>/dev/null | tr -d '\r' |
+		sed -n 's/^\[[ 0-9.]*\] Uhhuh\. NMI received for unknown reason.* on CPU \([0-9]*\).*/\1/p' |
+		sort -un | tr '\n' ' ')
+	echo "NMI probe: an NMI sent from the monitor was taken by CPU(s): ${cpus:-none}"
+}
+
 # quiet_watchdog <qemu pid> <console log> <seconds> <monitor socket>
 #                <kallsyms> <vCPUs>   (run in the background)
 # When the console has not grown for <seconds>, print what the guest's
@@ -203,10 +227,11 @@ qemu_paused_off() {
 # kernel (not of an L2 it relays) gets the same report, once, and the
 # guest is left running (such a stall has been seen to end by itself:
 # l1_stall_outside_exitless); the report shows whether the stalled CPU
-# halts with interrupts pending in its local APIC.
+# halts with interrupts pending in its local APIC.  Both reports end
+# with nmi_probe (but for a guest kept paused).
 quiet_watchdog() {
 	local qpid=$1 log=$2 quiet=$3 sock=$4 map=$5 ncpu=$6
-	local size last=-1 still=0 stuck rcu=0
+	local size last=-1 still=0 stuck rcu=0 paused=0
 	while kill -0 "$qpid" 2>/dev/null; do
 		sleep 10
 		size=$(stat -c %s "$log" 2>/dev/null || echo 0)
@@ -219,6 +244,7 @@ quiet_watchdog() {
 				rcu=1
 				echo "# hang: $log: the guest's own kernel reports an RCU stall; its vCPUs now (the guest is left running):"
 				"$EXITLESS_TOP/selftests/qemu/hang-report.sh" "$sock" "$map" "$ncpu"
+				nmi_probe "$sock" "$log" | sed 's/^/# hang: /'
 			fi
 			stuck=$(tail -c 4096 "$log" |
 				sed -n 's/.*soft lockup - CPU#[0-9]* stuck for \([0-9]*\)s!.*/\1/p' |
@@ -234,14 +260,17 @@ quiet_watchdog() {
 		if qemu_paused_off "$sock"; then
 			echo "# hang: $log: the guest was reset or powered off, and kept paused by its QEMU"
 			: > "$log.reset"
+			paused=1
 		fi
 		"$EXITLESS_TOP/selftests/qemu/hang-report.sh" "$sock" "$map" "$ncpu"
+		[ "$paused" = 1 ] || nmi_probe "$sock" "$log" | sed 's/^/# hang: /'
 		kill "$qpid" 2>/dev/null
 		return 0
 	done
 }
 
-# stall_report <qemu pid> <monitor socket> <vCPUs>   (in L1, as root)
+# stall_report <qemu pid> <monitor socket> <vCPUs> <console log>
+#              (in L1, as root)
 # (<qemu pid> may be that of a timeout(1) running the QEMU)
 # What L1 sees of an L2 whose console has just reported an RCU stall or
 # a soft lockup (the stall of Documentation/dynidle.rst, "The hang"),
@@ -252,9 +281,9 @@ quiet_watchdog() {
 # as deltas; 0.2 s of every kvm and exitless event, counted per thread
 # and event, and vCPU 0's thread's first 120 events.  Then the L2's
 # registers and local APICs (hang-report.sh), which kick the vCPUs out
-# to QEMU.  Lines start with "# stall: ".
+# to QEMU, and nmi_probe.  Lines start with "# stall: ".
 stall_report() {
-	local qpid=$1 sock=$2 ncpu=$3 t vm ins=$KTRACE/instances/stall i c
+	local qpid=$1 sock=$2 ncpu=$3 log=$4 t vm ins=$KTRACE/instances/stall i c
 	# the QEMU itself when <qemu pid> is the timeout(1) that runs it
 	c=$(pgrep -P "$qpid" | head -n 1)
 	[ -z "$c" ] || qpid=$c
@@ -301,6 +330,7 @@ stall_report() {
 		echo "no tracefs instance: no events"
 	fi
 	"$EXITLESS_TOP/selftests/qemu/hang-report.sh" "$sock" /proc/kallsyms "$ncpu"
+	nmi_probe "$sock" "$log"
 	} 2>&1 | sed 's/^/# stall: /'
 }
 
