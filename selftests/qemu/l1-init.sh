@@ -19,6 +19,7 @@ for x in $(cat /proc/cmdline); do
 	exitless.main=*) MAIN=${x#*=} ;;
 	exitless.stages=*) STAGES=${x#*=} ;;
 	exitless.cache=*) CACHE=${x#*=} ;;
+	exitless.qemu_path=*) QEMU_PATH=${x#*=} ;;
 	esac
 done
 MAIN=${MAIN:-selftests/qemu/l1-main.sh}
@@ -47,7 +48,8 @@ mount -t debugfs debugfs /host/sys/kernel/debug
 mount -t tracefs tracefs /host/sys/kernel/tracing 2>/dev/null
 
 echo "EXITLESS-L1: booted $(uname -r)"
-chroot /host /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp \
+# (run.sh's EXITLESS_QEMU_PATH: its QEMU first in L1 too)
+chroot /host /usr/bin/env -i PATH="${QEMU_PATH:+$QEMU_PATH:}/usr/sbin:/usr/bin:/sbin:/bin" HOME=/tmp \
 	TERM=dumb LANG=C EXITLESS_TOP="$TOP" EXITLESS_IN_L1=1 \
 	EXITLESS_STAGES="${STAGES:-host,guest}" \
 	EXITLESS_CACHE="${CACHE:-/var/cache/exitless}" \

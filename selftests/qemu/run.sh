@@ -45,7 +45,10 @@
 #      stays loaded and its dynidle parameter switches the driver, so
 #      haltpoll's turns run with its pvipi and pvtimer too),
 #      EXITLESS_L1_APPEND (more words for L1's kernel command line,
-#      for experiments, e.g. "tsc=reliable").
+#      for experiments, e.g. "tsc=reliable"),
+#      EXITLESS_QEMU_PATH (a directory whose qemu-system-x86_64 runs at L0
+#      and in L1 instead of the system's, e.g. the bin/ that
+#      scripts/qemu-backports.sh prints).
 set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
 top=$EXITLESS_TOP
@@ -63,10 +66,16 @@ fi
 kernels=${*:-${EXITLESS_KERNELS:-6.1 6.12}}
 failed=0
 
+if [ -n "${EXITLESS_QEMU_PATH:-}" ]; then
+	[ -x "$EXITLESS_QEMU_PATH/qemu-system-x86_64" ] ||
+		die "EXITLESS_QEMU_PATH: no qemu-system-x86_64 in $EXITLESS_QEMU_PATH"
+	PATH=$EXITLESS_QEMU_PATH:$PATH
+fi
 for tool in qemu-system-x86_64 busybox cpio xz rsync; do
 	command -v "$tool" >/dev/null || [ -x "/bin/$tool" ] ||
 		die "$tool missing: run 'make deps' (scripts/install-deps.sh)"
 done
+log "$(qemu-system-x86_64 --version | head -n 1)${EXITLESS_QEMU_PATH:+ (EXITLESS_QEMU_PATH)}"
 
 # l1_once <out> <release> <thread> <L1 CPUs> <stages>: one L1 boot, its
 # console shown as it runs; sets rc to QEMU's exit status (124: timeout).
@@ -78,7 +87,7 @@ l1_once() {
 	timeout "${EXITLESS_L1_TIMEOUT:-1500}" qemu-system-x86_64 \
 		-accel "tcg,thread=$thread" -cpu max -smp "$smp" -m 4G \
 		-kernel "/boot/vmlinuz-$rel" -initrd "$dir/l1.cpio.gz" \
-		-append "console=ttyS0 loglevel=4 panic=-1 nokaslr exitless.top=$top exitless.rel=$rel exitless.main=$main exitless.stages=$stages exitless.cache=$EXITLESS_CACHE${EXITLESS_PVT_BENCH:+ exitless.pvt_bench=1}${EXITLESS_BENCH_TRACE:+ exitless.bench_trace=1}${EXITLESS_BENCH_ROUNDS:+ exitless.bench_rounds=$EXITLESS_BENCH_ROUNDS}${EXITLESS_PVT_PAIRS:+ exitless.pvt_pairs=$EXITLESS_PVT_PAIRS}${EXITLESS_STRESS_IPIS:+ exitless.stress_ipis=$EXITLESS_STRESS_IPIS}${EXITLESS_PVIPI_PARTS:+ exitless.pvipi_parts=$EXITLESS_PVIPI_PARTS}${EXITLESS_DYNIDLE_PARTS:+ exitless.dynidle_parts=$EXITLESS_DYNIDLE_PARTS}${EXITLESS_BENCH_ABAB:+ exitless.bench_abab=$EXITLESS_BENCH_ABAB}${EXITLESS_BENCH_ABAB_MODE:+ exitless.abab_mode=$EXITLESS_BENCH_ABAB_MODE}${EXITLESS_L1_APPEND:+ $EXITLESS_L1_APPEND}" \
+		-append "console=ttyS0 loglevel=4 panic=-1 nokaslr exitless.top=$top exitless.rel=$rel exitless.main=$main exitless.stages=$stages exitless.cache=$EXITLESS_CACHE${EXITLESS_PVT_BENCH:+ exitless.pvt_bench=1}${EXITLESS_BENCH_TRACE:+ exitless.bench_trace=1}${EXITLESS_BENCH_ROUNDS:+ exitless.bench_rounds=$EXITLESS_BENCH_ROUNDS}${EXITLESS_PVT_PAIRS:+ exitless.pvt_pairs=$EXITLESS_PVT_PAIRS}${EXITLESS_STRESS_IPIS:+ exitless.stress_ipis=$EXITLESS_STRESS_IPIS}${EXITLESS_PVIPI_PARTS:+ exitless.pvipi_parts=$EXITLESS_PVIPI_PARTS}${EXITLESS_DYNIDLE_PARTS:+ exitless.dynidle_parts=$EXITLESS_DYNIDLE_PARTS}${EXITLESS_BENCH_ABAB:+ exitless.bench_abab=$EXITLESS_BENCH_ABAB}${EXITLESS_BENCH_ABAB_MODE:+ exitless.abab_mode=$EXITLESS_BENCH_ABAB_MODE}${EXITLESS_QEMU_PATH:+ exitless.qemu_path=$EXITLESS_QEMU_PATH}${EXITLESS_L1_APPEND:+ $EXITLESS_L1_APPEND}" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=$top,mount_tag=repo,security_model=none,readonly=on,multidevs=remap" \
 		-virtfs "local,path=$out,mount_tag=out,security_model=none" \
