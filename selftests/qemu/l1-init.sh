@@ -49,7 +49,9 @@ mount -t tracefs tracefs /host/sys/kernel/tracing 2>/dev/null
 
 echo "EXITLESS-L1: booted $(uname -r)"
 # (run.sh's EXITLESS_QEMU_PATH: its QEMU first in L1 too)
-chroot /host /usr/bin/env -i PATH="${QEMU_PATH:+$QEMU_PATH:}/usr/sbin:/usr/bin:/sbin:/bin" HOME=/tmp \
+path="${QEMU_PATH:+$QEMU_PATH:}/usr/sbin:/usr/bin:/sbin:/bin"
+echo "# L1 init: L2s run $(chroot /host /usr/bin/env -i PATH="$path" qemu-system-x86_64 --version | head -n 1)"
+chroot /host /usr/bin/env -i PATH="$path" HOME=/tmp \
 	TERM=dumb LANG=C EXITLESS_TOP="$TOP" EXITLESS_IN_L1=1 \
 	EXITLESS_STAGES="${STAGES:-host,guest}" \
 	EXITLESS_CACHE="${CACHE:-/var/cache/exitless}" \
