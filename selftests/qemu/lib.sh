@@ -207,7 +207,7 @@ nmi_probe() {
 	sleep 3
 	cpus=$(tail -c +"$((size + 1))" "$log" 2>/dev/null | tr -d '\r' |
 		sed -n 's/^\[[ 0-9.]*\] Uhhuh\. NMI received for unknown reason.* on CPU \([0-9]*\).*/\1/p' |
-		sort -un | tr '\n' ' ')
+		sort -un | tr '\n' ' ' | sed 's/ $//')
 	echo "NMI probe: an NMI sent from the monitor was taken by CPU(s): ${cpus:-none}"
 }
 
