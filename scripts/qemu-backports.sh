@@ -22,7 +22,7 @@ if [ -x "$bin/qemu-system-x86_64" ] && "$bin/qemu-system-x86_64" --version > /de
 fi
 [ "$(id -u)" = 0 ] || die "need root (apt-get)"
 uri=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 2>/dev/null |
-	awk '$2 == "bookworm" { print $1; exit }')
+	awk '$2 == "bookworm" && !u { u = $1 } END { print u }')
 [ -n "$uri" ] || die "no bookworm source in apt's configuration to take the mirror from"
 
 rm -rf "$dir"
@@ -34,7 +34,7 @@ apt_opts=(-o "Dir::Etc::sourcelist=$dir/apt/sources.list"
 	-o APT::Sandbox::User=root)
 apt-get "${apt_opts[@]}" -q update >&2
 ver=$(apt-cache "${apt_opts[@]}" madison qemu-system-x86 |
-	awk -F' *[|] *' '/bookworm-backports/ { print $2; exit }')
+	awk -F' *[|] *' '/bookworm-backports/ && !v { v = $2 } END { print v }')
 [ -n "$ver" ] || die "bookworm-backports has no qemu-system-x86"
 (cd "$dir/debs" &&
 	apt-get "${apt_opts[@]}" -q download "qemu-system-x86=$ver" \
