@@ -247,7 +247,7 @@ quiet_watchdog() {
 				nmi_probe "$sock" "$log" | sed 's/^/# hang: /'
 			fi
 			stuck=$(tail -c 4096 "$log" |
-				sed -n 's/.*soft lockup - CPU#[0-9]* stuck for \([0-9]*\)s!.*/\1/p' |
+				sed -nE "s/.*${LOCKUP_RE}[0-9]* stuck for ([0-9]*)s!.*/\\1/p" |
 				tail -n 1)
 			[ "${stuck:-0}" -ge "$quiet" ] || continue
 			echo "# hang: $log: a CPU stuck for ${stuck}s (soft lockup); killing the guest after this report"
