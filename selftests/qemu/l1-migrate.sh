@@ -247,20 +247,25 @@ run_l2_migrate_once() {
 }
 
 # run_l2_migrate: the stage; an L2 that went silent or died booting is
-# booted once more (as run_l2 does), a second time fails it
+# booted again (as run_l2 does), up to L2_BOOTS boots in all (l1-main.sh)
 run_l2_migrate() {
+	local boot=1
 	if ! grep -q '^exitless_host ' /proc/modules; then
 		insmod "$ko" || tap "not ok - l1/insmod exitless_host for migrate"
 	fi
-	run_l2_migrate_once && return 0
-	echo "# L2 migrate $l2_why (report above): booting it once more"
-	tap "ok - l2/migrate $l2_why once, booted again # see the report above"
-	mig_kill_leftovers
-	if ! grep -q '^exitless_host ' /proc/modules; then
-		insmod "$ko" || tap "not ok - l1/insmod exitless_host for the retry"
-	fi
-	run_l2_migrate_once && return 0
-	tap "not ok - l2/migrate $l2_why again, on its second boot"
+	until run_l2_migrate_once; do
+		if [ "$boot" -ge "$L2_BOOTS" ]; then
+			tap "not ok - l2/migrate $l2_why again, on boot $boot of $L2_BOOTS"
+			return 0
+		fi
+		boot=$((boot + 1))
+		echo "# L2 migrate $l2_why (report above): booting it again, boot $boot of $L2_BOOTS"
+		tap "ok - l2/migrate $l2_why, booted again ($boot of $L2_BOOTS) # see the report above"
+		mig_kill_leftovers
+		if ! grep -q '^exitless_host ' /proc/modules; then
+			insmod "$ko" || tap "not ok - l1/insmod exitless_host for the retry"
+		fi
+	done
 }
 
 # mig_kill_leftovers: end the QEMUs of a silent boot (by their pids)
