@@ -3,7 +3,8 @@
 # Every test of the project, in order: KUnit (UML), then the nested QEMU
 # suite on Debian 6.1 and 6.12.  Each stage prints TAP result lines
 # ("ok - name" / "not ok - name"); this script shows them as they come,
-# times each stage, and ends with one summary line.  Exit 1 if any test
+# times each stage, and ends with a digest of what failed or was booted
+# again (if anything), the stage times and one summary line.  Exit 1 if any test
 # failed or none ran.  Logs: .build/logs/<stage>.log
 # Env: EXITLESS_KERNELS (default "6.1 6.12"), EXITLESS_STAGES (default
 # "kunit nested").
@@ -15,12 +16,14 @@ kernels=${EXITLESS_KERNELS:-6.1 6.12}
 stages=${EXITLESS_STAGES:-kunit nested}
 pass=0 fail=0 skip=0
 timing=()
+ran=()
 t_all=$(date +%s)
 
 run_stage() {
 	local name=$1 t0 rc line
 	shift
 	t0=$(date +%s)
+	ran+=("$logs/$name.log")
 	echo "# ==== stage $name: $*"
 	"$@" > "$logs/$name.log" 2>&1 &
 	local pid=$!
@@ -60,6 +63,22 @@ for st in $stages; do
 	*) echo "# unknown stage $st"; fail=$((fail + 1)) ;;
 	esac
 done
+
+# What went wrong, where CI shows it (the last lines of a run): every
+# failed test, every boot that was booted again, and the headlines of
+# the hang reports (why the guest was stopped, each vCPU's RIP, the NMI
+# probe), in log order, at most DIGEST_LINES lines; the logs hold the rest.
+digest() {
+	local lines=${DIGEST_LINES:-18} n
+	grep -ahE '^not ok |^ok - .*booted again|^# RETRY|# hang: (VM status|.*(silent for|reset or powered off|stuck for|RCU stall))|# hang: +CPU#[0-9]+ RIP|# hang: NMI probe' \
+		"${ran[@]}" 2>/dev/null | cut -c1-160 > "$logs/digest.txt"
+	n=$(wc -l < "$logs/digest.txt")
+	[ "$n" -gt 0 ] || return 0
+	echo "# ==== failures, boots booted again, hang reports ($n lines in .build/logs/digest.txt)"
+	head -n "$lines" "$logs/digest.txt" | sed 's/^/#   /'
+	[ "$n" -le "$lines" ] || echo "#   ... $((n - lines)) more"
+}
+digest
 
 echo "# ==== stage times"
 for t in "${timing[@]}"; do
