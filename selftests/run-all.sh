@@ -69,7 +69,7 @@ done
 # the hang reports (why the guest was stopped, each vCPU's RIP, the NMI
 # probe), in log order, at most DIGEST_LINES lines; the logs hold the rest.
 digest() {
-	local lines=${DIGEST_LINES:-18} n
+	local lines=${DIGEST_LINES:-14} n
 	grep -ahE '^not ok |^ok - .*booted again|^# RETRY|# hang: (VM status|.*(silent for|reset or powered off|stuck for|RCU stall))|# hang: +CPU#[0-9]+ RIP|# hang: NMI probe' \
 		"${ran[@]}" 2>/dev/null | cut -c1-160 > "$logs/digest.txt"
 	n=$(wc -l < "$logs/digest.txt")
