@@ -70,6 +70,7 @@ done
 # probe), in log order, at most DIGEST_LINES lines; the logs hold the rest.
 digest() {
 	local lines=${DIGEST_LINES:-14} n
+	[ "${#ran[@]}" -gt 0 ] || return 0	# (grep would read stdin)
 	grep -ahE '^not ok |^ok - .*booted again|^# RETRY|# hang: (VM status|.*(silent for|reset or powered off|stuck for|RCU stall))|# hang: +CPU#[0-9]+ RIP|# hang: NMI probe' \
 		"${ran[@]}" 2>/dev/null | cut -c1-160 > "$logs/digest.txt"
 	n=$(wc -l < "$logs/digest.txt")
