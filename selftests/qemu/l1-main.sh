@@ -104,9 +104,15 @@ L2_BOOTS=3
 # that was reset or powered off paused (-action reboot=shutdown,shutdown=pause),
 # so that the watchdog's report shows the registers a triple fault left;
 # once the guest has said it is done, quit_when_off ends that QEMU.
-run_l2() {
-	local name=$1 boot=1
-	until run_l2_once "$@"; do
+run_l2() { l2_boots "$1" l2_undo run_l2_once "$@"; }
+
+# l2_boots <name> <undo> <command...>: run <command> (one boot of the L2
+# stage <name>; l2_boot_failed says why it failed, in l2_why) until it
+# passes or has run L2_BOOTS times; <undo> runs before each boot again.
+l2_boots() {
+	local name=$1 undo=$2 boot=1
+	shift 2
+	until "$@"; do
 		if [ "$boot" -ge "$L2_BOOTS" ]; then
 			tap "not ok - l2/$name $l2_why again, on boot $boot of $L2_BOOTS"
 			return 0
@@ -114,12 +120,16 @@ run_l2() {
 		boot=$((boot + 1))
 		echo "# L2 $name $l2_why (report above): booting it again, boot $boot of $L2_BOOTS"
 		tap "ok - l2/$name $l2_why, booted again ($boot of $L2_BOOTS) # see the report above"
-		# undo what the guest may have left half-done on this side
-		if ! grep -q '^exitless_host ' /proc/modules; then
-			insmod "$ko" || tap "not ok - l1/insmod exitless_host for the retry"
-		fi
-		[ ! -s /tmp/dynidle-hogs ] || l2_action dynidle-hog-stop
+		"$undo"
 	done
+}
+
+# l2_undo: what a failed L2 boot may have left half-done on this side
+l2_undo() {
+	if ! grep -q '^exitless_host ' /proc/modules; then
+		insmod "$ko" || tap "not ok - l1/insmod exitless_host for the retry"
+	fi
+	[ ! -s /tmp/dynidle-hogs ] || l2_action dynidle-hog-stop
 }
 
 # l2_boot_failed <L2 log>: did that boot go silent (the watchdog left

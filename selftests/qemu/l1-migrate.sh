@@ -249,23 +249,16 @@ run_l2_migrate_once() {
 # run_l2_migrate: the stage; an L2 that went silent or died booting is
 # booted again (as run_l2 does), up to L2_BOOTS boots in all (l1-main.sh)
 run_l2_migrate() {
-	local boot=1
 	if ! grep -q '^exitless_host ' /proc/modules; then
 		insmod "$ko" || tap "not ok - l1/insmod exitless_host for migrate"
 	fi
-	until run_l2_migrate_once; do
-		if [ "$boot" -ge "$L2_BOOTS" ]; then
-			tap "not ok - l2/migrate $l2_why again, on boot $boot of $L2_BOOTS"
-			return 0
-		fi
-		boot=$((boot + 1))
-		echo "# L2 migrate $l2_why (report above): booting it again, boot $boot of $L2_BOOTS"
-		tap "ok - l2/migrate $l2_why, booted again ($boot of $L2_BOOTS) # see the report above"
-		mig_kill_leftovers
-		if ! grep -q '^exitless_host ' /proc/modules; then
-			insmod "$ko" || tap "not ok - l1/insmod exitless_host for the retry"
-		fi
-	done
+	l2_boots migrate mig_undo run_l2_migrate_once
+}
+
+# mig_undo: a failed boot's QEMUs ended, then l2_undo (l1-main.sh)
+mig_undo() {
+	mig_kill_leftovers
+	l2_undo
 }
 
 # mig_kill_leftovers: end the QEMUs of a silent boot (by their pids)
