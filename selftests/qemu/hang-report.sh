@@ -5,7 +5,8 @@
 # guest's own, saved at boot, or its host's when both run the same kernel
 # with nokaslr; from the host's, only core kernel text is named, since
 # the guest's modules lie elsewhere than the host's) and every local
-# APIC (pending and in-service vectors; QEMU shows them under TCG too).
+# APIC (pending and in-service vectors, and LVT1, through which the NMI
+# probe's NMI comes; QEMU shows them under TCG too).
 # Used by the harness when a guest's console stays quiet for too long,
 # at L0 for L1 and in L1 for L2, before it kills the guest.
 # First the VM's status: "paused (shutdown)" for an L2 that was reset
@@ -53,7 +54,7 @@ awk '/^CPU#/ { c = $1 } /^RIP=/ { r = $1; sub(/RIP=/, "", r); s = $4; sub(/RSP=/
 rm -f /tmp/hang-regs.$$
 for c in $(seq 0 $((ncpu - 1))); do
 	echo "# hang: local APIC of vCPU $c"
-	hmp "info lapic $c" 2>&1 | grep -E '^(ICR|ISR|IRR|APR|ESR|Timer)' |
+	hmp "info lapic $c" 2>&1 | grep -E '^(LVT1|ICR|ISR|IRR|APR|ESR|Timer)' |
 		sed 's/^/# hang:   /'
 done
 echo "# hang: end of report"

@@ -196,9 +196,12 @@ qemu_paused_off() {
 # never told of those vectors (QEMU's lost interrupt request: see
 # Documentation/dynidle.rst, "What the abab failures are"); one that does
 # not take it has NMIs blocked as well (SVM's GIF clear, or an NMI still
-# in progress).  Lines start with "NMI probe:".
+# in progress), or never got it (LINT1 masked: hang-report.sh shows LVT1),
+# or is not being run by its emulator at all.  Then each vCPU's RIP again
+# (moved since the report above, or not) and how much the console grew.
+# Lines start with "NMI probe:".
 nmi_probe() {
-	local sock=$1 log=$2 size cpus
+	local sock=$1 log=$2 size cpus rips
 	size=$(stat -c %s "$log" 2>/dev/null || echo 0)
 	if ! "$EXITLESS_TOP/selftests/qemu/hmp.py" "$sock" nmi > /dev/null 2>&1; then
 		echo "NMI probe: the monitor did not take the command"
@@ -209,6 +212,9 @@ nmi_probe() {
 		sed -n 's/^\[[ 0-9.]*\] Uhhuh\. NMI received for unknown reason.* on CPU \([0-9]*\).*/\1/p' |
 		sort -un | tr '\n' ' ' | sed 's/ $//')
 	echo "NMI probe: an NMI sent from the monitor was taken by CPU(s): ${cpus:-none}"
+	rips=$("$EXITLESS_TOP/selftests/qemu/hmp.py" "$sock" "info registers -a" 2>/dev/null |
+		awk '/^CPU#/ { c = $1 } /^RIP=/ { r = $1; sub(/RIP=/, "", r); printf "%s%s %s", s, c, r; s = ", " }')
+	echo "NMI probe: then RIP of ${rips:-(no registers)}; the console grew by $(($(stat -c %s "$log" 2>/dev/null || echo "$size") - size)) bytes"
 }
 
 # quiet_watchdog <qemu pid> <console log> <seconds> <monitor socket>
