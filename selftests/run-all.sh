@@ -4,8 +4,8 @@
 # suite on Debian 6.1 and 6.12.  Each stage prints TAP result lines
 # ("ok - name" / "not ok - name"); this script shows them as they come,
 # times each stage, and ends with a digest of what failed or was booted
-# again (if anything), the stage times and one summary line.  Exit 1 if any test
-# failed or none ran.  Logs: .build/logs/<stage>.log
+# again (if anything), the stage times and one summary line.  Exit 1 if
+# any test failed or none ran.  Logs: .build/logs/<stage>.log
 # Env: EXITLESS_KERNELS (default "6.1 6.12"), EXITLESS_STAGES (default
 # "kunit nested").
 set -u

@@ -14,8 +14,9 @@
  * the sender vCPU (KVM_GET_STATS_FD: "exits", "hypercalls"), less the
  * exits an interrupt of the host caused ("irq_exits": L1's own tick lands
  * in a burst now and then, and costs an exit whatever the guest does),
- * printed side by side, and every target is run to take its interrupts and must have
- * seen the vector exactly REPS times, every non-target zero times.  The
+ * printed side by side, and every target is run to take its interrupts
+ * and must have seen the vector exactly REPS times, every non-target zero
+ * times.  The
  * host module's pvipi_apic_sends shows that it delivered a fixed vector
  * once per x2APIC cluster (16 IDs) of the set, not once per target.
  *

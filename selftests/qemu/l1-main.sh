@@ -100,8 +100,8 @@ L2_BOOTS=3
 # and the kernel log check fails the stage.  An L2 whose kernel panicked
 # before its init ran, or that was reset with no kernel message
 # (l2_boot_failed), is booted again the same way, up to L2_BOOTS boots
-# in all; the last such boot fails it.  Its QEMU keeps a guest
-# that was reset or powered off paused (-action reboot=shutdown,shutdown=pause),
+# in all; the last such boot fails it.  Its QEMU keeps a guest that was
+# reset or powered off paused (-action reboot=shutdown,shutdown=pause),
 # so that the watchdog's report shows the registers a triple fault left;
 # once the guest has said it is done, quit_when_off ends that QEMU.
 run_l2() { l2_boots "$1" l2_undo run_l2_once "$@"; }
