@@ -16,6 +16,8 @@
 # Output: lines starting with "# hang: ".
 set -u
 sock=$1 map=$2 ncpu=$3
+# shellcheck source=selftests/qemu/lib.sh
+. "$(dirname "$0")/lib.sh"
 # the host's own symbols (an L2 hang reported in L1): core text only
 own=1
 [ "$map" != /proc/kallsyms ] || own=0
@@ -47,7 +49,7 @@ echo "# hang: vCPU registers"
 hmp "info registers -a" > /tmp/hang-regs.$$ 2>&1 || true
 awk '/^CPU#/ || /^(RAX|RSI|RIP|EAX|ESI|EIP|CS |CR0)=?/ { print }' /tmp/hang-regs.$$ |
 	sed 's/^/# hang:   /'
-awk '/^CPU#/ { c = $1 } /^RIP=/ { r = $1; sub(/RIP=/, "", r); s = $4; sub(/RSP=/, "", s); print c, r } /^RSI=/ { }' /tmp/hang-regs.$$ |
+vcpu_rips < /tmp/hang-regs.$$ |
 	while read -r cpu rip; do
 		echo "# hang:   $cpu RIP $rip = $(sym "$rip")"
 	done

@@ -187,6 +187,12 @@ qemu_paused_off() {
 		grep -q 'paused (shutdown)'
 }
 
+# vcpu_rips: from QEMU's "info registers -a" on stdin, one "CPU#<n> <RIP>"
+# line per vCPU (hang-report.sh, nmi_probe)
+vcpu_rips() {
+	awk '/^CPU#/ { c = $1 } /^RIP=/ { r = $1; sub(/RIP=/, "", r); print c, r }'
+}
+
 # nmi_probe <monitor socket> <console log>: send the guest an NMI from
 # its monitor (QEMU delivers it through LINT1, which Linux wires as NMI on
 # CPU 0 only) and say, 3 s later, which CPUs took it: each that did
@@ -213,7 +219,7 @@ nmi_probe() {
 		sort -un | tr '\n' ' ' | sed 's/ $//')
 	echo "NMI probe: an NMI sent from the monitor was taken by CPU(s): ${cpus:-none}"
 	rips=$("$EXITLESS_TOP/selftests/qemu/hmp.py" "$sock" "info registers -a" 2>/dev/null |
-		awk '/^CPU#/ { c = $1 } /^RIP=/ { r = $1; sub(/RIP=/, "", r); printf "%s%s %s", s, c, r; s = ", " }')
+		vcpu_rips | paste -sd, | sed 's/,/, /g')
 	echo "NMI probe: then RIP of ${rips:-(no registers)}; the console grew by $(($(stat -c %s "$log" 2>/dev/null || echo "$size") - size)) bytes"
 }
 
