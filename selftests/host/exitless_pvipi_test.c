@@ -16,9 +16,9 @@
  * in a burst now and then, and costs an exit whatever the guest does),
  * printed side by side, and every target is run to take its interrupts
  * and must have seen the vector exactly REPS times, every non-target zero
- * times.  The
- * host module's pvipi_apic_sends shows that it delivered a fixed vector
- * once per x2APIC cluster (16 IDs) of the set, not once per target.
+ * times.  The host module's pvipi_apic_sends shows that it delivered a
+ * fixed vector once per x2APIC cluster (16 IDs) of the set, not once per
+ * target.
  *
  * Then hostile arguments: each gets its defined error, nothing is
  * delivered, and the kernel log stays silent.
