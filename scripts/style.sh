@@ -12,7 +12,8 @@ cd "$top"
 rc=0
 files=$(git ls-files 'include/*.h' 'host/*.[ch]' 'guest/*.[ch]' 'compat/*.h' \
 	'pvipi/*.[ch]' 'pvtimer/*.[ch]' 'dynidle/*.[ch]' 'selftests/host/*.[ch]' \
-	'selftests/pvtimer/*.c' 'selftests/pvipi/ipibench/*.c' 'selftests/dynidle/haltpoll/*.c')
+	'selftests/pvtimer/*.c' 'selftests/pvipi/ipibench/*.c' 'selftests/dynidle/haltpoll/*.c' \
+	'selftests/qemu/*.c')
 echo "# checkpatch --strict on $(echo "$files" | wc -w) files"
 for f in $files; do
 	ignore=FILE_PATH_CHANGES

@@ -268,7 +268,16 @@ if [ "${stages#*,dynidle,}" != "$stages" ]; then
 	if ! grep -q '^exitless_host ' /proc/modules; then
 		insmod "$ko" || tap "not ok - l1/insmod exitless_host for dynidle"
 	fi
+	# Two L1 CPUs, multi-threaded TCG: KVM's own static keys must not
+	# patch L1's text while the L2 runs (selftests/qemu/kvm_anchor.c).
+	# The anchor's own flips come now, before the L2, and at its stop.
+	if kvm_anchor_start "$top/.build/kvm_anchor"; then
+		tap "ok - l1/kvm_anchor held for dynidle"
+	else
+		tap "not ok - l1/kvm_anchor held for dynidle"
+	fi
 	run_l2 dynidle 2 "exitless.stage=dynidle exitless.arg=no-text-changes"
+	kvm_anchor_stop
 	sed 's/^/#   /' /sys/kernel/debug/exitless/stats
 	stage_end dynidle
 fi
@@ -625,7 +634,11 @@ if [ "${stages#*,pvtimer,}" != "$stages" ]; then
 			read -r c < "$p/comm" 2>/dev/null || continue
 			[ "$c" != exitless-pvtpoll ] || taskset -p -c 1 "${p#/proc/}"
 		done
+		# (2 L1 CPUs, multi-threaded TCG: see the dynidle stage)
+		kvm_anchor_start "$top/.build/kvm_anchor" ||
+			echo "# no kvm_anchor: KVM's static keys may patch L1 text"
 		L2_PIN="taskset -c 0" run_l2 pvtimer 2 "exitless.stage=pvtimer exitless.pvt_bench=1 exitless.pvt_rounds=$PVT_ROUNDS exitless.pvt_pairs=$PVT_PAIRS"
+		kvm_anchor_stop
 	else
 		run_l2 pvtimer 2 "exitless.stage=pvtimer"
 	fi

@@ -379,6 +379,38 @@ hogs_stop() {
 	rm -f "$1"
 }
 
+# kvm_anchor_start <kvm_anchor binary> (in L1): hold one idle VM open
+# while L2 stages run on a multi-threaded TCG L1, so that KVM's static
+# keys that follow VM and APIC life cycles stay on and no L2 boot,
+# bring-up or shutdown patches L1's text (selftests/qemu/kvm_anchor.c
+# says why).  Fails, saying why, if the anchor did not come up within
+# 60 s.  kvm_anchor_stop ends it.
+kvm_anchor_start() {
+	local i log=/tmp/kvm-anchor.log
+	"$1" > "$log" 2>&1 &
+	kvm_anchor_pid=$!
+	for ((i = 0; i < 600; i++)); do
+		if grep -q '^kvm_anchor: holding' "$log"; then
+			sed 's/^/# /' "$log"
+			return 0
+		fi
+		kill -0 "$kvm_anchor_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	sed 's/^/# /' "$log"
+	kill "$kvm_anchor_pid" 2>/dev/null
+	wait "$kvm_anchor_pid"
+	kvm_anchor_pid=
+	return 1
+}
+
+kvm_anchor_stop() {
+	[ -n "${kvm_anchor_pid:-}" ] || return 0
+	kill "$kvm_anchor_pid"
+	wait "$kvm_anchor_pid"
+	kvm_anchor_pid=
+}
+
 # --- perf in L1, one record per phase of an L2 boot -----------------------
 # prec_start <label> <perf record command...>: start that command (it
 # names its own -o file) with its events disabled ("-D -1" appended: perf

@@ -233,6 +233,10 @@ run_one() {
 	gcc -O2 -Wall -static -pthread -o "$top/.build/ipi_load" \
 		"$top/selftests/pvipi/ipi_load.c" ||
 		{ echo "not ok - $k/ipi_load build"; return 1; }
+	# L1's holder of KVM's static keys (kvm_anchor.c), same way
+	gcc -O2 -Wall -static -o "$top/.build/kvm_anchor" \
+		"$top/selftests/qemu/kvm_anchor.c" ||
+		{ echo "not ok - $k/kvm_anchor build"; return 1; }
 	# the dynidle stage's ping-pong load, same way
 	gcc -O2 -Wall -static -o "$top/.build/pingpong" \
 		"$top/selftests/dynidle/pingpong.c" ||
@@ -312,7 +316,8 @@ run_one() {
 	# dynidle: polling only pays off, and is only allowed by the host's
 	# hint, when each L2 vCPU thread has an L1 CPU of its own: 2 L1 CPUs,
 	# so multi-threaded TCG; the stage therefore never makes L1 or L2
-	# patch text while the L2 runs (no host module reload: the guest boot
+	# patch text while the L2 runs (KVM's own static keys held on by
+	# kvm_anchor.c; no host module reload: the guest boot
 	# covers that with dynidle negotiated; the guest module without
 	# pvtimer, whose tracepoint probes flip static keys: see
 	# selftests/dynidle/run.sh).  Then, with its L2 gone and on the
