@@ -47,8 +47,10 @@ cd /tmp || exit 1
 
 say() { echo "BENCH: $*" | tee -a "$bench"; }
 
-modprobe kvm_amd
-insmod "$ko" || say "insmod exitless_host failed"
+# (one_cpu: text patched with one L1 CPU online; the dynidle boot runs
+# on two TCG threads, the pvipi boot has one CPU anyway)
+one_cpu modprobe kvm_amd
+one_cpu insmod "$ko" || say "insmod exitless_host failed"
 say "L1 $(uname -r), $(date -u +%Y-%m-%dT%H:%MZ), clocksource $(clocksource)"
 
 stages=",${EXITLESS_STAGES:-pvipi},"
@@ -287,7 +289,7 @@ if listed "$stages" dynidle; then
 	say "dynidle: L1 CPUs $(nproc), KVM halt_poll_ns default $hpns0"
 	# multi-threaded TCG: no L1 text patched by KVM's own static keys
 	# as the L2s come and go (selftests/qemu/kvm_anchor.c)
-	kvm_anchor_start "$top/.build/kvm_anchor" ||
+	one_cpu kvm_anchor_start "$top/.build/kvm_anchor" ||
 		say "dynidle: no kvm_anchor: KVM's static keys may patch L1 text"
 	dparts=",$(karg dynidle_parts '[a-z0-9,]' main,rounds),"
 	w=
@@ -332,6 +334,6 @@ if listed "$stages" dynidle; then
 		run_bench_l2 dyn-abab host 2 dynidle "exitless.script=bench.sh exitless.arg=abab,${w:-0},$passes,$amode" || true
 		abab_summary
 	fi
-	kvm_anchor_stop
+	one_cpu kvm_anchor_stop
 fi
 say "done"

@@ -379,6 +379,34 @@ hogs_stop() {
 	rm -f "$1"
 }
 
+# one_cpu <command...> (in L1): run <command> in this shell with every
+# CPU but CPU 0 offline, then bring them back online; its status.  For
+# what patches L1's kernel text in an L1 on two TCG threads, where a CPU
+# that runs while another patches may go on running the old code: twice
+# on 2026-12-06 (6.1, the dynidle boot) an L1 CPU stayed in exc_int3()
+# for the int3 that text_poke_bp() had put at __schedule+0x2ab, a static
+# branch, once as an L2's VM was destroyed and once as kvm_anchor's was
+# created (most likely preempt_notifier_key, which every first VM turns
+# on and every last one off).  An offline CPU runs nothing, and comes
+# back to the new text.  A command whose patching is deferred (KVM's static key
+# decrements: 1 s) must wait for it itself.
+one_cpu() {
+	local f rc=0 off=()
+	for f in /sys/devices/system/cpu/cpu[1-9]*/online; do
+		[ -e "$f" ] && [ "$(cat "$f")" = 1 ] || continue
+		if echo 0 > "$f"; then
+			off+=("$f")
+		else
+			echo "# one_cpu: cannot take ${f%/online} offline"
+		fi
+	done
+	"$@" || rc=$?
+	for f in "${off[@]}"; do
+		echo 1 > "$f" || { echo "# one_cpu: cannot bring ${f%/online} back"; rc=1; }
+	done
+	return $rc
+}
+
 # kvm_anchor_start <kvm_anchor binary> (in L1): hold one idle VM open
 # while L2 stages run on a multi-threaded TCG L1, so that KVM's static
 # keys that follow VM and APIC life cycles stay on and no L2 boot,
@@ -409,6 +437,8 @@ kvm_anchor_stop() {
 	kill "$kvm_anchor_pid"
 	wait "$kvm_anchor_pid"
 	kvm_anchor_pid=
+	# KVM's deferred static key decrements (1 s), under one_cpu
+	sleep 2
 }
 
 # --- perf in L1, one record per phase of an L2 boot -----------------------
