@@ -273,7 +273,7 @@ dynidle_action() {
 if [ "${stages#*,dynidle,}" != "$stages" ]; then
 	stage_start dynidle
 	if ! grep -q '^exitless_host ' /proc/modules; then
-		insmod "$ko" || tap "not ok - l1/insmod exitless_host for dynidle"
+		$guard insmod "$ko" || tap "not ok - l1/insmod exitless_host for dynidle"
 	fi
 	# Two L1 CPUs, multi-threaded TCG: KVM's own static keys must not
 	# patch L1's text while the L2 runs (selftests/qemu/kvm_anchor.c).

@@ -388,8 +388,8 @@ hogs_stop() {
 # branch, once as an L2's VM was destroyed and once as kvm_anchor's was
 # created (most likely preempt_notifier_key, which every first VM turns
 # on and every last one off).  An offline CPU runs nothing, and comes
-# back to the new text.  A command whose patching is deferred (KVM's static key
-# decrements: 1 s) must wait for it itself.
+# back to the new text.  A command whose patching is deferred (KVM's
+# static key decrements: 1 s) must wait for it itself.
 one_cpu() {
 	local f rc=0 off=()
 	for f in /sys/devices/system/cpu/cpu[1-9]*/online; do
