@@ -289,7 +289,7 @@ if listed "$stages" dynidle; then
 	say "dynidle: L1 CPUs $(nproc), KVM halt_poll_ns default $hpns0"
 	# multi-threaded TCG: no L1 text patched by KVM's own static keys
 	# as the L2s come and go (selftests/qemu/kvm_anchor.c)
-	one_cpu kvm_anchor_start "$top/.build/kvm_anchor" ||
+	kvm_anchor_start ||
 		say "dynidle: no kvm_anchor: KVM's static keys may patch L1 text"
 	dparts=",$(karg dynidle_parts '[a-z0-9,]' main,rounds),"
 	w=
@@ -334,6 +334,6 @@ if listed "$stages" dynidle; then
 		run_bench_l2 dyn-abab host 2 dynidle "exitless.script=bench.sh exitless.arg=abab,${w:-0},$passes,$amode" || true
 		abab_summary
 	fi
-	one_cpu kvm_anchor_stop
+	kvm_anchor_stop
 fi
 say "done"

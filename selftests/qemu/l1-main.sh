@@ -278,14 +278,14 @@ if [ "${stages#*,dynidle,}" != "$stages" ]; then
 	# Two L1 CPUs, multi-threaded TCG: KVM's own static keys must not
 	# patch L1's text while the L2 runs (selftests/qemu/kvm_anchor.c).
 	# The anchor's own flips come now, before the L2, and at its stop,
-	# each with one L1 CPU online (one_cpu).
-	if one_cpu kvm_anchor_start "$top/.build/kvm_anchor"; then
+	# each with one L1 CPU online (one_cpu, inside them).
+	if kvm_anchor_start; then
 		tap "ok - l1/kvm_anchor held for dynidle"
 	else
 		tap "not ok - l1/kvm_anchor held for dynidle"
 	fi
 	run_l2 dynidle 2 "exitless.stage=dynidle exitless.arg=no-text-changes"
-	one_cpu kvm_anchor_stop
+	kvm_anchor_stop
 	sed 's/^/#   /' /sys/kernel/debug/exitless/stats
 	stage_end dynidle
 fi
@@ -643,10 +643,10 @@ if [ "${stages#*,pvtimer,}" != "$stages" ]; then
 			[ "$c" != exitless-pvtpoll ] || taskset -p -c 1 "${p#/proc/}"
 		done
 		# (2 L1 CPUs, multi-threaded TCG: see the dynidle stage)
-		one_cpu kvm_anchor_start "$top/.build/kvm_anchor" ||
+		kvm_anchor_start ||
 			echo "# no kvm_anchor: KVM's static keys may patch L1 text"
 		L2_PIN="taskset -c 0" run_l2 pvtimer 2 "exitless.stage=pvtimer exitless.pvt_bench=1 exitless.pvt_rounds=$PVT_ROUNDS exitless.pvt_pairs=$PVT_PAIRS"
-		one_cpu kvm_anchor_stop
+		kvm_anchor_stop
 	else
 		run_l2 pvtimer 2 "exitless.stage=pvtimer"
 	fi

@@ -407,15 +407,23 @@ one_cpu() {
 	return $rc
 }
 
-# kvm_anchor_start <kvm_anchor binary> (in L1): hold one idle VM open
+# kvm_anchor_start (in L1): hold one idle VM open (.build/kvm_anchor)
 # while L2 stages run on a multi-threaded TCG L1, so that KVM's static
 # keys that follow VM and APIC life cycles stay on and no L2 boot,
 # bring-up or shutdown patches L1's text (selftests/qemu/kvm_anchor.c
-# says why).  Fails, saying why, if the anchor did not come up within
-# 60 s.  kvm_anchor_stop ends it.
-kvm_anchor_start() {
+# says why).  The anchor's own creation and exit flip those keys, so
+# kvm_anchor_start and kvm_anchor_stop run under one_cpu.  Fails, saying
+# why, if the anchor did not come up within 60 s.
+kvm_anchor_start() { one_cpu kvm_anchor_up; }
+
+kvm_anchor_stop() {
+	[ -n "${kvm_anchor_pid:-}" ] || return 0
+	one_cpu kvm_anchor_down
+}
+
+kvm_anchor_up() {
 	local i log=/tmp/kvm-anchor.log
-	"$1" > "$log" 2>&1 &
+	"$EXITLESS_TOP/.build/kvm_anchor" > "$log" 2>&1 &
 	kvm_anchor_pid=$!
 	for ((i = 0; i < 600; i++)); do
 		if grep -q '^kvm_anchor: holding' "$log"; then
@@ -432,12 +440,11 @@ kvm_anchor_start() {
 	return 1
 }
 
-kvm_anchor_stop() {
-	[ -n "${kvm_anchor_pid:-}" ] || return 0
+kvm_anchor_down() {
 	kill "$kvm_anchor_pid"
 	wait "$kvm_anchor_pid"
 	kvm_anchor_pid=
-	# KVM's deferred static key decrements (1 s), under one_cpu
+	# KVM's deferred static key decrements (1 s), still on one CPU
 	sleep 2
 }
 
