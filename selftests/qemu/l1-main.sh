@@ -71,6 +71,16 @@ if ! grep -q '^exitless_host ' /proc/modules; then
 	fi
 fi
 
+# host_up <why>: load exitless_host unless it is loaded (through $guard,
+# as every load here); "not ok - l1/insmod exitless_host <why>" if that
+# fails
+host_up() {
+	grep -q '^exitless_host ' /proc/modules && return 0
+	$guard insmod "$ko" && return 0
+	tap "not ok - l1/insmod exitless_host $1"
+	return 1
+}
+
 # --- L2 Linux guest --------------------------------------------------------
 # The guest asks for host-side actions with "EXITLESS-SYNC: <action>" lines
 # on its console; each is done here and answered in the L1 log.
@@ -133,9 +143,7 @@ l2_boots() {
 
 # l2_undo: what a failed L2 boot may have left half-done on this side
 l2_undo() {
-	if ! grep -q '^exitless_host ' /proc/modules; then
-		insmod "$ko" || tap "not ok - l1/insmod exitless_host for the retry"
-	fi
+	host_up "for the retry"
 	[ ! -s /tmp/dynidle-hogs ] || l2_action dynidle-hog-stop
 }
 
@@ -220,9 +228,7 @@ if [ "${stages#*,guest,}" != "$stages" ]; then
 	run_l2 guest 2 "exitless.stage=guest"
 	# dynidle's tracepoint: enabling it patches L2 text, which only an
 	# L1 with one TCG thread (this one) shows at once to every CPU
-	if ! grep -q '^exitless_host ' /proc/modules; then
-		insmod "$ko" || tap "not ok - l1/insmod exitless_host for dynidle-trace"
-	fi
+	host_up "for dynidle-trace"
 	run_l2 dynidle-trace 2 "exitless.stage=dynidle exitless.arg=tracepoint-only"
 	stage_end guest
 fi
@@ -231,9 +237,7 @@ fi
 # (CPU 0 sends, a multicast needs 2 targets)
 if [ "${stages#*,pvipi,}" != "$stages" ]; then
 	stage_start pvipi
-	if ! grep -q '^exitless_host ' /proc/modules; then
-		insmod "$ko" || tap "not ok - l1/insmod exitless_host for pvipi"
-	fi
+	host_up "for pvipi"
 	run_l2 pvipi 3 "exitless.stage=pvipi"
 	stage_end pvipi
 fi
@@ -272,9 +276,7 @@ dynidle_action() {
 
 if [ "${stages#*,dynidle,}" != "$stages" ]; then
 	stage_start dynidle
-	if ! grep -q '^exitless_host ' /proc/modules; then
-		$guard insmod "$ko" || tap "not ok - l1/insmod exitless_host for dynidle"
-	fi
+	host_up "for dynidle"
 	# Two L1 CPUs, multi-threaded TCG: KVM's own static keys must not
 	# patch L1's text while the L2 runs (selftests/qemu/kvm_anchor.c).
 	# The anchor's own flips come now, before the L2, and at its stop,

@@ -249,9 +249,7 @@ run_l2_migrate_once() {
 # run_l2_migrate: the stage; an L2 that went silent or died booting is
 # booted again (as run_l2 does), up to L2_BOOTS boots in all (l1-main.sh)
 run_l2_migrate() {
-	if ! grep -q '^exitless_host ' /proc/modules; then
-		insmod "$ko" || tap "not ok - l1/insmod exitless_host for migrate"
-	fi
+	host_up "for migrate"
 	l2_boots migrate mig_undo run_l2_migrate_once
 }
 
