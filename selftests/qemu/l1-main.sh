@@ -638,15 +638,17 @@ if [ "${stages#*,pvtimer,}" != "$stages" ]; then
 		tap "not ok - l1/insmod exitless_host $host_args for pvtimer"
 	rm -rf "$PVT_DIR"
 	if grep -qw exitless.pvt_bench=1 /proc/cmdline; then
+		# (2 L1 CPUs, multi-threaded TCG: see the dynidle stage).  First,
+		# since its one_cpu takes CPU 1 offline, which unpins a task
+		# pinned there.
+		kvm_anchor_start ||
+			echo "# no kvm_anchor: KVM's static keys may patch L1 text"
 		# make bench: the poller on an L1 CPU of its own (CPU 1), the
 		# L2's vCPUs on CPU 0; the loads only (no host reload)
 		for p in /proc/[0-9]*; do
 			read -r c < "$p/comm" 2>/dev/null || continue
 			[ "$c" != exitless-pvtpoll ] || taskset -p -c 1 "${p#/proc/}"
 		done
-		# (2 L1 CPUs, multi-threaded TCG: see the dynidle stage)
-		kvm_anchor_start ||
-			echo "# no kvm_anchor: KVM's static keys may patch L1 text"
 		L2_PIN="taskset -c 0" run_l2 pvtimer 2 "exitless.stage=pvtimer exitless.pvt_bench=1 exitless.pvt_rounds=$PVT_ROUNDS exitless.pvt_pairs=$PVT_PAIRS"
 		kvm_anchor_stop
 	else
