@@ -181,7 +181,7 @@ l2_boot_failed() {
 run_l2_once() {
 	local name=$1 smp=$2 append=$3 l2log=$out/l2-$1.log qpid wpid rc line
 	: > "$l2log"
-	rm -f "$l2log.hung" "$l2log.reset"
+	rm -f "$l2log.hung" "$l2log.reset" "$l2log.busy"
 	log "booting L2 ($name, $smp vCPUs)"
 	rm -f "/tmp/l2-$name.mon"
 	# shellcheck disable=SC2086 # L2_PIN: a command and its arguments
@@ -200,9 +200,12 @@ run_l2_once() {
 		printf '#   L2| %s\n' "$line"
 		case "$line" in
 		"EXITLESS-SYNC: "*)
+			# the guest waits in silence: the watchdog waits too
+			: > "$l2log.busy"
 			if l2_action "${line#EXITLESS-SYNC: }" 2>&1 | sed 's/^/#   L1> /'; then
 				log "done: ${line#EXITLESS-SYNC: }"
-			fi ;;
+			fi
+			rm -f "$l2log.busy" ;;
 		"EXITLESS-L2: done"*)
 			quit_when_off $qpid "/tmp/l2-$name.mon" & ;;
 		esac

@@ -235,6 +235,11 @@ nmi_probe() {
 # (-action reboot=shutdown,shutdown=pause) has a silent console too:
 # <console log>.reset is created as well, and the report shows its
 # registers as the reset left them.
+# While <console log>.busy exists, L1 is serving one of the guest's
+# EXITLESS-SYNC requests, which the guest waits for without a word: that
+# silence may last 4 times <seconds>, and counts apart (make bench's
+# pvtimer-check took 176 s of L1's time on 2026-12-06; the guest, done,
+# then powered off, and its boot was counted as a reset).
 # Also with QW_LOCKUP=1: the first RCU stall report of the guest's own
 # kernel (not of an L2 it relays) gets the same report, once, and the
 # guest is left running (such a stall has been seen to end by itself:
@@ -243,13 +248,14 @@ nmi_probe() {
 # with nmi_probe (but for a guest kept paused).
 quiet_watchdog() {
 	local qpid=$1 log=$2 quiet=$3 sock=$4 map=$5 ncpu=$6
-	local size last=-1 still=0 stuck rcu=0 paused=0
+	local size last=-1 still=0 busy=0 stuck rcu=0 paused=0
 	while kill -0 "$qpid" 2>/dev/null; do
 		sleep 10
 		size=$(stat -c %s "$log" 2>/dev/null || echo 0)
 		if [ "$size" != "$last" ]; then
 			last=$size
 			still=0
+			busy=0
 			[ "${QW_LOCKUP:-0}" = 1 ] || continue
 			if [ "$rcu" = 0 ] &&
 			   grep -aqE "^\\[ *[0-9.]+\\] $RCU_STALL_RE" "$log"; then
@@ -263,7 +269,13 @@ quiet_watchdog() {
 				tail -n 1)
 			[ "${stuck:-0}" -ge "$quiet" ] || continue
 			echo "# hang: $log: a CPU stuck for ${stuck}s (soft lockup); killing the guest after this report"
+		elif [ -e "$log.busy" ]; then
+			still=0
+			busy=$((busy + 10))
+			[ "$busy" -ge $((quiet * 4)) ] || continue
+			echo "# hang: $log silent for ${busy}s while L1 served its request; killing the guest after this report"
 		else
+			busy=0
 			still=$((still + 10))
 			[ "$still" -ge "$quiet" ] || continue
 			echo "# hang: $log silent for ${still}s; killing the guest after this report"
