@@ -26,11 +26,11 @@
  * KVM then only takes the branches that check each APIC's own state, as
  * it does whenever any guest's APIC is disabled.  Its own creation and
  * exit flip them too, so the harness starts and stops it with L1's
- * other CPUs offline (lib.sh, one_cpu): one boot that did not hung in
- * exc_int3() as it started.  It does not cure that L1 of everything:
- * in one boot with it (and the trace on), L1's QEMU process hit its
- * stack guard page in exc_page_fault() with a per-CPU base of 0, after
- * the L2 had stalled.
+ * other CPUs offline (lib.sh, one_cpu): in one boot that did not, L1
+ * hung in exc_int3() as the anchor started.  It does not cure that L1
+ * of everything: in one boot with it (and the trace on), L1's QEMU
+ * process hit its stack guard page in exc_page_fault() with a per-CPU
+ * base of 0, after the L2 had stalled.
  *
  * Prints "kvm_anchor: holding ..." once ready; exits 1 with a message
  * if any step fails, 0 on SIGTERM or SIGINT.
