@@ -89,7 +89,10 @@
  * @due_waited: ... with a pvtimer deadline due that the host knows of,
  *	whose interrupt was polled for instead of halted for
  * @to_deadline: polls that ran up to a near timer deadline
- * @poll_ns: time spent polling
+ * @poll_ns: time spent polling, less @sync_ns
+ * @sync_ns: time spent in those PVTIMER_SYNC (@due_synced, or due during
+ *	a poll), up to their return: the exit, and the timer's interrupt if
+ *	it came at the return
  * @in_enter: the CPU is inside exitless_dynidle_enter()
  */
 struct exitless_dynidle_cpu {
@@ -106,6 +109,7 @@ struct exitless_dynidle_cpu {
 	u64 due_waited;
 	u64 to_deadline;
 	u64 poll_ns;
+	u64 sync_ns;
 	int in_enter;
 };
 
@@ -256,10 +260,11 @@ static u64 exitless_dynidle_until_deadline(struct cpuidle_device *dev)
  * interrupt came while waited for (whatever ended the poll): the period
  * was that timer's, and the idle loop then looks at the next one.  A lazy
  * pvtimer deadline found due is delivered by a PVTIMER_SYNC made while
- * still polling.
+ * still polling; *@sync_ns is the time from before that hypercall to its
+ * return (an exit, as a halt for the deadline would be, not polling).
  */
 static bool exitless_dynidle_poll(u64 start, u64 budget, bool for_timer,
-				  bool *timer)
+				  bool *timer, u64 *sync_ns)
 {
 	u64 irqs = exitless_pvtimer_irq_count();
 	unsigned int relax = 0;
@@ -277,8 +282,11 @@ static bool exitless_dynidle_poll(u64 start, u64 budget, bool for_timer,
 			if (for_timer && exitless_pvtimer_irq_count() != irqs)
 				break;
 			if (exitless_pvtimer_poll_due()) {
+				u64 t = local_clock();
+
 				/* its vector comes at the hypercall's return */
 				exitless_pvtimer_poll_sync();
+				*sync_ns += local_clock() - t;
 				for_timer = true;
 				relax = 0;
 				continue;
@@ -318,7 +326,7 @@ static int exitless_dynidle_enter(struct cpuidle_device *dev,
 	bool at_deadline = false, timer = false;
 	/* one read of the parameter for the checks below */
 	bool may_poll = READ_ONCE(p->max_ns);
-	u64 start, budget, polled = 0, idle, until_deadline;
+	u64 start, budget, polled = 0, synced = 0, idle, until_deadline;
 
 	WRITE_ONCE(dc->in_enter, 1);
 	start = local_clock();
@@ -349,8 +357,9 @@ static int exitless_dynidle_enter(struct cpuidle_device *dev,
 	if (budget || (due == EXITLESS_PVTIMER_DUE_LAZY && may_poll)) {
 		woken = exitless_dynidle_poll(start, budget,
 					      due != EXITLESS_PVTIMER_DUE_NONE,
-					      &timer);
+					      &timer, &synced);
 		polled = local_clock() - start;
+		polled -= min(synced, polled);
 		/* back to the idle loop at the timer, which has come */
 		at_deadline = !woken &&
 			      (timer ||
@@ -382,6 +391,7 @@ static int exitless_dynidle_enter(struct cpuidle_device *dev,
 
 	dc->entries++;
 	dc->poll_ns += polled;
+	dc->sync_ns += synced;
 	dc->due_synced += due == EXITLESS_PVTIMER_DUE_LAZY && may_poll;
 	dc->due_waited += due == EXITLESS_PVTIMER_DUE_HOST && budget;
 	if (woken) {
@@ -560,7 +570,7 @@ void exitless_dynidle_cpu_offline(unsigned int cpu)
 ssize_t exitless_dynidle_show(char *buf)
 {
 	u64 entries = 0, woken = 0, halted = 0, at_deadline = 0, direct = 0;
-	u64 contended = 0, due = 0, deadline = 0, poll_ns = 0;
+	u64 contended = 0, due = 0, deadline = 0, poll_ns = 0, sync_ns = 0;
 	u64 synced = 0, waited = 0;
 	unsigned int cpu;
 
@@ -579,13 +589,14 @@ ssize_t exitless_dynidle_show(char *buf)
 		waited += READ_ONCE(dc->due_waited);
 		deadline += READ_ONCE(dc->to_deadline);
 		poll_ns += READ_ONCE(dc->poll_ns);
+		sync_ns += READ_ONCE(dc->sync_ns);
 	}
 	return sysfs_emit(buf,
-			  "in_use %d\nhost_poll_control %d\nentries %llu\npolls_woken %llu\npolls_halted %llu\npolls_deadline %llu\nhalts_direct %llu\ncontended %llu\nhalts_due %llu\ndue_synced %llu\ndue_waited %llu\nto_deadline %llu\npoll_ns %llu\n",
+			  "in_use %d\nhost_poll_control %d\nentries %llu\npolls_woken %llu\npolls_halted %llu\npolls_deadline %llu\nhalts_direct %llu\ncontended %llu\nhalts_due %llu\ndue_synced %llu\ndue_waited %llu\nto_deadline %llu\npoll_ns %llu\nsync_ns %llu\n",
 			  READ_ONCE(exitless_dynidle_on),
 			  READ_ONCE(exitless_dynidle_poll_control), entries,
 			  woken, halted, at_deadline, direct, contended, due,
-			  synced, waited, deadline, poll_ns);
+			  synced, waited, deadline, poll_ns, sync_ns);
 }
 
 ssize_t exitless_dynidle_cpus_show(char *buf)
@@ -597,11 +608,11 @@ ssize_t exitless_dynidle_cpus_show(char *buf)
 		struct exitless_dynidle_cpu *dc =
 			per_cpu_ptr(&exitless_dynidle_cpu, cpu);
 
-		/* one page: the CPUs that fit (10 to 23; a line < 448 bytes) */
+		/* one page: the CPUs that fit (9 to 20; a line < 448 bytes) */
 		if (len > PAGE_SIZE - 448)
 			break;
 		len += sysfs_emit_at(buf, len,
-				     "cpu%u entries %llu polls_woken %llu polls_halted %llu polls_deadline %llu halts_direct %llu contended %llu halts_due %llu due_synced %llu due_waited %llu to_deadline %llu poll_ns %llu window_ns %llu\n",
+				     "cpu%u entries %llu polls_woken %llu polls_halted %llu polls_deadline %llu halts_direct %llu contended %llu halts_due %llu due_synced %llu due_waited %llu to_deadline %llu poll_ns %llu sync_ns %llu window_ns %llu\n",
 				     cpu, READ_ONCE(dc->entries),
 				     READ_ONCE(dc->polls_woken),
 				     READ_ONCE(dc->polls_halted),
@@ -613,6 +624,7 @@ ssize_t exitless_dynidle_cpus_show(char *buf)
 				     READ_ONCE(dc->due_waited),
 				     READ_ONCE(dc->to_deadline),
 				     READ_ONCE(dc->poll_ns),
+				     READ_ONCE(dc->sync_ns),
 				     READ_ONCE(dc->st.window_ns));
 	}
 	return len;
