@@ -505,7 +505,7 @@ def main():
                 ratio = round(dy / h, digits)
                 line(text, ratio, ratio <= limit)
             else:
-                line(text, f"{num(dy)} against {num(h)} ms/s", dy == 0)
+                line(text, f"{num(dy, 4)} against {num(h, 4)} ms/s", dy == 0)
         # idle: the rounds' polling time together (their loads are equally
         # long), against haltpoll's
         idle = [x[2] for x in rnds if x[0] == "idle" and None not in x[2]]
@@ -517,7 +517,7 @@ def main():
             if h:
                 line(text, round(dy / h, 2), dy <= h)
             else:
-                line(text, f"{num(dy)} against {num(h)} ms/s", dy == 0)
+                line(text, f"{num(dy, 4)} against {num(h, 4)} ms/s", dy == 0)
         else:
             poll_line("idle", "idle: guest polling time, dynidle / haltpoll "
                       "(target <= 1)", 1, 2)
