@@ -212,6 +212,16 @@ fi
 
 # --- pvtimer=0: the baseline -------------------------------------------------
 if insmod "$KO" pvtimer=0 pvtimer_poll=0; then ok load_pvtimer_off; else not_ok load_pvtimer_off; exit 1; fi
+# exitless.pvt_dynidle=0 (EXITLESS_L1_APPEND at L0; l1-main.sh passes it
+# on): every phase without dynidle, in the kernel's own idle, to tell
+# dynidle's share of the exits from pvtimer's
+if grep -qw exitless.pvt_dynidle=0 /proc/cmdline 2>/dev/null; then
+	if echo 0 > "$PAR/dynidle"; then
+		echo "# exitless.pvt_dynidle=0: dynidle off, idle driver $(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null || echo none)"
+	else
+		not_ok_why dynidle_off "exitless.pvt_dynidle=0: writing 0 to $PAR/dynidle failed"
+	fi
+fi
 # where the module's text is, so that a hang report's RIP can be placed
 echo "# exitless_guest loaded at $(awk '$1 == "exitless_guest" { print $6 ", " $2 " bytes" }' /proc/modules); exitless_pvtimer_irq at $(awk '$3 == "exitless_pvtimer_irq" { print "0x" $1 }' /proc/kallsyms)"
 has_param=no

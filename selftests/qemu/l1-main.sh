@@ -640,6 +640,9 @@ if [ "${stages#*,pvtimer,}" != "$stages" ]; then
 	$guard insmod "$ko" $host_args ||
 		tap "not ok - l1/insmod exitless_host $host_args for pvtimer"
 	rm -rf "$PVT_DIR"
+	# the guest without dynidle (selftests/pvtimer/run.sh)
+	pvt_dyn=
+	! grep -qw exitless.pvt_dynidle=0 /proc/cmdline || pvt_dyn=" exitless.pvt_dynidle=0"
 	if grep -qw exitless.pvt_bench=1 /proc/cmdline; then
 		# (2 L1 CPUs, multi-threaded TCG: see the dynidle stage).  First,
 		# since its one_cpu takes CPU 1 offline, which unpins a task
@@ -652,10 +655,10 @@ if [ "${stages#*,pvtimer,}" != "$stages" ]; then
 			read -r c < "$p/comm" 2>/dev/null || continue
 			[ "$c" != exitless-pvtpoll ] || taskset -p -c 1 "${p#/proc/}"
 		done
-		L2_PIN="taskset -c 0" run_l2 pvtimer 2 "exitless.stage=pvtimer exitless.pvt_bench=1 exitless.pvt_rounds=$PVT_ROUNDS exitless.pvt_pairs=$PVT_PAIRS"
+		L2_PIN="taskset -c 0" run_l2 pvtimer 2 "exitless.stage=pvtimer exitless.pvt_bench=1 exitless.pvt_rounds=$PVT_ROUNDS exitless.pvt_pairs=$PVT_PAIRS$pvt_dyn"
 		kvm_anchor_stop
 	else
-		run_l2 pvtimer 2 "exitless.stage=pvtimer"
+		run_l2 pvtimer 2 "exitless.stage=pvtimer$pvt_dyn"
 	fi
 	host_args=""
 	[ -s "$out/pvtimer.txt" ] || tap "not ok - l2/pvtimer table # the guest never asked for pvtimer-check"

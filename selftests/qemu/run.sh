@@ -47,7 +47,8 @@
 #      stays loaded and its dynidle parameter switches the driver, so
 #      haltpoll's turns run with its pvipi and pvtimer too),
 #      EXITLESS_L1_APPEND (more words for L1's kernel command line,
-#      for experiments, e.g. "tsc=reliable"),
+#      for experiments, e.g. "tsc=reliable", or "exitless.pvt_dynidle=0":
+#      the pvtimer boots' guest without dynidle),
 #      EXITLESS_QEMU_PATH (a directory whose qemu-system-x86_64 runs at L0
 #      and in L1 instead of the system's, e.g. the bin/ that
 #      scripts/qemu-backports.sh prints).
