@@ -703,8 +703,13 @@ def main():
         csv_rows = []
         for p in pvt:
             rel = os.path.basename(p)[len("pvtimer-"):-len(".txt")]
-            when = time.strftime("%Y-%m-%d", time.gmtime(os.path.getmtime(p)))
             lines = [l.rstrip("\n") for l in open(p, errors="replace")]
+            # the date stamped at the copy into .build/bench (Makefile,
+            # selftests/qemu/run.sh); the file's mtime for older files
+            stamp = [m.group(1) for m in (re.match(
+                r"pvtimer table: \S+, (\d{4}-\d\d-\d\d)", l) for l in lines) if m]
+            when = stamp[-1] if stamp else time.strftime(
+                "%Y-%m-%d", time.gmtime(os.path.getmtime(p)))
             # the table: its header, and rows "<load> <off|on|poll> ..."
             # (not the stage's "pvtimer poll <load> ..." verdict lines),
             # then make bench's rounds and their medians, and its
