@@ -86,9 +86,7 @@ bench: deps
 	$(TOP)/selftests/qemu/run.sh --bench
 	@set -e; for r in $(KRELS); do \
 	  EXITLESS_BOOTS=pvtimer $(TOP)/selftests/qemu/run.sh $$r || true; \
-	  t=$(BUILD)/nested-$$r/pvtimer/pvtimer.txt; \
-	  cp $$t $(BUILD)/bench/pvtimer-$$r.txt; \
-	  echo "pvtimer table: $$r, $$(date -u -r $$t +%FT%H:%MZ)" >> $(BUILD)/bench/pvtimer-$$r.txt; \
+	  cp $(BUILD)/nested-$$r/pvtimer/pvtimer.txt $(BUILD)/bench/pvtimer-$$r.txt; \
 	done
 	$(MAKE) bench-report
 

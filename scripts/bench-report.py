@@ -704,8 +704,8 @@ def main():
         for p in pvt:
             rel = os.path.basename(p)[len("pvtimer-"):-len(".txt")]
             lines = [l.rstrip("\n") for l in open(p, errors="replace")]
-            # the date stamped at the copy into .build/bench (Makefile,
-            # selftests/qemu/run.sh); the file's mtime for older files
+            # the date l1-main.sh's pvtimer-check ends the table with;
+            # the file's mtime for older files
             stamp = [m.group(1) for m in (re.match(
                 r"pvtimer table: \S+, (\d{4}-\d\d-\d\d)", l) for l in lines) if m]
             when = stamp[-1] if stamp else time.strftime(

@@ -430,7 +430,12 @@ pvtimer_action() {
 		echo "mark $name end: $(cat "$PVT_DIR/$name.exits"); guest: $data" ;;
 	pvtimer-interleaved)
 		echo "pvtimer interleaved $data" | tee -a "$PVT_DIR/interleaved" ;;
-	pvtimer-check) pvtimer_check "${data:-1}" 2>&1 | tee "$out/pvtimer.txt" ;;
+	# the table ends with when it was made (scripts/bench-report.py)
+	pvtimer-check)
+		{
+			pvtimer_check "${data:-1}" 2>&1
+			echo "pvtimer table: $rel, $(date -u +%FT%H:%MZ)"
+		} | tee "$out/pvtimer.txt" ;;
 	*) echo "unknown action $1"; return 1 ;;
 	esac
 }

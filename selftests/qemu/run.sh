@@ -204,7 +204,7 @@ dkms_here() {
 }
 
 run_one() {
-	local k=$1 rel out t0 b t
+	local k=$1 rel out t0 b
 	rel=$(kernel_release "$k")
 	out=$top/.build/nested-$rel
 	t0=$(date +%s)
@@ -303,12 +303,9 @@ run_one() {
 			boot_l1 "$k" "$rel" "$out" bench-pvtimer multi 2 pvtimer || return 1
 		mkdir -p "$top/.build/bench"
 		cat "$out"/bench*/bench.txt > "$top/.build/bench/bench-$rel.txt"
-		# the table, and when it was made (scripts/bench-report.py)
-		t=$out/bench-pvtimer/pvtimer.txt
-		[ ! -s "$t" ] || {
-			cp "$t" "$top/.build/bench/pvtimer-$rel-poller-cpu.txt"
-			echo "pvtimer table: $rel, $(date -u -r "$t" +%FT%H:%MZ)" >> "$top/.build/bench/pvtimer-$rel-poller-cpu.txt"
-		}
+		# the table (it ends with when it was made)
+		[ ! -s "$out/bench-pvtimer/pvtimer.txt" ] ||
+			cp "$out/bench-pvtimer/pvtimer.txt" "$top/.build/bench/pvtimer-$rel-poller-cpu.txt"
 		log "bench results: .build/bench/bench-$rel.txt"
 	else
 		boot_l1 "$k" "$rel" "$out" host single 2 host || return 1
