@@ -109,9 +109,11 @@ mkinitramfs() {
 
 # save_kallsyms <file>: L1's text symbols, for a hang report from L0,
 # which reads them from the results share (L1 and L2 boot with nokaslr,
-# so they name L2's core kernel addresses too)
+# so they name L2's core kernel addresses too), and the core kernel's
+# data symbols, to name by hand an address a report shows in a register
+# (a lock spun on, say; hang-report.sh names text only)
 save_kallsyms() {
-	grep -i ' t ' /proc/kallsyms > "$1" 2>/dev/null || true
+	grep -E ' [tT] | [dDbB] [^[:space:]]+$' /proc/kallsyms > "$1" 2>/dev/null || true
 }
 
 # A kernel's RCU stall report (its headline, as an extended regex) and
