@@ -147,9 +147,11 @@ boot_l1() {
 	# QEMU after the L2 had powered off; the reports kept the console
 	# going until the 1500 s timeout.
 	# The same emulator once crashed L1's kernel outright, in code that
-	# is not ours (see l1_crash_outside_exitless in lib.sh), and once
+	# is not ours (see l1_crash_outside_exitless in lib.sh), once
 	# left an idle L1 CPU halted for 22 s in a boot that otherwise
-	# passed (see l1_stall_outside_exitless).
+	# passed (see l1_stall_outside_exitless), and once made L1's kernel
+	# warn over a flags register no x86 CPU can hold, in a boot whose
+	# only failure was that warning (see l1_flags_impossible).
 	# Such a boot runs again (at most EXITLESS_L1_RETRIES times), from
 	# scratch and loudly, each failed console kept.  A crash that names
 	# exitless code, one failure more than that, or any other failure
@@ -157,9 +159,16 @@ boot_l1() {
 	l1_once "$out" "$rel" "$thread" "$smp" "$stages"
 	while [ "$tries" -lt "$retries" ]; do
 		if grep -aq '^EXITLESS-L1: done' "$out/l1-console.log"; then
-			l1_stall_outside_exitless "$out/l1-console.log" \
-				"$out/l1-dmesg.txt" || break
-			why="ran to its end, but L1 stalled outside exitless code"
+			if l1_stall_outside_exitless "$out/l1-console.log" \
+				"$out/l1-dmesg.txt"; then
+				why="ran to its end, but L1 stalled outside exitless code"
+			elif l1_flags_impossible "$out/l1-dmesg.txt" &&
+			     ! grep -a '^not ok' "$out/results.tap" |
+				grep -avq 'kernel log clean'; then
+				why="ran to its end, but L1's kernel reported an EFLAGS no CPU can hold"
+			else
+				break
+			fi
 		elif [ -e "$out/l1-console.log.hung" ]; then
 			why=hung
 		elif l1_crash_outside_exitless "$out/l1-console.log"; then
