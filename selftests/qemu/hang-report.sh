@@ -4,7 +4,8 @@
 # registers (RIP named from a symbol file in /proc/kallsyms format: the
 # guest's own, saved at boot, or its host's when both run the same kernel
 # with nokaslr; from the host's, only core kernel text is named, since
-# the guest's modules lie elsewhere than the host's) and every local
+# the guest's modules lie elsewhere than the host's; from a saved file,
+# also the registers that point into core kernel data) and every local
 # APIC (pending and in-service vectors, and LVT1, through which the NMI
 # probe's NMI comes; QEMU shows them under TCG too).
 # Used by the harness when a guest's console stays quiet for too long,
@@ -44,6 +45,36 @@ sym() {
 		      if (best < 0 || t - best > 1048576) printf "0x%s\n", a; else printf "%s+0x%x\n", name, t - best }' "$map"
 }
 
+# data_regs <registers file>: each vCPU's general registers that point
+# into the core kernel's data, named from the symbol file's data symbols
+# (only a file saved at boot has them: save_kallsyms, and only then, as
+# /proc/kallsyms in L1 is slow to read under TCG); one pass over it
+data_regs() {
+	[ "$own" = 1 ] && [ -r "$map" ] || return 0
+	awk '
+		function hex(s,  i, c, v) { v = 0; s = tolower(s)
+			for (i = 1; i <= length(s); i++) { c = index("0123456789abcdef", substr(s, i, 1)) - 1; v = v * 16 + c }
+			return v }
+		FNR == NR && /^CPU#/ { c = $1; next }
+		FNR == NR {
+			gsub(/R8 =/, "R8="); gsub(/R9 =/, "R9=")
+			for (i = 1; i <= NF; i++)
+				if (match($i, /^R[0-9A-Z]+=ffffffff8[0-9a-f]+$/) && $i !~ /^R(IP|SP)=/) {
+					split($i, kv, "=")
+					n++; who[n] = c " " kv[1]; val[n] = kv[2]
+					low[n] = hex(substr(kv[2], 9)); best[n] = -1
+				}
+			next }
+		$2 ~ /^[dDbB]$/ && NF < 4 && substr($1, 1, 8) == "ffffffff" {
+			v = hex(substr($1, 9))
+			for (i = 1; i <= n; i++)
+				if (v <= low[i] && v > best[i]) { best[i] = v; name[i] = $3 }
+		}
+		END { for (i = 1; i <= n; i++)
+			if (best[i] >= 0 && low[i] - best[i] < 65536)
+				printf "%s 0x%s = %s+0x%x\n", who[i], val[i], name[i], low[i] - best[i] }' "$1" "$map"
+}
+
 echo "# hang: $(hmp "info status")"
 echo "# hang: vCPU registers"
 hmp "info registers -a" > /tmp/hang-regs.$$ 2>&1 || true
@@ -53,6 +84,7 @@ vcpu_rips < /tmp/hang-regs.$$ |
 	while read -r cpu rip; do
 		echo "# hang:   $cpu RIP $rip = $(sym "$rip")"
 	done
+data_regs /tmp/hang-regs.$$ | sed 's/^/# hang:   /'
 rm -f /tmp/hang-regs.$$
 for c in $(seq 0 $((ncpu - 1))); do
 	echo "# hang: local APIC of vCPU $c"
