@@ -110,8 +110,8 @@ mkinitramfs() {
 # save_kallsyms <file>: L1's text symbols, for a hang report from L0,
 # which reads them from the results share (L1 and L2 boot with nokaslr,
 # so they name L2's core kernel addresses too), and the core kernel's
-# data symbols, to name by hand an address a report shows in a register
-# (a lock spun on, say; hang-report.sh names text only)
+# data symbols, with which hang-report.sh names the registers that point
+# into kernel data (a lock spun on, say)
 save_kallsyms() {
 	grep -E ' [tT] | [dDbB] [^[:space:]]+$' /proc/kallsyms > "$1" 2>/dev/null || true
 }
