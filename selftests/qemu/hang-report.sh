@@ -33,10 +33,7 @@ sym() {
 	[ -r "$map" ] || { echo "0x$1"; return; }
 	# kernel text is at ffffffff8xxxxxxx: compare the low 32 bits (exact
 	# in awk's doubles); modules are at ffffffffc0000000 and above
-	awk -v a="$1" -v own="$own" '
-		function hex(s,  i, c, v) { v = 0; s = tolower(s)
-			for (i = 1; i <= length(s); i++) { c = index("0123456789abcdef", substr(s, i, 1)) - 1; v = v * 16 + c }
-			return v }
+	awk -v a="$1" -v own="$own" "$AWK_HEX"'
 		function low(s) { return substr(s, 1, 8) == "ffffffff" ? hex(substr(s, 9)) : -1 }
 		BEGIN { t = low(a); best = -1; mods = hex("c0000000")
 			if (!own && t >= mods) { printf "0x%s (module area: not named from the host'"'"'s symbols)\n", a; exit } }
@@ -51,10 +48,7 @@ sym() {
 # /proc/kallsyms in L1 is slow to read under TCG); one pass over it
 data_regs() {
 	[ "$own" = 1 ] && [ -r "$map" ] || return 0
-	awk '
-		function hex(s,  i, c, v) { v = 0; s = tolower(s)
-			for (i = 1; i <= length(s); i++) { c = index("0123456789abcdef", substr(s, i, 1)) - 1; v = v * 16 + c }
-			return v }
+	awk "$AWK_HEX"'
 		FNR == NR && /^CPU#/ { c = $1; next }
 		FNR == NR {
 			gsub(/R8 =/, "R8="); gsub(/R9 =/, "R9=")

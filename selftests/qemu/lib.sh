@@ -10,6 +10,13 @@ die() { printf '# error: %s\n' "$*" >&2; exit 1; }
 # the clocksource this kernel's timekeeping runs on (hpet, tsc, ...)
 clocksource() { cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null; }
 
+# AWK_HEX: awk's hex(s), the value of the hex digits s (no "0x"; exact
+# up to 13 digits, awk's numbers being doubles), for the programs that
+# parse addresses and flags: put it ahead of the program text
+AWK_HEX='function hex(s,  i, v) { v = 0; s = tolower(s)
+	for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+	return v }'
+
 # rmmod_host (in L1): remove exitless_host, then say how long that took
 # ("rmmod exitless_host took <s> s"); rmmod's status
 rmmod_host() {
@@ -194,18 +201,12 @@ l1_stall_outside_exitless() {
 # the low half of the pointer in RBX; every test of the boot passed.
 l1_flags_impossible() {
 	[ -s "$1" ] || return 1
-	tr -d '\r' < "$1" | awk -v bad="$KLOG_BAD" '
-		function flagsbad(h,  v, i, c) {
+	tr -d '\r' < "$1" | awk -v bad="$KLOG_BAD" "$AWK_HEX"'
+		function flagsbad(h,  v) {
 			sub(/^0+/, "", h)
 			if (length(h) > 6)
 				return 1
-			v = 0
-			for (i = 1; i <= length(h); i++) {
-				c = index("0123456789abcdef", tolower(substr(h, i, 1))) - 1
-				if (c < 0)
-					return 1
-				v = v * 16 + c
-			}
+			v = hex(h)
 			return v >= 4194304 || int(v / 2) % 2 == 0 ||
 				int(v / 8) % 2 || int(v / 32) % 2 || int(v / 32768) % 2
 		}
