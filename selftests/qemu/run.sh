@@ -80,6 +80,38 @@ for tool in qemu-system-x86_64 busybox cpio xz rsync; do
 done
 log "$(qemu-system-x86_64 --version | head -n 1)${EXITLESS_QEMU_PATH:+ (EXITLESS_QEMU_PATH)}"
 
+# use_qemu_mttcg: set l0_qemu to the L0 QEMU of the test suite's boot with
+# multi-threaded TCG (dynidle's: 2 L1 CPUs, one TCG thread each): QEMU
+# 10.0 from bookworm-backports (scripts/qemu-backports.sh, unpacked under
+# the cache on first use), not the system's 7.2.  7.2's multi-threaded
+# TCG runs stale translations of patched code (fixed in 8.1) and has
+# been seen to corrupt a CPU's GS base across SVM's world switches: on
+# 2026-12-06 alone, 7.2 lost that boot's L2 in CI of 62f6603 on both
+# kernels (panics before init, a silent L2) and in 2 of 5 boots run
+# alone here (a triple fault; a double fault at entry_SYSCALL_64 with GS
+# and KernelGS both the kernel's); Documentation/dynidle.rst, "What the
+# abab failures are", has the longer series (10.0: 1 failure in 11,
+# 7.2: 9 in 25).  L1 keeps the system's QEMU for its L2s (KVM, no TCG).
+# EXITLESS_QEMU_PATH (all boots) comes first; EXITLESS_QEMU_MTTCG=system
+# keeps 7.2 for this boot too.  If the backports QEMU cannot be had, the
+# boot runs 7.2, and says so.
+use_qemu_mttcg() {
+	local bin
+	l0_qemu=qemu-system-x86_64
+	[ -z "${EXITLESS_QEMU_PATH:-}" ] || return 0
+	if [ "${EXITLESS_QEMU_MTTCG:-backports}" = system ]; then
+		log "multi-threaded TCG: the system's QEMU (EXITLESS_QEMU_MTTCG=system)"
+		return 0
+	fi
+	if bin=$("$top/scripts/qemu-backports.sh" 2>"$top/.build/qemu-backports.log"); then
+		l0_qemu=$bin/qemu-system-x86_64
+		log "multi-threaded TCG: $("$l0_qemu" --version | head -n 1) (scripts/qemu-backports.sh)"
+	else
+		sed 's/^/#   /' "$top/.build/qemu-backports.log"
+		log "WARNING: no QEMU from bookworm-backports (above): multi-threaded TCG runs the system's $(qemu-system-x86_64 --version | head -n 1), whose races fail boots more often"
+	fi
+}
+
 # l1_once <out> <release> <thread> <L1 CPUs> <stages>: one L1 boot, its
 # console shown as it runs; sets rc to QEMU's exit status (124: timeout).
 l1_once() {
@@ -87,7 +119,7 @@ l1_once() {
 	: > "$out/results.tap"
 	rm -f "$out/l1.mon" "$out/l1-console.log.hung"
 	log "booting L1 for '$stages' (TCG thread=$thread, $smp CPUs, slow); console: $out/l1-console.log"
-	timeout "${EXITLESS_L1_TIMEOUT:-1500}" qemu-system-x86_64 \
+	timeout "${EXITLESS_L1_TIMEOUT:-1500}" "${l0_qemu:-qemu-system-x86_64}" \
 		-accel "tcg,thread=$thread" -cpu max -smp "$smp" -m 4G \
 		-kernel "/boot/vmlinuz-$rel" -initrd "$dir/l1.cpio.gz" \
 		-append "console=ttyS0 loglevel=4 panic=-1 nokaslr exitless.top=$top exitless.rel=$rel exitless.main=$main exitless.stages=$stages exitless.cache=$EXITLESS_CACHE${EXITLESS_PVT_BENCH:+ exitless.pvt_bench=1}${EXITLESS_BENCH_TRACE:+ exitless.bench_trace=1}${EXITLESS_BENCH_ROUNDS:+ exitless.bench_rounds=$EXITLESS_BENCH_ROUNDS}${EXITLESS_PVT_PAIRS:+ exitless.pvt_pairs=$EXITLESS_PVT_PAIRS}${EXITLESS_STRESS_IPIS:+ exitless.stress_ipis=$EXITLESS_STRESS_IPIS}${EXITLESS_PVIPI_PARTS:+ exitless.pvipi_parts=$EXITLESS_PVIPI_PARTS}${EXITLESS_DYNIDLE_PARTS:+ exitless.dynidle_parts=$EXITLESS_DYNIDLE_PARTS}${EXITLESS_BENCH_ABAB:+ exitless.bench_abab=$EXITLESS_BENCH_ABAB}${EXITLESS_BENCH_ABAB_MODE:+ exitless.abab_mode=$EXITLESS_BENCH_ABAB_MODE}${EXITLESS_QEMU_PATH:+ exitless.qemu_path=$EXITLESS_QEMU_PATH}${EXITLESS_L1_APPEND:+ $EXITLESS_L1_APPEND}" \
@@ -341,6 +373,8 @@ run_one() {
 		elif [ -z "${EXITLESS_L1_STAGES:-}" ]; then
 			log "no dkms stage for $rel (EXITLESS_DKMS_KERNELS=${EXITLESS_DKMS_KERNELS-6.12})"
 		fi
+		local l0_qemu
+		use_qemu_mttcg
 		boot_l1 "$k" "$rel" "$out" dynidle multi 2 "$b" || return 1
 	fi
 	log "kernel $rel took $(($(date +%s) - t0)) s"
