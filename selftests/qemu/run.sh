@@ -51,7 +51,8 @@
 #      the pvtimer boots' guest without dynidle),
 #      EXITLESS_QEMU_PATH (a directory whose qemu-system-x86_64 runs at L0
 #      and in L1 instead of the system's, e.g. the bin/ that
-#      scripts/qemu-backports.sh prints).
+#      scripts/qemu-backports.sh prints), EXITLESS_QEMU_MTTCG=system (the
+#      system's QEMU for the dynidle boot too, see use_qemu_mttcg).
 set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
 top=$EXITLESS_TOP
