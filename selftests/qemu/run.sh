@@ -85,14 +85,14 @@ log "$(qemu-system-x86_64 --version | head -n 1)${EXITLESS_QEMU_PATH:+ (EXITLESS
 # multi-threaded TCG (dynidle's: 2 L1 CPUs, one TCG thread each): QEMU
 # 10.0 from bookworm-backports (scripts/qemu-backports.sh, unpacked under
 # the cache on first use), not the system's 7.2.  7.2's multi-threaded
-# TCG runs stale translations of patched code (fixed in 8.1) and has
-# been seen to corrupt a CPU's GS base across SVM's world switches: on
+# TCG runs stale translations of patched code (fixed in 8.1), and on
 # 2026-12-06 alone, 7.2 lost that boot's L2 in CI of 62f6603 on both
 # kernels (panics before init, a silent L2) and in 2 of 5 boots run
 # alone here (a triple fault; a double fault at entry_SYSCALL_64 with GS
 # and KernelGS both the kernel's); Documentation/dynidle.rst, "What the
 # abab failures are", has the longer series (10.0: 1 failure in 11,
-# 7.2: 9 in 25).  L1 keeps the system's QEMU for its L2s (KVM, no TCG).
+# 7.2: 9 in 25); 10.0 lost 1 L2 in 12 boots of this one, booted again.
+# L1 keeps the system's QEMU for its L2s (KVM, no TCG).
 # EXITLESS_QEMU_PATH (all boots) comes first; EXITLESS_QEMU_MTTCG=system
 # keeps 7.2 for this boot too.  If the backports QEMU cannot be had, the
 # boot runs 7.2, and says so.
