@@ -27,6 +27,7 @@ struct exitless_host_stats {
 	atomic64_t hc_pvipi;		/* pvipi sub-range calls */
 	atomic64_t pvipi_targets;	/* vCPUs PVIPI_SEND delivered to */
 	atomic64_t pvipi_apic_sends;	/* its deliveries into KVM's APIC code */
+	atomic64_t pvipi_inline;	/* ... calls with the bitmap in a0 */
 	atomic64_t dynidle_updates;	/* dynidle host_flags written */
 	atomic64_t dynidle_write_faults; /* ... not written: page not mapped */
 	atomic_t pvtimer_vcpus;		/* vCPUs with pvtimer enabled now */

@@ -52,6 +52,8 @@ static int exitless_stats_show(struct seq_file *m, void *unused)
 		   atomic64_read(&exitless_stats.pvipi_targets));
 	seq_printf(m, "pvipi_apic_sends %lld\n",
 		   atomic64_read(&exitless_stats.pvipi_apic_sends));
+	seq_printf(m, "pvipi_inline %lld\n",
+		   atomic64_read(&exitless_stats.pvipi_inline));
 	seq_printf(m, "dynidle_updates %lld\n",
 		   atomic64_read(&exitless_stats.dynidle_updates));
 	seq_printf(m, "dynidle_write_faults %lld\n",

@@ -8,8 +8,10 @@
  * kvm->srcu held by KVM's run loop.  Every argument is guest-controlled:
  * the shape is checked by the pure exitless_pvipi_check_send(), the bitmap
  * is copied once from guest RAM into a host buffer (so the guest cannot
- * change it between the check and the delivery), its length is bounded by
- * the VM's online vCPU count, and every loop runs over that copy.
+ * change it between the check and the delivery), or taken from a0 when
+ * the call says it is there (EXITLESS_PVIPI_SEND_INLINE: up to 64 vCPUs,
+ * no guest memory read), its length is bounded by the VM's online vCPU
+ * count, and every loop runs over that copy.
  *
  * Delivery uses KVM's exported kvm_apic_send_ipi() on the sender's local
  * APIC, exactly as an x2APIC ICR write by the sender would: a fixed vector
@@ -70,9 +72,15 @@ static long exitless_pvipi_send(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 	if (!exitless_pvipi_x2apic(vcpu))
 		return -EXITLESS_EOPNOTSUPP;
 
-	bytes = exitless_pvipi_bitmap_bytes(hc->a1);
-	if (kvm_read_guest(kvm, hc->a0, map, bytes))
-		return -EXITLESS_EFAULT;
+	if (exitless_pvipi_inline(hc->a3)) {
+		/* checked: at most 64 bits, none above a1 */
+		map[0] = hc->a0;
+		atomic64_inc(&exitless_stats.pvipi_inline);
+	} else {
+		bytes = exitless_pvipi_bitmap_bytes(hc->a1);
+		if (kvm_read_guest(kvm, hc->a0, map, bytes))
+			return -EXITLESS_EFAULT;
+	}
 
 	/* first pass: every named vCPU exists and can be addressed */
 	by_cluster = exitless_pvipi_by_cluster(hc->a2);

@@ -16,7 +16,7 @@ long exitless_pvipi_check_send(u64 gpa, u64 nbits, u64 mode_vector, u64 flags,
 	u64 mode = mode_vector & EXITLESS_PVIPI_MODE_MASK;
 	u64 vector = mode_vector & EXITLESS_PVIPI_VECTOR_MASK;
 
-	if (flags)
+	if (flags & ~EXITLESS_PVIPI_SEND_INLINE)
 		return -EXITLESS_EINVAL;
 	if (mode_vector & ~(EXITLESS_PVIPI_MODE_MASK | EXITLESS_PVIPI_VECTOR_MASK))
 		return -EXITLESS_EINVAL;
@@ -34,12 +34,31 @@ long exitless_pvipi_check_send(u64 gpa, u64 nbits, u64 mode_vector, u64 flags,
 	}
 	if (!nbits || nbits > nr_vcpus)
 		return -EXITLESS_EINVAL;
+	if (exitless_pvipi_inline(flags)) {
+		/* @gpa is the bitmap: no bit at or above @nbits */
+		if (nbits > EXITLESS_PVIPI_INLINE_BITS)
+			return -EXITLESS_EINVAL;
+		if (nbits < EXITLESS_PVIPI_INLINE_BITS && gpa >> nbits)
+			return -EXITLESS_EINVAL;
+		return 0;
+	}
 	if (gpa & 7)
 		return -EXITLESS_EINVAL;
 	/* nbits <= nr_vcpus < 2^32: the length cannot overflow the gpa */
 	if (gpa > U64_MAX - exitless_pvipi_bitmap_bytes(nbits))
 		return -EXITLESS_EINVAL;
 	return 0;
+}
+
+bool exitless_pvipi_inline(u64 flags)
+{
+	return flags & EXITLESS_PVIPI_SEND_INLINE;
+}
+
+bool exitless_pvipi_use_inline(u64 host_version, u32 nbits)
+{
+	return host_version >= EXITLESS_PVIPI_INLINE_VERSION &&
+	       nbits && nbits <= EXITLESS_PVIPI_INLINE_BITS;
 }
 
 u32 exitless_pvipi_bitmap_bytes(u64 nbits)

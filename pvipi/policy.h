@@ -19,11 +19,26 @@
 /*
  * Check PVIPI_SEND's arguments for shape: bitmap alignment, bit count
  * against the VM's @nr_vcpus, mode, vector, flags.  Whether @gpa is
- * backed by RAM is for the caller to find out.  Returns 0 or
+ * backed by RAM is for the caller to find out.  With
+ * EXITLESS_PVIPI_SEND_INLINE in @flags, @gpa is the bitmap itself: at
+ * most 64 bits, none set at or above @nbits.  Returns 0 or
  * -EXITLESS_EINVAL.
  */
 long exitless_pvipi_check_send(u64 gpa, u64 nbits, u64 mode_vector, u64 flags,
 			       u32 nr_vcpus);
+
+/* Does PVIPI_SEND's a3 (@flags) say that a0 is the bitmap itself? */
+bool exitless_pvipi_inline(u64 flags);
+
+/* The first host ABI version that takes EXITLESS_PVIPI_SEND_INLINE. */
+#define EXITLESS_PVIPI_INLINE_VERSION	4
+
+/*
+ * Guest: send a packed bitmap of @nbits bits inline (in a0) to a host of
+ * ABI version @host_version?  Yes when the host takes it and the bitmap
+ * fits in one word: the host then reads no guest memory for the call.
+ */
+bool exitless_pvipi_use_inline(u64 host_version, u32 nbits);
 
 /* Bytes of a destination bitmap of @nbits bits (whole 64-bit words). */
 u32 exitless_pvipi_bitmap_bytes(u64 nbits);

@@ -65,10 +65,67 @@ static void check_reserved_bits(struct kunit *test)
 							      FIXED(0x40) | (1ULL << bit),
 							      0, 1),
 				    EINVAL_RET, "bit %u", bit);
-	for (bit = 0; bit < 64; bit++)
+	/* bit 0 is EXITLESS_PVIPI_SEND_INLINE (check_inline) */
+	for (bit = 1; bit < 64; bit++)
 		KUNIT_EXPECT_EQ_MSG(test,
 				    exitless_pvipi_check_send(GPA, 1, FIXED(0x40), 1ULL << bit, 1),
 				    EINVAL_RET, "flag bit %u", bit);
+	KUNIT_EXPECT_EQ(test,
+			exitless_pvipi_check_send(1, 1, FIXED(0x40),
+						  EXITLESS_PVIPI_SEND_INLINE | 2, 1),
+			EINVAL_RET);
+}
+
+#define INL	EXITLESS_PVIPI_SEND_INLINE
+
+static void check_inline(struct kunit *test)
+{
+	unsigned int n;
+
+	KUNIT_EXPECT_TRUE(test, exitless_pvipi_inline(INL));
+	KUNIT_EXPECT_FALSE(test, exitless_pvipi_inline(0));
+	/* a0 is the bitmap: any bits below a1, no alignment, no address */
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_check_send(0x1e, 5, FIXED(0xfd), INL, 8), 0L);
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_check_send(0x7, 3, NMI, INL, 3), 0L);
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_check_send(U64_MAX, 64, FIXED(0x40), INL, 256),
+			0L);
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_check_send(1ULL << 63, 64, FIXED(0x40), INL, 64),
+			0L);
+	/* an empty inline set is a valid call that delivers nothing */
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_check_send(0, 1, FIXED(0x40), INL, 1), 0L);
+	/* a bit at or above a1 */
+	for (n = 1; n < 64; n++)
+		KUNIT_EXPECT_EQ_MSG(test,
+				    exitless_pvipi_check_send(1ULL << n, n, FIXED(0x40), INL, 64),
+				    EINVAL_RET, "bit %u of %u", n, n);
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_check_send(U64_MAX, 63, FIXED(0x40), INL, 64),
+			EINVAL_RET);
+	/* more than one word, none, or more than the VM's vCPUs */
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_check_send(1, 65, FIXED(0x40), INL, 256),
+			EINVAL_RET);
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_check_send(1, (1ULL << 32) + 1, FIXED(0x40), INL,
+							256),
+			EINVAL_RET);
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_check_send(0, 0, FIXED(0x40), INL, 8), EINVAL_RET);
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_check_send(1, 9, FIXED(0x40), INL, 8), EINVAL_RET);
+	/* the mode and vector checks still apply */
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_check_send(1, 1, FIXED(15), INL, 1), EINVAL_RET);
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_check_send(1, 1, NMI | 0x20, INL, 1), EINVAL_RET);
+	KUNIT_EXPECT_EQ(test, exitless_pvipi_check_send(1, 1, FIXED(0x40) | 0x800, INL, 1),
+			EINVAL_RET);
+}
+
+static void use_inline(struct kunit *test)
+{
+	/* hosts before ABI version 4 refuse the flag */
+	KUNIT_EXPECT_FALSE(test, exitless_pvipi_use_inline(0, 2));
+	KUNIT_EXPECT_FALSE(test, exitless_pvipi_use_inline(3, 2));
+	KUNIT_EXPECT_TRUE(test, exitless_pvipi_use_inline(4, 2));
+	KUNIT_EXPECT_TRUE(test, exitless_pvipi_use_inline(5, 64));
+	/* one word at most; never for an empty bitmap */
+	KUNIT_EXPECT_FALSE(test, exitless_pvipi_use_inline(4, 65));
+	KUNIT_EXPECT_FALSE(test, exitless_pvipi_use_inline(4, 4096));
+	KUNIT_EXPECT_FALSE(test, exitless_pvipi_use_inline(4, 0));
 }
 
 static void check_lengths(struct kunit *test)
@@ -400,6 +457,8 @@ static struct kunit_case exitless_pvipi_cases[] = {
 	KUNIT_CASE(check_reserved_bits),
 	KUNIT_CASE(check_lengths),
 	KUNIT_CASE(check_addresses),
+	KUNIT_CASE(check_inline),
+	KUNIT_CASE(use_inline),
 	KUNIT_CASE(bitmap_bytes),
 	KUNIT_CASE(icr_low),
 	KUNIT_CASE(by_cluster),

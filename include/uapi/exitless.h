@@ -33,8 +33,9 @@
  *    host poller's period in RBX.
  * 3: the host reads the pvtimer section's tick_hint (a guest of any
  *    version may write it: a host before 3 ignores it).
+ * 4: PVIPI_SEND takes EXITLESS_PVIPI_SEND_INLINE (the bitmap in a0).
  */
-#define EXITLESS_ABI_VERSION		3
+#define EXITLESS_ABI_VERSION		4
 
 /*
  * Private hypercall range: 256 numbers from 0x45584c00 ("EXL\0"), far from
@@ -101,7 +102,9 @@
  *	a1 = bits in the bitmap, 1..number of vCPUs of the VM
  *	a2 = EXITLESS_PVIPI_MODE_FIXED | vector (16..255), or
  *	     EXITLESS_PVIPI_MODE_NMI (vector 0); no other bit
- *	a3 = flags, must be 0
+ *	a3 = flags: 0, or (ABI version 4) EXITLESS_PVIPI_SEND_INLINE: a0 is
+ *	     the bitmap itself (bit i names vCPU index i), a1 is 1..64 and
+ *	     no bit of a0 at or above a1 is set; no guest memory is read
  * All or nothing: every argument and every named vCPU is checked before
  * anything is delivered.  The caller and every target must have their
  * local APIC in x2APIC mode (the host addresses a vCPU by its x2APIC ID,
@@ -181,6 +184,9 @@
 #define EXITLESS_PVIPI_MODE_FIXED	0x000ULL
 #define EXITLESS_PVIPI_MODE_NMI		0x400ULL
 #define EXITLESS_PVIPI_VECTOR_MIN	16
+/* PVIPI_SEND a3 (ABI version 4): a0 holds the bitmap of vCPUs 0..63 */
+#define EXITLESS_PVIPI_SEND_INLINE	(1ULL << 0)
+#define EXITLESS_PVIPI_INLINE_BITS	64
 
 /* Error codes, returned negated in RAX: our own, not KVM's nor errno. */
 #define EXITLESS_EINVAL			2001	/* bad flags, size, version, alignment */

@@ -20,6 +20,10 @@
  * fixed vector once per x2APIC cluster (16 IDs) of the set, not once per
  * target.
  *
+ * Two sets of vCPU indices below 64 go once more as inline sets
+ * (EXITLESS_PVIPI_SEND_INLINE: the bitmap in a0, the one in memory
+ * zeroed): one exit per send, each target once.
+ *
  * Then hostile arguments: each gets its defined error, nothing is
  * delivered, and the kernel log stays silent.
  *
@@ -551,6 +555,65 @@ static void test_set(const char *name, const bool *set)
 		       (double)pv.exits / reps, (double)up.exits / reps, time);
 }
 
+/*
+ * The same set with EXITLESS_PVIPI_SEND_INLINE (ABI version 4): the bitmap
+ * in a0, while the one in guest memory is zeroed, so that a host that read
+ * memory would deliver nothing.  Only for sets of vCPU indices below 64.
+ * With -p, timed against upstream as test_set() does.
+ */
+static void test_inline(const char *name, const bool *set)
+{
+	struct sender_mbox *mb = host_mbox(), pv_mb, up_mb;
+	u64 *map = addr_gva2hva(vm, (vm_vaddr_t)dest_map);
+	unsigned int i, targets = 0, nb;
+	struct cost pv, up;
+	u64 nbits, word;
+	s64 d0, d1;
+
+	for (i = 0; i < nr_vcpus; i++)
+		targets += set[i];
+	nbits = set_to_map(set);
+	TEST_ASSERT(nbits && nbits <= EXITLESS_PVIPI_INLINE_BITS,
+		    "%s: not an inline set", name);
+	word = map[0];
+	memset(map, 0, sizeof(dest_map));
+	memset(mb, 0, sizeof(*mb));
+	mb->op = OP_PVIPI;
+	mb->a[0] = word;
+	mb->a[1] = nbits;
+	mb->a[2] = EXITLESS_PVIPI_MODE_FIXED | IPI_VECTOR;
+	mb->a[3] = EXITLESS_PVIPI_SEND_INLINE;
+	pv_mb = *mb;
+	ksft_test_result(deliver_once(name, set, targets),
+			 "%s: one inline PVIPI_SEND (a0 %#lx, %lu bits, bitmap in memory zeroed) answers %u and each target takes the vector exactly once\n",
+			 name, word, nbits, targets);
+	mb->reps = reps;
+	d0 = exl_stat("pvipi_inline");
+	pv = quiet_burst(&nb);
+	d1 = exl_stat("pvipi_inline");
+	ksft_test_result(mb->rax_sum == (u64)targets * reps &&
+			 d0 >= 0 && d1 - d0 == (s64)reps * nb,
+			 "%s: %u inline PVIPI_SENDs answer %u each (sum %lu), pvipi_inline +%ld for %u sends\n",
+			 name, reps, targets, mb->rax_sum, (long)(d1 - d0),
+			 reps * nb);
+	ksft_test_result(pv.hypercalls == reps && pv.exits == reps,
+			 "%s: inline PVIPI_SEND costs the sender exactly 1 exit per send (%lu exits, %lu hypercalls for %u sends)\n",
+			 name, pv.exits, pv.hypercalls, reps);
+	settle_targets();
+	if (!pairs)
+		return;
+	memset(mb, 0, sizeof(*mb));
+	set_to_windows(set, mb);
+	mb->op = OP_KVM_IPI;
+	up_mb = *mb;
+	mb->reps = reps;
+	up = quiet_burst(&nb);
+	settle_targets();
+	ksft_print_msg("| %-18s | %4u | inline    |       | %8.2f | %7.2f | %12.2f |\n",
+		       name, targets, (double)pv.exits / reps,
+		       (double)up.exits / reps, timed_pairs(name, &pv_mb, &up_mb));
+}
+
 static void test_nmi(void)
 {
 	struct sender_mbox *mb = host_mbox();
@@ -602,6 +665,7 @@ struct hostile {
 #define FIX	(EXITLESS_PVIPI_MODE_FIXED | IPI_VECTOR)
 #define EINVAL_RET	EXL_RET(EXITLESS_EINVAL)
 #define EFAULT_RET	EXL_RET(EXITLESS_EFAULT)
+#define INL		EXITLESS_PVIPI_SEND_INLINE
 
 static void test_hostile(void)
 {
@@ -643,9 +707,17 @@ static void test_hostile(void)
 		{ "level assert", gpa, n, FIX | 0x4000, 0, EINVAL_RET },
 		{ "shorthand all", gpa, n, FIX | 0x80000, 0, EINVAL_RET },
 		{ "a2 bit 32", gpa, n, FIX | (1ULL << 32), 0, EINVAL_RET },
-		{ "flags 1", gpa, n, FIX, 1, EINVAL_RET },
+		{ "flags 2", gpa, n, FIX, 2, EINVAL_RET },
 		{ "flags 1 << 32 (truncation)", gpa, n, FIX, 1ULL << 32,
 		  EINVAL_RET },
+		{ "inline, 0 bits", 2, 0, FIX, INL, EINVAL_RET },
+		{ "inline, 65 bits", 2, 65, FIX, INL, EINVAL_RET },
+		{ "inline, all vCPUs' bits", 2, n, FIX, INL, EINVAL_RET },
+		{ "inline, a bit at a1", 1ULL << 5, 5, FIX, INL, EINVAL_RET },
+		{ "inline, bit 63 of 63 bits", 1ULL << 63, 63, FIX, INL,
+		  EINVAL_RET },
+		{ "inline and flag 2", 2, 2, FIX, INL | 2, EINVAL_RET },
+		{ "inline, vector 15", 2, 2, 15, INL, EINVAL_RET },
 	};
 
 	clear_counts();
@@ -782,7 +854,7 @@ int main(int argc, char *argv[])
 		       "KVM allows fewer than %u vCPUs per VM", nr_vcpus + 1);
 	__TEST_REQUIRE(kvm_check_cap(KVM_CAP_MAX_VCPU_ID) > (int)apic_id(nr_vcpus),
 		       "KVM allows no vCPU id %u", apic_id(nr_vcpus));
-	ksft_set_plan(4 * 7 + 1 + 24 + 2 + 2 + 1);
+	ksft_set_plan(4 * 7 + 2 * 3 + 1 + 31 + 2 + 2 + 1);
 
 	create_vm();
 
@@ -804,6 +876,15 @@ int main(int argc, char *argv[])
 	for (i = 0; i < nr_vcpus; i++)
 		set[i] = i != 0;
 	test_set("all but the sender", set);
+	memset(set, 0, sizeof(set));
+	for (i = 1; i <= 4; i++)
+		set[i] = true;
+	test_inline("4 neighbours", set);
+	memset(set, 0, sizeof(set));
+	set[1] = true;
+	set[min(33U, nr_vcpus - 1)] = true;
+	set[min(63U, nr_vcpus - 1)] = true;
+	test_inline("3 in 64", set);
 
 	test_nmi();
 	test_hostile();
