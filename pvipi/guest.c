@@ -56,6 +56,7 @@ struct exitless_pvipi_cpu {
 	u32 dirty_words;	/* words of @map that may be nonzero */
 	bool busy;		/* @map is being sent with interrupts on */
 	u64 hypercalls;		/* PVIPI_SEND that delivered */
+	u64 inline_calls;	/* ... of them with the bitmap in a0 */
 	u64 targets;		/* targets they delivered to */
 	u64 fallbacks;		/* IPIs sent through the saved senders */
 	u64 singles;		/* one target left: sent natively by policy */
@@ -68,6 +69,8 @@ static DEFINE_PER_CPU(atomic_t, exitless_pvipi_poll);
 /* cpu -> vCPU index, EXITLESS_PVIPI_IDX_NONE until REGISTER told it */
 static u32 *exitless_pvipi_idx;
 static bool exitless_pvipi_on;
+/* the host's ABI version while exitless_pvipi_on: may it take inline sets? */
+static u64 exitless_pvipi_host_version;
 /* the operator's switch (module parameter "pvipi") */
 static bool pvipi = true;
 
@@ -144,6 +147,7 @@ static long exitless_pvipi_send(const unsigned long *cpus, u64 vector,
 	u64 mode_vector = EXITLESS_PVIPI_MODE_FIXED | vector;
 	unsigned int last = 0;
 	u32 nbits = 0;
+	u64 a0, a3;
 	long ret;
 	int n;
 
@@ -178,22 +182,31 @@ static long exitless_pvipi_send(const unsigned long *cpus, u64 vector,
 	 * interrupt taken right after the call, before the CLI: rare, and
 	 * counted in "nested".
 	 */
+	if (exitless_pvipi_use_inline(READ_ONCE(exitless_pvipi_host_version),
+				      nbits)) {
+		/* the bitmap goes in a0: the host reads no guest memory */
+		a0 = pc->map[0];
+		a3 = EXITLESS_PVIPI_SEND_INLINE;
+	} else {
+		a0 = virt_to_phys(pc->map);
+		a3 = 0;
+	}
 	if (!irqs_disabled_flags(flags) && preempt_count()) {
 		WRITE_ONCE(pc->busy, true);
 		barrier();	/* busy before interrupts are on */
-		ret = exitless_hypercall_irqs_on(EXITLESS_HC_PVIPI_SEND,
-						 virt_to_phys(pc->map), nbits,
-						 mode_vector, 0);
+		ret = exitless_hypercall_irqs_on(EXITLESS_HC_PVIPI_SEND, a0,
+						 nbits, mode_vector, a3);
 		barrier();	/* ... until they are off again */
 		WRITE_ONCE(pc->busy, false);
 	} else {
-		ret = exitless_hypercall(EXITLESS_HC_PVIPI_SEND,
-					 virt_to_phys(pc->map), nbits,
-					 mode_vector, 0, NULL);
+		ret = exitless_hypercall(EXITLESS_HC_PVIPI_SEND, a0, nbits,
+					 mode_vector, a3, NULL);
 	}
 	if (ret != n)
 		return ret < 0 ? ret : -EXITLESS_EINVAL;
 	pc->hypercalls++;
+	if (a3)
+		pc->inline_calls++;
 	pc->targets += n;
 	return 0;
 }
@@ -259,6 +272,14 @@ static void exitless_pvipi_send_reschedule(int cpu)
 void exitless_pvipi_set(bool on)
 {
 	on = on && READ_ONCE(pvipi);
+	/*
+	 * A new host instance (reload, migration) may speak another ABI
+	 * version; an older one refuses an inline set with -EINVAL, and
+	 * that IPI goes out natively (the fallback), so nothing is lost
+	 * between its arrival and this update.
+	 */
+	WRITE_ONCE(exitless_pvipi_host_version,
+		   on ? exitless_guest.host_version : 0);
 	if (on == exitless_pvipi_on || !exitless_pvipi_idx)
 		return;
 	/*
@@ -315,13 +336,14 @@ MODULE_PARM_DESC(pvipi,
 ssize_t exitless_pvipi_show(char *buf)
 {
 	u64 hc = 0, targets = 0, fallbacks = 0, singles = 0, wakes = 0;
-	u64 nested = 0;
+	u64 nested = 0, inl = 0;
 	unsigned int cpu;
 
 	for_each_possible_cpu(cpu) {
 		struct exitless_pvipi_cpu *pc = per_cpu_ptr(&exitless_pvipi_cpu, cpu);
 
 		hc += READ_ONCE(pc->hypercalls);
+		inl += READ_ONCE(pc->inline_calls);
 		targets += READ_ONCE(pc->targets);
 		fallbacks += READ_ONCE(pc->fallbacks);
 		singles += READ_ONCE(pc->singles);
@@ -329,9 +351,9 @@ ssize_t exitless_pvipi_show(char *buf)
 		nested += READ_ONCE(pc->nested);
 	}
 	return sysfs_emit(buf,
-			  "in_use %d\nhypercalls %llu\ntargets %llu\nfallbacks %llu\nsingles %llu\npoll_wakes %llu\nnested %llu\n",
+			  "in_use %d\nhypercalls %llu\ntargets %llu\nfallbacks %llu\nsingles %llu\npoll_wakes %llu\nnested %llu\ninline %llu\n",
 			  READ_ONCE(exitless_pvipi_on), hc, targets, fallbacks,
-			  singles, wakes, nested);
+			  singles, wakes, nested, inl);
 }
 
 int exitless_pvipi_init(void)

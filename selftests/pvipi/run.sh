@@ -96,11 +96,13 @@ dump
 # unicast: one target (call-func-single), which the guest sends with the
 # kernel's own single-destination sender (one ICR write: "singles")
 h0=$(pv hypercalls)
+i0=$(pv inline)
 s0=$(pv singles)
 f0=$(pv fallbacks)
 cal0=$(irqs CAL)
 check multicast_ipis_arrive run_load "$spinners" "$CALLS"
 hm=$(pv hypercalls)
+im=$(pv inline)
 sm=$(pv singles)
 check unicast_ipis_arrive run_load 1 "$CALLS"
 h1=$(pv hypercalls)
@@ -118,6 +120,9 @@ echo "# hypercalls $h0 -> $hm -> $h1, singles $s0 -> $sm -> $s1, fallbacks $f0 -
 # singles (the guest's reschedule IPIs send them too), and next to no
 # PVIPI_SEND (sent_natively).
 check sent_by_hypercall [ $((hm - h0)) -ge $((CALLS / 2)) ]
+# 3 vCPUs, a host of this tree (ABI version 4): every set goes inline
+echo "# inline PVIPI_SEND $i0 -> $im of hypercalls $h0 -> $hm"
+check sent_inline [ $((im - i0)) -eq $((hm - h0)) ]
 check unicast_sent_natively sent_natively "$hm" "$sm"
 check no_fallback_while_attached [ "$f1" -eq "$f0" ]
 check targets_took_them [ $((cal1 - cal0)) -ge "$CALLS" ]
