@@ -31,7 +31,9 @@
 #include <linux/cpumask.h>
 #include <linux/io.h>
 #include <linux/irqflags.h>
+#include <linux/log2.h>
 #include <linux/moduleparam.h>
+#include <linux/overflow.h>
 #include <linux/percpu.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
@@ -65,7 +67,23 @@ struct exitless_pvipi_cpu {
 };
 
 static DEFINE_PER_CPU(struct exitless_pvipi_cpu, exitless_pvipi_cpu);
-static DEFINE_PER_CPU(atomic_t, exitless_pvipi_poll);
+
+/*
+ * What a sender reads of its targets, in one allocation: each CPU's
+ * polling state (policy.h) on a cache line of its own, since the CPU
+ * writes it around every idle poll, then the read-mostly cpu -> vCPU
+ * index map.  Per-CPU variables would put each target's state in that
+ * CPU's own per-CPU area, a page apart: a send to 3 CPUs touched 3 pages
+ * for their states and one more for the map, where a guest of up to 60
+ * CPUs (68 bytes each) now touches one.  Under nested TCG every page a
+ * path touches after a world switch costs a nested page walk; on
+ * hardware, TLB entries.
+ */
+struct exitless_pvipi_slot {
+	atomic_t poll;
+} ____cacheline_aligned;
+
+static struct exitless_pvipi_slot *exitless_pvipi_slots;
 /* cpu -> vCPU index, EXITLESS_PVIPI_IDX_NONE until REGISTER told it */
 static u32 *exitless_pvipi_idx;
 static bool exitless_pvipi_on;
@@ -87,7 +105,7 @@ void exitless_pvipi_learn_idx(unsigned int cpu, u32 vcpu_idx)
 /* A sender's side of the polling protocol: true = woken, no IPI needed. */
 static bool exitless_pvipi_wake_polling(unsigned int cpu, void *unused)
 {
-	atomic_t *st = per_cpu_ptr(&exitless_pvipi_poll, cpu);
+	atomic_t *st = &exitless_pvipi_slots[cpu].poll;
 	int old = atomic_read(st);
 
 	do {
@@ -101,7 +119,7 @@ static bool exitless_pvipi_wake_polling(unsigned int cpu, void *unused)
 
 void exitless_pvipi_poll_begin(void)
 {
-	atomic_set(this_cpu_ptr(&exitless_pvipi_poll),
+	atomic_set(&exitless_pvipi_slots[smp_processor_id()].poll,
 		   EXITLESS_PVIPI_POLL_POLLING);
 	/* the state is visible before the loop's first need_resched() check */
 	smp_mb__after_atomic();
@@ -109,12 +127,14 @@ void exitless_pvipi_poll_begin(void)
 
 bool exitless_pvipi_poll_woken_up(void)
 {
-	return exitless_pvipi_poll_must_exit(atomic_read(this_cpu_ptr(&exitless_pvipi_poll)));
+	atomic_t *st = &exitless_pvipi_slots[smp_processor_id()].poll;
+
+	return exitless_pvipi_poll_must_exit(atomic_read(st));
 }
 
 void exitless_pvipi_poll_end(void)
 {
-	int old = atomic_xchg(this_cpu_ptr(&exitless_pvipi_poll),
+	int old = atomic_xchg(&exitless_pvipi_slots[smp_processor_id()].poll,
 			      EXITLESS_PVIPI_POLL_OFF);
 
 	/*
@@ -145,23 +165,41 @@ static long exitless_pvipi_send(const unsigned long *cpus, u64 vector,
 {
 	struct exitless_pvipi_cpu *pc = this_cpu_ptr(&exitless_pvipi_cpu);
 	u64 mode_vector = EXITLESS_PVIPI_MODE_FIXED | vector;
+	u64 host_version = READ_ONCE(exitless_pvipi_host_version);
 	unsigned int last = 0;
+	u64 word = 0, a0, a3 = 0;
+	bool small;
 	u32 nbits = 0;
-	u64 a0, a3;
 	long ret;
 	int n;
 
 	*single = -1;
 	if (!READ_ONCE(exitless_pvipi_on))
 		return -EXITLESS_EOPNOTSUPP;
-	/* sent from an interrupt taken inside the window below */
-	if (READ_ONCE(pc->busy))
-		return EXITLESS_PVIPI_NESTED;
-	memset(pc->map, 0, pc->dirty_words * sizeof(u64));
-	n = exitless_pvipi_pack(pc->map, EXITLESS_PVIPI_MAP_BITS,
-				exitless_pvipi_idx, cpus, nr_cpu_ids,
-				exitless_pvipi_wake_polling, NULL, &nbits, &last);
-	pc->dirty_words = DIV_ROUND_UP(nbits, 64);
+	/*
+	 * A guest of at most 64 CPUs packs into a word on the stack and sends
+	 * it inline: no bitmap in memory, so none to share with a set sent
+	 * from an interrupt, and one page fewer on the path.  (A vCPU index
+	 * of 64 or more, which such a guest should not have, fails the pack:
+	 * that IPI goes out natively.)
+	 */
+	small = exitless_pvipi_use_inline(host_version, nr_cpu_ids);
+	if (small) {
+		n = exitless_pvipi_pack(&word, EXITLESS_PVIPI_INLINE_BITS,
+					exitless_pvipi_idx, cpus, nr_cpu_ids,
+					exitless_pvipi_wake_polling, NULL,
+					&nbits, &last);
+	} else {
+		/* sent from an interrupt taken inside the window below */
+		if (READ_ONCE(pc->busy))
+			return EXITLESS_PVIPI_NESTED;
+		memset(pc->map, 0, pc->dirty_words * sizeof(u64));
+		n = exitless_pvipi_pack(pc->map, EXITLESS_PVIPI_MAP_BITS,
+					exitless_pvipi_idx, cpus, nr_cpu_ids,
+					exitless_pvipi_wake_polling, NULL,
+					&nbits, &last);
+		pc->dirty_words = DIV_ROUND_UP(nbits, 64);
+	}
 	if (n < 0)
 		return -EXITLESS_EINVAL;
 	if (!n)
@@ -171,33 +209,37 @@ static long exitless_pvipi_send(const unsigned long *cpus, u64 vector,
 		*single = last;
 		return 0;
 	}
+	if (small) {
+		a0 = word;
+		a3 = EXITLESS_PVIPI_SEND_INLINE;
+	} else if (exitless_pvipi_use_inline(host_version, nbits)) {
+		/* the bitmap goes in a0: the host reads no guest memory */
+		a0 = pc->map[0];
+		a3 = EXITLESS_PVIPI_SEND_INLINE;
+	} else {
+		a0 = virt_to_phys(pc->map);
+	}
 	/*
 	 * Interrupts that were on stay on across the call, unless this task
 	 * could be preempted (and migrated) by the return from one.  STI's
 	 * shadow keeps them out until the hypercall has completed, but a CPU
 	 * that drops the shadow at a VM exit (QEMU's emulated SVM, see
 	 * Documentation/pvipi.rst) lets one in before it: an IPI sent from
-	 * there must not rewrite the bitmap under this call, so it finds it
+	 * there must not rewrite @pc->map under this call, so it finds it
 	 * busy and goes native.  That also sends natively a set from an
 	 * interrupt taken right after the call, before the CLI: rare, and
-	 * counted in "nested".
+	 * counted in "nested".  A word on the stack needs no such guard:
+	 * the call has it in a register.
 	 */
-	if (exitless_pvipi_use_inline(READ_ONCE(exitless_pvipi_host_version),
-				      nbits)) {
-		/* the bitmap goes in a0: the host reads no guest memory */
-		a0 = pc->map[0];
-		a3 = EXITLESS_PVIPI_SEND_INLINE;
-	} else {
-		a0 = virt_to_phys(pc->map);
-		a3 = 0;
-	}
 	if (!irqs_disabled_flags(flags) && preempt_count()) {
-		WRITE_ONCE(pc->busy, true);
+		if (!small)
+			WRITE_ONCE(pc->busy, true);
 		barrier();	/* busy before interrupts are on */
 		ret = exitless_hypercall_irqs_on(EXITLESS_HC_PVIPI_SEND, a0,
 						 nbits, mode_vector, a3);
 		barrier();	/* ... until they are off again */
-		WRITE_ONCE(pc->busy, false);
+		if (!small)
+			WRITE_ONCE(pc->busy, false);
 	} else {
 		ret = exitless_hypercall(EXITLESS_HC_PVIPI_SEND, a0, nbits,
 					 mode_vector, a3, NULL);
@@ -358,11 +400,15 @@ ssize_t exitless_pvipi_show(char *buf)
 
 int exitless_pvipi_init(void)
 {
+	size_t slots = array_size(nr_cpu_ids, sizeof(*exitless_pvipi_slots));
+	size_t size = slots + array_size(nr_cpu_ids, sizeof(u32));
 	unsigned int cpu;
 
-	exitless_pvipi_idx = kmalloc_array(nr_cpu_ids, sizeof(u32), GFP_KERNEL);
-	if (!exitless_pvipi_idx)
+	/* a power of two: kmalloc aligns it to its size, a line at least */
+	exitless_pvipi_slots = kzalloc(roundup_pow_of_two(size), GFP_KERNEL);
+	if (!exitless_pvipi_slots)
 		return -ENOMEM;
+	exitless_pvipi_idx = (u32 *)((char *)exitless_pvipi_slots + slots);
 	memset(exitless_pvipi_idx, 0xff, nr_cpu_ids * sizeof(u32));
 	for_each_possible_cpu(cpu) {
 		u64 *map = kzalloc(EXITLESS_PVIPI_MAP_WORDS * sizeof(u64),
@@ -388,6 +434,7 @@ void exitless_pvipi_exit(void)
 		kfree(pc->map);
 		pc->map = NULL;
 	}
-	kfree(exitless_pvipi_idx);
+	kfree(exitless_pvipi_slots);
+	exitless_pvipi_slots = NULL;
 	exitless_pvipi_idx = NULL;
 }
