@@ -820,6 +820,16 @@ static void test_xapic_target(void)
 			 rax);
 }
 
+/* vCPU indices 1..4: x2APIC IDs 3..12, one cluster */
+static void set_neighbours(bool *set)
+{
+	unsigned int i;
+
+	memset(set, 0, MAX_VCPUS * sizeof(*set));
+	for (i = 1; i <= 4; i++)
+		set[i] = true;
+}
+
 int main(int argc, char *argv[])
 {
 	bool set[MAX_VCPUS];
@@ -861,9 +871,7 @@ int main(int argc, char *argv[])
 	/* sender exits per send; time: KVM_HC_SEND_IPI burst / exitless burst */
 	ksft_print_msg("| %-18s | tgts | APIC IDs  | ceil  | exitless | KVM_HC  | time KVM/exl |\n",
 		       "set");
-	memset(set, 0, sizeof(set));
-	for (i = 1; i <= 4; i++)
-		set[i] = true;
+	set_neighbours(set);
 	test_set("4 neighbours", set);
 	memset(set, 0, sizeof(set));
 	set[1] = true;
@@ -876,9 +884,7 @@ int main(int argc, char *argv[])
 	for (i = 0; i < nr_vcpus; i++)
 		set[i] = i != 0;
 	test_set("all but the sender", set);
-	memset(set, 0, sizeof(set));
-	for (i = 1; i <= 4; i++)
-		set[i] = true;
+	set_neighbours(set);
 	test_inline("4 neighbours", set);
 	memset(set, 0, sizeof(set));
 	set[1] = true;
