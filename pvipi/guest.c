@@ -167,9 +167,9 @@ static long exitless_pvipi_send(const unsigned long *cpus, u64 vector,
 	u64 mode_vector = EXITLESS_PVIPI_MODE_FIXED | vector;
 	u64 host_version = READ_ONCE(exitless_pvipi_host_version);
 	unsigned int last = 0;
-	u64 word = 0, a0, a3 = 0;
+	u64 word = 0, *map, a0, a3 = 0;
+	u32 nbits = 0, map_bits;
 	bool small;
-	u32 nbits = 0;
 	long ret;
 	int n;
 
@@ -185,21 +185,21 @@ static long exitless_pvipi_send(const unsigned long *cpus, u64 vector,
 	 */
 	small = exitless_pvipi_use_inline(host_version, nr_cpu_ids);
 	if (small) {
-		n = exitless_pvipi_pack(&word, EXITLESS_PVIPI_INLINE_BITS,
-					exitless_pvipi_idx, cpus, nr_cpu_ids,
-					exitless_pvipi_wake_polling, NULL,
-					&nbits, &last);
+		map = &word;
+		map_bits = EXITLESS_PVIPI_INLINE_BITS;
 	} else {
 		/* sent from an interrupt taken inside the window below */
 		if (READ_ONCE(pc->busy))
 			return EXITLESS_PVIPI_NESTED;
 		memset(pc->map, 0, pc->dirty_words * sizeof(u64));
-		n = exitless_pvipi_pack(pc->map, EXITLESS_PVIPI_MAP_BITS,
-					exitless_pvipi_idx, cpus, nr_cpu_ids,
-					exitless_pvipi_wake_polling, NULL,
-					&nbits, &last);
-		pc->dirty_words = DIV_ROUND_UP(nbits, 64);
+		map = pc->map;
+		map_bits = EXITLESS_PVIPI_MAP_BITS;
 	}
+	n = exitless_pvipi_pack(map, map_bits, exitless_pvipi_idx, cpus,
+				nr_cpu_ids, exitless_pvipi_wake_polling, NULL,
+				&nbits, &last);
+	if (!small)
+		pc->dirty_words = DIV_ROUND_UP(nbits, 64);
 	if (n < 0)
 		return -EXITLESS_EINVAL;
 	if (!n)
@@ -209,12 +209,10 @@ static long exitless_pvipi_send(const unsigned long *cpus, u64 vector,
 		*single = last;
 		return 0;
 	}
-	if (small) {
-		a0 = word;
-		a3 = EXITLESS_PVIPI_SEND_INLINE;
-	} else if (exitless_pvipi_use_inline(host_version, nbits)) {
+	/* a small guest's word always fits: nbits <= 64 */
+	if (exitless_pvipi_use_inline(host_version, nbits)) {
 		/* the bitmap goes in a0: the host reads no guest memory */
-		a0 = pc->map[0];
+		a0 = map[0];
 		a3 = EXITLESS_PVIPI_SEND_INLINE;
 	} else {
 		a0 = virt_to_phys(pc->map);
