@@ -65,9 +65,9 @@ void exitless_dynidle_vcpu_entry(struct kvm_vcpu *vcpu)
 	pagefault_enable();
 	srcu_read_unlock(&kvm->srcu, idx);
 	if (r) {
-		atomic64_inc(&exitless_stats.dynidle_write_faults);
+		exitless_count(EXITLESS_CNT_DYNIDLE_WRITE_FAULTS);
 		return;
 	}
 	xv->dynidle_flags = flags;
-	atomic64_inc(&exitless_stats.dynidle_updates);
+	exitless_count(EXITLESS_CNT_DYNIDLE_UPDATES);
 }

@@ -19,7 +19,7 @@ static long exitless_hc_probe(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 {
 	struct exitless_vm *vm;
 
-	atomic64_inc(&exitless_stats.hc_probe);
+	exitless_count(EXITLESS_CNT_HC_PROBE);
 	vm = exitless_vm_get_or_create(vcpu->kvm);
 	if (!vm)
 		return -EXITLESS_ENOMEM;
@@ -60,7 +60,7 @@ static long exitless_hc_register(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 	unsigned int host_off, host_len;
 	long r;
 
-	atomic64_inc(&exitless_stats.hc_register);
+	exitless_count(EXITLESS_CNT_HC_REGISTER);
 
 	r = exitless_check_register_args(gpa, size, version, flags);
 	if (r)
@@ -109,7 +109,7 @@ static long exitless_hc_unregister(struct kvm_vcpu *vcpu,
 {
 	struct exitless_vcpu *xv;
 
-	atomic64_inc(&exitless_stats.hc_unregister);
+	exitless_count(EXITLESS_CNT_HC_UNREGISTER);
 	if (hc->a0)
 		return -EXITLESS_EINVAL;
 	xv = exitless_vcpu_find(vcpu);
@@ -142,12 +142,12 @@ long exitless_dispatch(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 		r = exitless_pvtimer_hypercall(vcpu, hc);
 		break;
 	default:
-		atomic64_inc(&exitless_stats.hc_unknown);
+		exitless_count(EXITLESS_CNT_HC_UNKNOWN);
 		r = -EXITLESS_ENOSYS;
 		break;
 	}
 	/* PVIPI_SEND answers how many it delivered: only < 0 is an error */
 	if (r < 0)
-		atomic64_inc(&exitless_stats.hc_errors);
+		exitless_count(EXITLESS_CNT_HC_ERRORS);
 	return r;
 }

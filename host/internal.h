@@ -7,6 +7,7 @@
 
 #include <linux/kvm_host.h>
 #include <linux/atomic.h>
+#include <linux/percpu.h>
 #include "uapi/exitless.h"
 #include "pvtimer/host.h"
 
@@ -14,40 +15,68 @@
 #define EXITLESS_HOST_SUPPORTED		(EXITLESS_F_AREA | EXITLESS_F_PVIPI | \
 					 EXITLESS_F_PVTIMER | EXITLESS_F_DYNIDLE)
 
-/* Module-wide counters, shown in debugfs (exitless/stats). */
+/* Module-wide gauges, shown in debugfs (exitless/stats). */
 struct exitless_host_stats {
 	atomic_t vms;			/* VMs with exitless state */
 	atomic_t vcpus_registered;	/* areas registered now */
-	atomic64_t hc_probe;
-	atomic64_t hc_register;
-	atomic64_t hc_unregister;
-	atomic64_t hc_unknown;		/* numbers in our range we don't know */
-	atomic64_t hc_errors;		/* calls answered with an error */
-	atomic64_t vcpu_resets;		/* registrations dropped by INIT/reset */
-	atomic64_t hc_pvipi;		/* pvipi sub-range calls */
-	atomic64_t pvipi_targets;	/* vCPUs PVIPI_SEND delivered to */
-	atomic64_t pvipi_apic_sends;	/* its deliveries into KVM's APIC code */
-	atomic64_t pvipi_inline;	/* ... calls with the bitmap in a0 */
-	atomic64_t dynidle_updates;	/* dynidle host_flags written */
-	atomic64_t dynidle_write_faults; /* ... not written: page not mapped */
 	atomic_t pvtimer_vcpus;		/* vCPUs with pvtimer enabled now */
-	atomic64_t hc_pvtimer;		/* pvtimer sub-range calls */
-	atomic64_t pvtimer_syncs;	/* PVTIMER_SYNC calls */
-	atomic64_t pvtimer_arms;	/* host timers (re)armed */
-	atomic64_t pvtimer_injects;	/* vectors injected */
-	atomic64_t pvtimer_kicks;	/* expiries that forced an exit first */
-	atomic64_t pvtimer_guards;	/* guards started after an injection */
-	atomic64_t pvtimer_guards_hinted; /* ... ended at the guest's tick hint */
-	atomic64_t pvtimer_migrations;	/* timers moved to the vCPU's new CPU */
-	atomic64_t pvtimer_read_faults;	/* section not readable at an exit */
-	atomic64_t pvtimer_write_faults; /* host_seq/host_armed not written */
-	atomic64_t pvtimer_backstops;	/* APIC backstops written for guests */
-	atomic64_t pvtimer_poll_scans;	/* poller rounds over every vCPU */
-	atomic64_t pvtimer_poll_arms;	/* host timers armed by the poller */
-	atomic64_t pvtimer_pin_faults;	/* poller: section page not pinned */
 };
 
 extern struct exitless_host_stats exitless_stats;
+
+/*
+ * Module-wide event counts, shown in debugfs in this order.  They are
+ * bumped on every VM's hot paths (each hypercall, timer arm and
+ * injection), so each CPU keeps its own and a read sums them: no two
+ * host CPUs share a counter's cache line.
+ */
+enum exitless_count {
+	EXITLESS_CNT_HC_PROBE,
+	EXITLESS_CNT_HC_REGISTER,
+	EXITLESS_CNT_HC_UNREGISTER,
+	EXITLESS_CNT_HC_UNKNOWN,		/* numbers in our range we don't know */
+	EXITLESS_CNT_HC_ERRORS,			/* calls answered with an error */
+	EXITLESS_CNT_VCPU_RESETS,		/* registrations dropped by INIT/reset */
+	EXITLESS_CNT_HC_PVIPI,			/* pvipi sub-range calls */
+	EXITLESS_CNT_PVIPI_TARGETS,		/* vCPUs PVIPI_SEND delivered to */
+	EXITLESS_CNT_PVIPI_APIC_SENDS,		/* its deliveries into KVM's APIC code */
+	EXITLESS_CNT_PVIPI_INLINE,		/* ... calls with the bitmap in a0 */
+	EXITLESS_CNT_DYNIDLE_UPDATES,		/* dynidle host_flags written */
+	EXITLESS_CNT_DYNIDLE_WRITE_FAULTS,	/* ... not written: page not mapped */
+	EXITLESS_CNT_HC_PVTIMER,		/* pvtimer sub-range calls */
+	EXITLESS_CNT_PVTIMER_SYNCS,		/* PVTIMER_SYNC calls */
+	EXITLESS_CNT_PVTIMER_ARMS,		/* host timers (re)armed */
+	EXITLESS_CNT_PVTIMER_INJECTS,		/* vectors injected */
+	EXITLESS_CNT_PVTIMER_KICKS,		/* expiries that forced an exit first */
+	EXITLESS_CNT_PVTIMER_GUARDS,		/* guards started after an injection */
+	EXITLESS_CNT_PVTIMER_GUARDS_HINTED,	/* ... ended at the guest's tick hint */
+	EXITLESS_CNT_PVTIMER_MIGRATIONS,	/* timers moved to the vCPU's new CPU */
+	EXITLESS_CNT_PVTIMER_READ_FAULTS,	/* section not readable at an exit */
+	EXITLESS_CNT_PVTIMER_WRITE_FAULTS,	/* host_seq/host_armed not written */
+	EXITLESS_CNT_PVTIMER_BACKSTOPS,		/* APIC backstops written for guests */
+	EXITLESS_CNT_PVTIMER_POLL_SCANS,	/* poller rounds over every vCPU */
+	EXITLESS_CNT_PVTIMER_POLL_ARMS,		/* host timers armed by the poller */
+	EXITLESS_CNT_PVTIMER_PIN_FAULTS,	/* poller: section page not pinned */
+	EXITLESS_NR_COUNTS
+};
+
+struct exitless_counts {
+	u64 n[EXITLESS_NR_COUNTS];
+};
+
+DECLARE_PER_CPU(struct exitless_counts, exitless_counts);
+
+/* Count @nr events on this CPU's copy of counter @c; any context. */
+static inline void exitless_count_add(enum exitless_count c, u64 nr)
+{
+	this_cpu_add(exitless_counts.n[c], nr);
+}
+
+static inline void exitless_count(enum exitless_count c)
+{
+	this_cpu_inc(exitless_counts.n[c]);
+}
+
 extern u64 exitless_epoch;
 extern u64 exitless_features;	/* offered: module param & supported */
 

@@ -18,6 +18,7 @@
 #include "exitless_trace.h"
 
 struct exitless_host_stats exitless_stats;
+DEFINE_PER_CPU(struct exitless_counts, exitless_counts);
 u64 exitless_epoch;
 u64 exitless_features;
 
@@ -28,66 +29,65 @@ MODULE_PARM_DESC(features,
 
 static struct dentry *exitless_debugfs;
 
+static const char * const exitless_count_names[] = {
+	[EXITLESS_CNT_HC_PROBE] = "hc_probe",
+	[EXITLESS_CNT_HC_REGISTER] = "hc_register",
+	[EXITLESS_CNT_HC_UNREGISTER] = "hc_unregister",
+	[EXITLESS_CNT_HC_UNKNOWN] = "hc_unknown",
+	[EXITLESS_CNT_HC_ERRORS] = "hc_errors",
+	[EXITLESS_CNT_VCPU_RESETS] = "vcpu_resets",
+	[EXITLESS_CNT_HC_PVIPI] = "hc_pvipi",
+	[EXITLESS_CNT_PVIPI_TARGETS] = "pvipi_targets",
+	[EXITLESS_CNT_PVIPI_APIC_SENDS] = "pvipi_apic_sends",
+	[EXITLESS_CNT_PVIPI_INLINE] = "pvipi_inline",
+	[EXITLESS_CNT_DYNIDLE_UPDATES] = "dynidle_updates",
+	[EXITLESS_CNT_DYNIDLE_WRITE_FAULTS] = "dynidle_write_faults",
+	[EXITLESS_CNT_HC_PVTIMER] = "hc_pvtimer",
+	[EXITLESS_CNT_PVTIMER_SYNCS] = "pvtimer_syncs",
+	[EXITLESS_CNT_PVTIMER_ARMS] = "pvtimer_arms",
+	[EXITLESS_CNT_PVTIMER_INJECTS] = "pvtimer_injects",
+	[EXITLESS_CNT_PVTIMER_KICKS] = "pvtimer_kicks",
+	[EXITLESS_CNT_PVTIMER_GUARDS] = "pvtimer_guards",
+	[EXITLESS_CNT_PVTIMER_GUARDS_HINTED] = "pvtimer_guards_hinted",
+	[EXITLESS_CNT_PVTIMER_MIGRATIONS] = "pvtimer_migrations",
+	[EXITLESS_CNT_PVTIMER_READ_FAULTS] = "pvtimer_read_faults",
+	[EXITLESS_CNT_PVTIMER_WRITE_FAULTS] = "pvtimer_write_faults",
+	[EXITLESS_CNT_PVTIMER_BACKSTOPS] = "pvtimer_backstops",
+	[EXITLESS_CNT_PVTIMER_POLL_SCANS] = "pvtimer_poll_scans",
+	[EXITLESS_CNT_PVTIMER_POLL_ARMS] = "pvtimer_poll_arms",
+	[EXITLESS_CNT_PVTIMER_PIN_FAULTS] = "pvtimer_pin_faults",
+};
+
+static_assert(ARRAY_SIZE(exitless_count_names) == EXITLESS_NR_COUNTS);
+
+/* One counter summed over the CPUs: exact once its writers are done. */
+static u64 exitless_count_read(enum exitless_count c)
+{
+	u64 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(per_cpu_ptr(&exitless_counts, cpu)->n[c]);
+	return sum;
+}
+
 static int exitless_stats_show(struct seq_file *m, void *unused)
 {
+	enum exitless_count c;
+
 	seq_printf(m, "abi_version %u\n", EXITLESS_ABI_VERSION);
 	seq_printf(m, "features 0x%llx\n", exitless_features);
 	seq_printf(m, "epoch 0x%llx\n", exitless_epoch);
 	seq_printf(m, "vms %d\n", atomic_read(&exitless_stats.vms));
 	seq_printf(m, "vcpus_registered %d\n",
 		   atomic_read(&exitless_stats.vcpus_registered));
-	seq_printf(m, "hc_probe %lld\n", atomic64_read(&exitless_stats.hc_probe));
-	seq_printf(m, "hc_register %lld\n",
-		   atomic64_read(&exitless_stats.hc_register));
-	seq_printf(m, "hc_unregister %lld\n",
-		   atomic64_read(&exitless_stats.hc_unregister));
-	seq_printf(m, "hc_unknown %lld\n",
-		   atomic64_read(&exitless_stats.hc_unknown));
-	seq_printf(m, "hc_errors %lld\n",
-		   atomic64_read(&exitless_stats.hc_errors));
-	seq_printf(m, "vcpu_resets %lld\n",
-		   atomic64_read(&exitless_stats.vcpu_resets));
-	seq_printf(m, "hc_pvipi %lld\n", atomic64_read(&exitless_stats.hc_pvipi));
-	seq_printf(m, "pvipi_targets %lld\n",
-		   atomic64_read(&exitless_stats.pvipi_targets));
-	seq_printf(m, "pvipi_apic_sends %lld\n",
-		   atomic64_read(&exitless_stats.pvipi_apic_sends));
-	seq_printf(m, "pvipi_inline %lld\n",
-		   atomic64_read(&exitless_stats.pvipi_inline));
-	seq_printf(m, "dynidle_updates %lld\n",
-		   atomic64_read(&exitless_stats.dynidle_updates));
-	seq_printf(m, "dynidle_write_faults %lld\n",
-		   atomic64_read(&exitless_stats.dynidle_write_faults));
-	seq_printf(m, "pvtimer_vcpus %d\n",
-		   atomic_read(&exitless_stats.pvtimer_vcpus));
-	seq_printf(m, "hc_pvtimer %lld\n",
-		   atomic64_read(&exitless_stats.hc_pvtimer));
-	seq_printf(m, "pvtimer_syncs %lld\n",
-		   atomic64_read(&exitless_stats.pvtimer_syncs));
-	seq_printf(m, "pvtimer_arms %lld\n",
-		   atomic64_read(&exitless_stats.pvtimer_arms));
-	seq_printf(m, "pvtimer_injects %lld\n",
-		   atomic64_read(&exitless_stats.pvtimer_injects));
-	seq_printf(m, "pvtimer_kicks %lld\n",
-		   atomic64_read(&exitless_stats.pvtimer_kicks));
-	seq_printf(m, "pvtimer_guards %lld\n",
-		   atomic64_read(&exitless_stats.pvtimer_guards));
-	seq_printf(m, "pvtimer_guards_hinted %lld\n",
-		   atomic64_read(&exitless_stats.pvtimer_guards_hinted));
-	seq_printf(m, "pvtimer_migrations %lld\n",
-		   atomic64_read(&exitless_stats.pvtimer_migrations));
-	seq_printf(m, "pvtimer_read_faults %lld\n",
-		   atomic64_read(&exitless_stats.pvtimer_read_faults));
-	seq_printf(m, "pvtimer_write_faults %lld\n",
-		   atomic64_read(&exitless_stats.pvtimer_write_faults));
-	seq_printf(m, "pvtimer_backstops %lld\n",
-		   atomic64_read(&exitless_stats.pvtimer_backstops));
-	seq_printf(m, "pvtimer_poll_scans %lld\n",
-		   atomic64_read(&exitless_stats.pvtimer_poll_scans));
-	seq_printf(m, "pvtimer_poll_arms %lld\n",
-		   atomic64_read(&exitless_stats.pvtimer_poll_arms));
-	seq_printf(m, "pvtimer_pin_faults %lld\n",
-		   atomic64_read(&exitless_stats.pvtimer_pin_faults));
+	for (c = 0; c < EXITLESS_NR_COUNTS; c++) {
+		if (c == EXITLESS_CNT_HC_PVTIMER)
+			seq_printf(m, "pvtimer_vcpus %d\n",
+				   atomic_read(&exitless_stats.pvtimer_vcpus));
+		seq_printf(m, "%s %llu\n", exitless_count_names[c],
+			   exitless_count_read(c));
+	}
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(exitless_stats);

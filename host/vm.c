@@ -131,7 +131,7 @@ void exitless_vcpu_reset(struct kvm_vcpu *vcpu)
 		return;
 	trace_exitless_vcpu_reset(vcpu->vcpu_id, xv->registered);
 	if (xv->registered)
-		atomic64_inc(&exitless_stats.vcpu_resets);
+		exitless_count(EXITLESS_CNT_VCPU_RESETS);
 	exitless_vcpu_drop_registration(xv);
 }
 

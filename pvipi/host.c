@@ -61,7 +61,7 @@ static long exitless_pvipi_send(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 	bool by_cluster;
 	long r, n = 0;
 
-	atomic64_inc(&exitless_stats.hc_pvipi);
+	exitless_count(EXITLESS_CNT_HC_PVIPI);
 	if (!(exitless_features & EXITLESS_F_PVIPI))
 		return -EXITLESS_EOPNOTSUPP;
 
@@ -75,7 +75,7 @@ static long exitless_pvipi_send(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 	if (exitless_pvipi_inline(hc->a3)) {
 		/* checked: at most 64 bits, none above a1 */
 		map[0] = hc->a0;
-		atomic64_inc(&exitless_stats.pvipi_inline);
+		exitless_count(EXITLESS_CNT_PVIPI_INLINE);
 	} else {
 		bytes = exitless_pvipi_bitmap_bytes(hc->a1);
 		if (kvm_read_guest(kvm, hc->a0, map, bytes))
@@ -111,8 +111,8 @@ static long exitless_pvipi_send(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 	if (batch)
 		exitless_pvipi_apic_send(vcpu, icr_low | APIC_DEST_LOGICAL,
 					 batch, &sends);
-	atomic64_add(n, &exitless_stats.pvipi_targets);
-	atomic64_add(sends, &exitless_stats.pvipi_apic_sends);
+	exitless_count_add(EXITLESS_CNT_PVIPI_TARGETS, n);
+	exitless_count_add(EXITLESS_CNT_PVIPI_APIC_SENDS, sends);
 	return n;
 }
 
@@ -122,7 +122,7 @@ long exitless_pvipi_hypercall(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 	case EXITLESS_HC_PVIPI_SEND:
 		return exitless_pvipi_send(vcpu, hc);
 	default:
-		atomic64_inc(&exitless_stats.hc_unknown);
+		exitless_count(EXITLESS_CNT_HC_UNKNOWN);
 		return -EXITLESS_ENOSYS;
 	}
 }

@@ -122,9 +122,9 @@ static bool exitless_pvtimer_guard(struct exitless_pvtimer_vcpu *pt, u64 now)
 		pt->guard_ns = (u64)us * NSEC_PER_USEC;
 	} else {
 		pt->guard_ns = exitless_pvtimer_delay_ns(end, now, khz) + 1;
-		atomic64_inc(&exitless_stats.pvtimer_guards_hinted);
+		exitless_count(EXITLESS_CNT_PVTIMER_GUARDS_HINTED);
 	}
-	atomic64_inc(&exitless_stats.pvtimer_guards);
+	exitless_count(EXITLESS_CNT_PVTIMER_GUARDS);
 	return true;
 }
 
@@ -179,7 +179,7 @@ static int exitless_pvtimer_read(struct kvm_vcpu *vcpu,
 		pagefault_enable();
 	srcu_read_unlock(&kvm->srcu, idx);
 	if (r) {
-		atomic64_inc(&exitless_stats.pvtimer_read_faults);
+		exitless_count(EXITLESS_CNT_PVTIMER_READ_FAULTS);
 		return r;
 	}
 	rd->deadline = v[0];
@@ -192,7 +192,7 @@ static void exitless_pvtimer_inject(struct exitless_pvtimer_vcpu *pt, u8 vector)
 {
 	kvm_apic_send_ipi(pt->vcpu->arch.apic,
 			  APIC_DEST_SELF | APIC_DM_FIXED | vector, 0);
-	atomic64_inc(&exitless_stats.pvtimer_injects);
+	exitless_count(EXITLESS_CNT_PVTIMER_INJECTS);
 }
 
 /*
@@ -239,7 +239,7 @@ static void exitless_pvtimer_backstop_write(struct exitless_pvtimer_vcpu *pt,
 
 	if (exitless_kvm_set_tsc_deadline(pt->vcpu, want))
 		return;
-	atomic64_inc(&exitless_stats.pvtimer_backstops);
+	exitless_count(EXITLESS_CNT_PVTIMER_BACKSTOPS);
 	raw_spin_lock_irqsave(&pt->lock, flags);
 	pt->backstop = want;
 	raw_spin_unlock_irqrestore(&pt->lock, flags);
@@ -318,7 +318,7 @@ static bool exitless_pvtimer_apply(struct exitless_pvtimer_vcpu *pt,
 		pt->armed = deadline;
 		pt->guard = false;
 		pt->by_poll = false;
-		atomic64_inc(&exitless_stats.pvtimer_arms);
+		exitless_count(EXITLESS_CNT_PVTIMER_ARMS);
 		break;
 	}
 	pt->seen_seq = seq;
@@ -379,7 +379,7 @@ static enum hrtimer_restart exitless_pvtimer_fn(struct hrtimer *timer)
 	if (inject)
 		exitless_pvtimer_inject(pt, vector);
 	if (kick) {
-		atomic64_inc(&exitless_stats.pvtimer_kicks);
+		exitless_count(EXITLESS_CNT_PVTIMER_KICKS);
 		kvm_vcpu_kick(pt->vcpu);
 	}
 	return ret;
@@ -433,7 +433,7 @@ static u64 exitless_pvtimer_poll_attach(struct kvm_vcpu *vcpu,
 	if (kvm_is_error_hva(hva) ||
 	    pin_user_pages_fast(hva, 1, FOLL_WRITE | FOLL_LONGTERM, &page) != 1) {
 		/* served lazily, as without the poller */
-		atomic64_inc(&exitless_stats.pvtimer_pin_faults);
+		exitless_count(EXITLESS_CNT_PVTIMER_PIN_FAULTS);
 		return 0;
 	}
 	raw_spin_lock_irqsave(&exitless_pvtimer_poll_lock, flags);
@@ -492,7 +492,7 @@ static void exitless_pvtimer_poll_one(struct exitless_pvtimer_vcpu *pt)
 	pt->armed = deadline;
 	pt->guard = false;
 	pt->by_poll = true;
-	atomic64_inc(&exitless_stats.pvtimer_poll_arms);
+	exitless_count(EXITLESS_CNT_PVTIMER_POLL_ARMS);
 out:
 	raw_spin_unlock(&pt->lock);
 }
@@ -515,7 +515,7 @@ static int exitless_pvtimer_poll_fn(void *unused)
 		list_for_each_entry(pt, &exitless_pvtimer_polled, poll_node)
 			exitless_pvtimer_poll_one(pt);
 		raw_spin_unlock_irqrestore(&exitless_pvtimer_poll_lock, flags);
-		atomic64_inc(&exitless_stats.pvtimer_poll_scans);
+		exitless_count(EXITLESS_CNT_PVTIMER_POLL_SCANS);
 		usleep_range(us, us + us / 8);
 	}
 	return 0;
@@ -677,7 +677,7 @@ long exitless_pvtimer_hypercall(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 {
 	struct exitless_vcpu *xv;
 
-	atomic64_inc(&exitless_stats.hc_pvtimer);
+	exitless_count(EXITLESS_CNT_HC_PVTIMER);
 	if (!(exitless_features & EXITLESS_F_PVTIMER))
 		return -EXITLESS_EOPNOTSUPP;
 
@@ -693,10 +693,10 @@ long exitless_pvtimer_hypercall(struct kvm_vcpu *vcpu, struct exitless_hc *hc)
 		exitless_pvtimer_vcpu_stop(xv);
 		return 0;
 	case EXITLESS_HC_PVTIMER_SYNC:
-		atomic64_inc(&exitless_stats.pvtimer_syncs);
+		exitless_count(EXITLESS_CNT_PVTIMER_SYNCS);
 		return exitless_pvtimer_sync(vcpu, hc);
 	default:
-		atomic64_inc(&exitless_stats.hc_unknown);
+		exitless_count(EXITLESS_CNT_HC_UNKNOWN);
 		return -EXITLESS_ENOSYS;
 	}
 }
@@ -776,7 +776,7 @@ void exitless_pvtimer_vcpu_entry(struct kvm_vcpu *vcpu)
 		hrtimer_start(&pt->timer, hrtimer_get_expires(&pt->timer),
 			      HRTIMER_MODE_ABS_PINNED_HARD);
 		exitless_pvtimer_note_cpu(pt);
-		atomic64_inc(&exitless_stats.pvtimer_migrations);
+		exitless_count(EXITLESS_CNT_PVTIMER_MIGRATIONS);
 	}
 	pub[0] = pt->seen_seq;
 	pub[1] = pt->armed;
@@ -808,7 +808,7 @@ void exitless_pvtimer_vcpu_entry(struct kvm_vcpu *vcpu)
 	pagefault_enable();
 	srcu_read_unlock(&vcpu->kvm->srcu, idx);
 	if (r) {
-		atomic64_inc(&exitless_stats.pvtimer_write_faults);
+		exitless_count(EXITLESS_CNT_PVTIMER_WRITE_FAULTS);
 		return;
 	}
 	raw_spin_lock_irqsave(&pt->lock, flags);
