@@ -58,19 +58,23 @@
  * answer, and stock KVM behaviour is preserved for everything else.
  *
  * Unload while vCPUs run: the ftrace callback (preemption disabled)
- * counts each redirected call in exitless_inflight before the vCPU enters
- * our wrapper; unload unregisters the ftrace_ops (no new redirects), waits
- * for the count to drain, then for an RCU-tasks grace period so that no
- * task is still on the last instructions of the wrapper.
+ * takes a reference on exitless_inflight before the vCPU enters our
+ * wrapper, which drops it when done; unload unregisters the ftrace_ops
+ * (no new redirects), kills the reference and waits for its release,
+ * then for an RCU-tasks grace period so that no task is still on the
+ * last instructions of the wrapper.  The reference is a percpu_ref: per
+ * CPU while attached, so no two host CPUs write a shared cache line for
+ * a hypercall, and one atomic count only while unload drains it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/completion.h>
 #include <linux/ftrace.h>
 #include <linux/kvm_host.h>
 #include <linux/module.h>
+#include <linux/percpu-refcount.h>
 #include <linux/rcupdate.h>
 #include <linux/tracepoint.h>
-#include <linux/wait.h>
 #include <uapi/linux/kvm_para.h>
 
 #include "compat/compat.h"
@@ -80,8 +84,13 @@
 #include "dynidle/host.h"
 #include "pvtimer/host.h"
 
-static atomic_t exitless_inflight = ATOMIC_INIT(0);
-static DECLARE_WAIT_QUEUE_HEAD(exitless_drain_wq);
+static struct percpu_ref exitless_inflight;
+static DECLARE_COMPLETION(exitless_drained);
+
+static void exitless_inflight_release(struct percpu_ref *ref)
+{
+	complete(&exitless_drained);
+}
 
 static unsigned long exitless_arg0(struct ftrace_regs *fregs)
 {
@@ -130,18 +139,8 @@ static noinline int exitless_emulate_hypercall(struct kvm_vcpu *vcpu)
 					 hc.a2, hc.a3, ret);
 	}
 
-	/*
-	 * Only exitless_detach() waits here, so take the wait queue's lock
-	 * only when it does.  atomic_dec_and_test() is fully ordered, so it
-	 * is the barrier waitqueue_active() asks of the waker between the
-	 * condition's store and the check of the queue (wq_has_sleeper()'s
-	 * smp_mb() would be a second one); it pairs with the barrier in the
-	 * set_current_state() that wait_event() runs after queueing itself
-	 * and before it reads the count again.
-	 */
-	if (atomic_dec_and_test(&exitless_inflight) &&
-	    waitqueue_active(&exitless_drain_wq)) /* barrier: the dec */
-		wake_up(&exitless_drain_wq);
+	/* the last put after exitless_detach()'s kill completes its wait */
+	percpu_ref_put(&exitless_inflight);
 	return r;
 }
 
@@ -157,7 +156,8 @@ static void notrace exitless_hypercall_hook(unsigned long ip,
 		return;
 	if (!exitless_hc_in_range(vcpu->arch.regs[VCPU_REGS_RAX]))
 		return;
-	atomic_inc(&exitless_inflight);
+	/* live: exitless_detach() kills it only after unregistering us */
+	percpu_ref_get(&exitless_inflight);
 	exitless_ftrace_set_ip(fregs, (unsigned long)exitless_emulate_hypercall);
 }
 
@@ -233,6 +233,11 @@ int exitless_attach(void)
 	char exitless_destroy_fn[] = "kvm_arch_destroy_vm";
 	int r;
 
+	r = percpu_ref_init(&exitless_inflight, exitless_inflight_release, 0,
+			    GFP_KERNEL);
+	if (r)
+		return r;
+
 	/* state hooks first: once hypercalls are served, state must die right */
 	r = ftrace_set_filter(&exitless_destroy_ops, exitless_destroy_fn,
 			      strlen(exitless_destroy_fn), 0);
@@ -278,6 +283,7 @@ out_unregister_destroy:
 	unregister_ftrace_function(&exitless_destroy_ops);
 out_free_filters:
 	exitless_free_filters();
+	percpu_ref_exit(&exitless_inflight);
 	return r;
 }
 
@@ -285,7 +291,9 @@ void exitless_detach(void)
 {
 	/* no new redirect after this; ftrace waits for running callbacks */
 	unregister_ftrace_function(&exitless_hypercall_ops);
-	wait_event(exitless_drain_wq, !atomic_read(&exitless_inflight));
+	percpu_ref_kill(&exitless_inflight);
+	wait_for_completion(&exitless_drained);
+	percpu_ref_exit(&exitless_inflight);
 	/* a vCPU may still be on the wrapper's last instructions */
 	synchronize_rcu_tasks();
 	/* no probe runs on a vCPU entry or exit any more after this */
