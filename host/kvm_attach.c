@@ -293,6 +293,13 @@ void exitless_detach(void)
 	unregister_ftrace_function(&exitless_hypercall_ops);
 	percpu_ref_kill(&exitless_inflight);
 	wait_for_completion(&exitless_drained);
+	/*
+	 * The release, module code, may have been called from the ref's
+	 * RCU callback: rcu_barrier() returns once that callback has
+	 * returned.  (A release called from the wrapper's put is covered by
+	 * the RCU-tasks wait below, as the wrapper's own tail is.)
+	 */
+	rcu_barrier();
 	percpu_ref_exit(&exitless_inflight);
 	/* a vCPU may still be on the wrapper's last instructions */
 	synchronize_rcu_tasks();
