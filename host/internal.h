@@ -132,6 +132,7 @@ extern struct tracepoint __tracepoint_kvm_exit;
 /* host/kvm_attach.c */
 int exitless_attach(void);
 void exitless_detach(void);
+void exitless_detach_destroy(void);
 /* the vCPU's MSR_IA32_TSC_DEADLINE, as a guest WRMSR; vCPU thread only */
 int exitless_kvm_set_tsc_deadline(struct kvm_vcpu *vcpu, u64 tsc);
 

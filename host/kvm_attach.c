@@ -65,6 +65,9 @@
  * last instructions of the wrapper.  The reference is a percpu_ref: per
  * CPU while attached, so no two host CPUs write a shared cache line for
  * a hypercall, and one atomic count only while unload drains it.
+ * The destroy hook goes last, after the module has freed every VM's state
+ * (exitless_detach_destroy()): a VM that QEMU destroys while the module
+ * unloads then never has a host timer of ours outlive its vCPUs.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -309,8 +312,21 @@ void exitless_detach(void)
 	tracepoint_probe_unregister(&__tracepoint_kvm_entry,
 				    exitless_entry_probe, NULL);
 	tracepoint_synchronize_unregister();
-	/* VM state is still hooked until all vCPUs have left our code */
+	/*
+	 * No vCPU is in our code now.  The reset hook goes; the destroy hook
+	 * stays until exitless_vm_exit() has stopped every VM's timers (see
+	 * exitless_detach_destroy()).
+	 */
 	unregister_ftrace_function(&exitless_reset_ops);
+}
+
+/*
+ * Last, after exitless_vm_exit(): until then a VM that KVM destroys still
+ * has its state freed (its timers cancelled) before KVM frees its vCPUs,
+ * which those timers point to.  Returns once no destroy hook runs.
+ */
+void exitless_detach_destroy(void)
+{
 	unregister_ftrace_function(&exitless_destroy_ops);
 	exitless_free_filters();
 }

@@ -133,6 +133,7 @@ static void __exit exitless_host_exit(void)
 	exitless_detach();
 	exitless_pvtimer_exit();
 	exitless_vm_exit();
+	exitless_detach_destroy();
 	debugfs_remove_recursive(exitless_debugfs);
 	pr_info("unloaded; guests fall back to native paths\n");
 }

@@ -135,7 +135,11 @@ void exitless_vcpu_reset(struct kvm_vcpu *vcpu)
 	exitless_vcpu_drop_registration(xv);
 }
 
-/* Called with exitless_vms_lock dropped and @vm unhashed. */
+/*
+ * @vm unhashed.  Destroy frees with exitless_vms_lock dropped; unload
+ * holds it, so that the destroy of a VM that unload is freeing waits
+ * until its timers are cancelled (exitless_vm_exit()).
+ */
 static void exitless_vm_free(struct exitless_vm *vm, bool unload)
 {
 	struct exitless_vcpu *xv;
@@ -176,27 +180,39 @@ int exitless_vm_init(void)
 	return 0;
 }
 
+/* Called with exitless_vms_lock held. */
 static struct exitless_vm *exitless_vm_pop_any(void)
 {
 	struct exitless_vm *vm;
 	int bkt;
 
-	spin_lock(&exitless_vms_lock);
 	hash_for_each(exitless_vms, bkt, vm, node) {
 		hash_del_rcu(&vm->node);
-		spin_unlock(&exitless_vms_lock);
 		return vm;
 	}
-	spin_unlock(&exitless_vms_lock);
 	return NULL;
 }
 
-/* Module unload: no vCPU is inside our code any more (see kvm_attach.c). */
+/*
+ * Module unload: no vCPU is inside our code any more (see kvm_attach.c),
+ * but the destroy hook is still attached.  A VM that KVM destroys now
+ * either is still hashed, and its destroy frees it, or is being freed
+ * here under the lock, and its destroy waits for the lock: either way its
+ * timers are cancelled before KVM frees its vCPUs.
+ */
 void exitless_vm_exit(void)
 {
 	struct exitless_vm *vm;
 
-	while ((vm = exitless_vm_pop_any()))
-		exitless_vm_free(vm, true);
+	for (;;) {
+		spin_lock(&exitless_vms_lock);
+		vm = exitless_vm_pop_any();
+		if (vm)
+			exitless_vm_free(vm, true);
+		spin_unlock(&exitless_vms_lock);
+		if (!vm)
+			break;
+		cond_resched();
+	}
 	rcu_barrier();	/* every kfree_rcu() above has run */
 }
