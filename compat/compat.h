@@ -124,4 +124,20 @@ static __always_inline void exitless_ct_idle_exit(void)
 }
 #endif
 
+/*
+ * KVM's vCPU flag for System Management Mode, host code only (defined once
+ * <linux/kvm_host.h> came first; a user without it fails to build).
+ * 6.1:  HF_SMM_MASK is always defined in asm/kvm_host.h.
+ * 6.2+: only with CONFIG_KVM_SMM, when upstream's SMM rework of v6.2
+ *       made SMM support optional; without it no vCPU ever enters SMM
+ *       (Debian's 6.12 has it).
+ */
+#ifdef HF_GUEST_MASK
+#ifdef HF_SMM_MASK
+#define EXITLESS_HF_SMM		HF_SMM_MASK
+#else
+#define EXITLESS_HF_SMM		0
+#endif
+#endif
+
 #endif /* EXITLESS_COMPAT_H */

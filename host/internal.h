@@ -110,6 +110,7 @@ struct exitless_vcpu *exitless_vcpu_get_or_create(struct kvm_vcpu *vcpu);
 void exitless_vcpu_drop_registration(struct exitless_vcpu *xv);
 void exitless_vm_destroy(struct kvm *kvm);
 void exitless_vcpu_reset(struct kvm_vcpu *vcpu);
+void exitless_vcpu_entry_check(struct kvm_vcpu *vcpu);
 
 /* host/hypercall.c: called from the KVM hypercall hook, vCPU context */
 struct exitless_hc {

@@ -17,12 +17,15 @@
  *	intercept), init_event = true, the guest that registered is gone,
  *	so stop writing its memory.  The init_event = false call comes from
  *	kvm_arch_vcpu_create(), before the vCPU has its index: ignored.
- *	Verified: same kernels.
+ *	A reset that user space makes by setting the registers (QEMU's
+ *	system reset of the boot vCPU) never comes here: the kvm_entry
+ *	probe below sees that one.  Verified: same kernels.
  * kvm_arch_destroy_vm() (not exported; matched by name)
  *	ftrace, entry only: free per-VM state exactly when the VM dies
  *	(no vCPU runs any more at that point).  Verified: same kernels.
  * kvm_entry tracepoint (kvm.ko, EXPORT_TRACEPOINT_SYMBOL_GPL)
- *	a probe, via tracepoint_probe_register(): dynidle samples whether
+ *	a probe, via tracepoint_probe_register(): a registered vCPU that
+ *	enters outside long mode was reset (vm.c), and dynidle samples whether
  *	the host CPU has other runnable work at every VM entry, in the vCPU
  *	thread, where the host already runs (dynidle/host.c).  Called from
  *	svm_vcpu_run() / vmx_vcpu_run() with interrupts off and kvm->srcu
@@ -186,6 +189,8 @@ static void notrace exitless_destroy_hook(unsigned long ip,
 static void exitless_entry_probe(void *data, struct kvm_vcpu *vcpu,
 				 bool force_immediate_exit)
 {
+	/* first: a vCPU reset by user space writes nothing after it */
+	exitless_vcpu_entry_check(vcpu);
 	exitless_dynidle_vcpu_entry(vcpu);
 	exitless_pvtimer_vcpu_entry(vcpu);
 }

@@ -23,6 +23,7 @@
 #include <linux/xarray.h>
 
 #include "internal.h"
+#include "compat/compat.h"
 #include "exitless_trace.h"
 
 static DEFINE_HASHTABLE(exitless_vms, 6);
@@ -132,6 +133,34 @@ void exitless_vcpu_reset(struct kvm_vcpu *vcpu)
 	trace_exitless_vcpu_reset(vcpu->vcpu_id, xv->registered);
 	if (xv->registered)
 		exitless_count(EXITLESS_CNT_VCPU_RESETS);
+	exitless_vcpu_drop_registration(xv);
+}
+
+/*
+ * kvm_entry, interrupts off: a registered vCPU about to run outside long
+ * mode, neither in SMM nor in a nested guest of its own, was reset by
+ * user space.  QEMU's system reset (a guest's reboot through ACPI, the
+ * keyboard controller or port 0xcf9, a panic's emergency restart, the
+ * monitor's system_reset) sets the registers with KVM_SET_SREGS and the
+ * like; only the other vCPUs then get an INIT from the firmware
+ * (exitless_vcpu_reset()).  The ABI serves 64-bit callers only, so the
+ * guest that registered is gone: drop its registration before this entry
+ * writes the area, which is now the next boot's memory.  One flag test
+ * per entry while the vCPU is in long mode.
+ */
+void exitless_vcpu_entry_check(struct kvm_vcpu *vcpu)
+{
+	struct exitless_vcpu *xv;
+
+	if (likely(vcpu->arch.efer & EFER_LMA) ||
+	    (vcpu->arch.hflags & (HF_GUEST_MASK | EXITLESS_HF_SMM)) ||
+	    !atomic_read(&exitless_stats.vcpus_registered))
+		return;
+	xv = exitless_vcpu_find(vcpu);
+	if (!xv || !xv->registered)
+		return;
+	trace_exitless_vcpu_reset(vcpu->vcpu_id, true);
+	exitless_count(EXITLESS_CNT_VCPU_RESETS);
 	exitless_vcpu_drop_registration(xv);
 }
 

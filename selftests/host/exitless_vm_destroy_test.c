@@ -8,7 +8,10 @@
  * the number of VMs and registered vCPUs, and return to where they were
  * once the VMs are destroyed, whether the vCPUs unregistered first or not,
  * and for two VMs destroyed one after the other.  Adding a vCPU to a VM
- * leaves the registrations of the others alone.
+ * leaves the registrations of the others alone.  A vCPU that user space
+ * resets (its registers set back to real mode, as QEMU's system reset
+ * does) loses its registration, and only it; one that runs an SMI handler
+ * keeps it.
  */
 #include <string.h>
 
@@ -214,6 +217,173 @@ static void test_vcpu_added_later(void)
 	check_back("D: destroyed", base);
 }
 
+/* Real mode, as a reset leaves a vCPU, running @code_gpa from offset 0. */
+static void set_reset_state(struct kvm_vcpu *vcpu, u64 code_gpa)
+{
+	struct kvm_segment data = {
+		.limit = 0xffff, .type = 3, .present = 1, .s = 1,
+	};
+	struct kvm_sregs sregs;
+	struct kvm_regs regs = { .rflags = 0x2 };
+
+	vcpu_sregs_get(vcpu, &sregs);
+	sregs.cr0 = 0x60000010;	/* CD, NW, ET: the value after RESET */
+	sregs.cr3 = 0;
+	sregs.cr4 = 0;
+	sregs.efer = 0;
+	sregs.cs = (struct kvm_segment){
+		.base = code_gpa, .limit = 0xffff, .selector = code_gpa >> 4,
+		.type = 0xb, .present = 1, .s = 1,
+	};
+	sregs.ds = data;
+	sregs.es = data;
+	sregs.fs = data;
+	sregs.gs = data;
+	sregs.ss = data;
+	vcpu_sregs_set(vcpu, &sregs);
+	vcpu_regs_set(vcpu, &regs);
+}
+
+/*
+ * A vCPU that user space resets by setting its registers, as QEMU's
+ * system reset does to the boot vCPU (no INIT comes), loses its
+ * registration at its next entry, and only it: its neighbour keeps its
+ * own.
+ */
+static void test_reset_by_user_space(void)
+{
+	static const u8 code[] = {
+		0xb0, 0x5a,		/* mov al, 0x5a */
+		0xe6, 0x80,		/* out 0x80, al */
+		0xf4,			/* hlt */
+	};
+	struct kvm_vcpu *vcpus[2];
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	struct exl_hc_out out0, out1;
+	struct counts base, now;
+	s64 resets0, resets1;
+	struct kvm_run *run;
+	struct kvm_vm *vm;
+	vm_vaddr_t gva;
+	u64 gpa;
+	int ok;
+
+	base = read_counts();
+	resets0 = exl_stat("vcpu_resets");
+	vm = vm_all_registered(2, vcpus, &ok);
+	now = read_counts();
+	ksft_test_result(ok == 2 && now.regs == base.regs + 2,
+			 "E: 2 vCPUs registered (vcpus_registered %ld, want %ld)\n",
+			 now.regs, base.regs + 2);
+
+	gva = vm_vaddr_alloc_page(vm);
+	gpa = addr_gva2gpa(vm, gva);
+	memcpy(addr_gva2hva(vm, gva), code, sizeof(code));
+	/* the executor's ucall (an IN) done, so its registers can be kept */
+	vcpu_run_complete_io(vcpus[0]);
+	vcpu_sregs_get(vcpus[0], &sregs);
+	vcpu_regs_get(vcpus[0], &regs);
+	set_reset_state(vcpus[0], gpa);
+	vcpu_run(vcpus[0]);
+	run = vcpus[0]->run;
+	now = read_counts();
+	resets1 = exl_stat("vcpu_resets");
+	ksft_test_result(run->exit_reason == KVM_EXIT_IO &&
+			 run->io.port == 0x80 &&
+			 run->io.direction == KVM_EXIT_IO_OUT &&
+			 now.regs == base.regs + 1 && resets1 == resets0 + 1,
+			 "E: vCPU 0 ran in real mode after a reset by KVM_SET_SREGS (exit %u, port %#x): vcpus_registered %ld (want %ld), vcpu_resets +%ld (want +1)\n",
+			 run->exit_reason, run->io.port, now.regs,
+			 base.regs + 1, resets1 - resets0);
+
+	/* back where the executor waited, in long mode */
+	vcpu_sregs_set(vcpus[0], &sregs);
+	vcpu_regs_set(vcpus[0], &regs);
+	exl_hc(vcpus[0], EXITLESS_HC_UNREGISTER, 0, 0, 0, 0, &out0);
+	exl_hc(vcpus[1], EXITLESS_HC_UNREGISTER, 0, 0, 0, 0, &out1);
+	ksft_test_result(out0.rax == EXL_RET(EXITLESS_ENOENT) && !out1.rax,
+			 "E: UNREGISTER answers %#lx on the reset vCPU (want %#lx), %#lx on the other (want 0)\n",
+			 out0.rax, EXL_RET(EXITLESS_ENOENT), out1.rax);
+
+	kvm_vm_free(vm);
+	check_back("E: destroyed", base);
+}
+
+/* SMRAM for test F, as upstream's x86_64/smm_test.c lays it out. */
+#define SMRAM_SIZE	65536
+#define SMRAM_MEMSLOT	((1 << 16) | 1)	/* address space 1: SMM's */
+#define SMRAM_PAGES	(SMRAM_SIZE / PAGE_SIZE)
+#define SMRAM_GPA	0x1000000
+#define SMM_PORT	0xe
+
+/*
+ * The other side of E: a registered vCPU that takes an SMI runs outside
+ * long mode too, in SMM, and must keep its registration through it (the
+ * firmware's SMM handlers run at any time under OVMF with SMM).
+ */
+static void test_smm_keeps_registration(void)
+{
+	static const u8 handler[] = {
+		0xb0, 0xfe,		/* mov al, 0xfe */
+		0xe4, SMM_PORT,		/* in al, SMM_PORT */
+		0x0f, 0xaa,		/* rsm */
+	};
+	struct kvm_vcpu_events events;
+	struct exl_hc_out out;
+	struct counts base, now;
+	struct kvm_vcpu *vcpu;
+	struct kvm_regs regs;
+	s64 resets0, resets1;
+	struct kvm_run *run;
+	struct kvm_vm *vm;
+	int ok;
+
+	if (!kvm_has_cap(KVM_CAP_X86_SMM)) {
+		ksft_test_result_skip("F: KVM offers no SMM (KVM_CAP_X86_SMM)\n");
+		ksft_test_result_skip("F: UNREGISTER after RSM\n");
+		ksft_test_result_skip("F: destroyed\n");
+		return;
+	}
+	base = read_counts();
+	resets0 = exl_stat("vcpu_resets");
+	vm = vm_all_registered(1, &vcpu, &ok);
+	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, SMRAM_GPA,
+				    SMRAM_MEMSLOT, SMRAM_PAGES, 0);
+	TEST_ASSERT(vm_phy_pages_alloc(vm, SMRAM_PAGES, SMRAM_GPA,
+				       SMRAM_MEMSLOT) == SMRAM_GPA,
+		    "SMRAM not at %#x", SMRAM_GPA);
+	memset(addr_gpa2hva(vm, SMRAM_GPA), 0, SMRAM_SIZE);
+	memcpy(addr_gpa2hva(vm, SMRAM_GPA) + 0x8000, handler,
+	       sizeof(handler));
+	vcpu_set_msr(vcpu, MSR_IA32_SMBASE, SMRAM_GPA);
+
+	vcpu_events_get(vcpu, &events);
+	events.smi.pending = 1;
+	events.flags |= KVM_VCPUEVENT_VALID_SMM;
+	vcpu_events_set(vcpu, &events);
+	vcpu_run(vcpu);
+	run = vcpu->run;
+	vcpu_regs_get(vcpu, &regs);
+	now = read_counts();
+	resets1 = exl_stat("vcpu_resets");
+	ksft_test_result(ok == 1 && run->exit_reason == KVM_EXIT_IO &&
+			 run->io.port == SMM_PORT && (regs.rax & 0xff) == 0xfe &&
+			 now.regs == base.regs + 1 && resets1 == resets0,
+			 "F: registered vCPU in its SMI handler (exit %u, port %#x): vcpus_registered %ld (want %ld), vcpu_resets +%ld (want +0)\n",
+			 run->exit_reason, run->io.port, now.regs,
+			 base.regs + 1, resets1 - resets0);
+
+	/* RSM, back to the executor, which unregisters */
+	exl_hc(vcpu, EXITLESS_HC_UNREGISTER, 0, 0, 0, 0, &out);
+	ksft_test_result(!out.rax,
+			 "F: UNREGISTER after RSM answers %#lx (want 0)\n",
+			 out.rax);
+
+	kvm_vm_free(vm);
+	check_back("F: destroyed", base);
+}
+
 /* Information only: what a VM that never calls us does to the counts. */
 static void note_unused_vm(void)
 {
@@ -256,11 +426,13 @@ int main(void)
 	kvm_vm_free(vm);
 	settle(base, &secs);
 
-	ksft_set_plan(14);
+	ksft_set_plan(21);
 	test_unregister_then_destroy();
 	test_destroy_registered();
 	test_two_vms();
 	test_vcpu_added_later();
+	test_reset_by_user_space();
+	test_smm_keeps_registration();
 	note_unused_vm();
 	ksft_finished();
 	return 0;
