@@ -52,6 +52,7 @@
 #include <linux/jiffies.h>
 #include <linux/kvm_para.h>
 #include <linux/math64.h>
+#include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/percpu.h>
 #include <linux/sched.h>
@@ -60,6 +61,7 @@
 #include <linux/tracepoint.h>
 #include <asm/apic.h>
 #include <asm/apicdef.h>
+#include <asm/hpet.h>
 #include <asm/irq_vectors.h>
 #include <asm/msr.h>
 #include <asm/processor.h>
@@ -604,9 +606,29 @@ static void exitless_pvtimer_disable_fn(void *unused)
 	pc->lazy = false;
 }
 
+/*
+ * When a device of ours replaced lapic-deadline on the first CPU, the
+ * clockevents core made that CPU's local APIC timer its broadcast device
+ * (see exitless_pvtimer_set()).  Unload gives each CPU's tick to the best
+ * free device that covers it: on that CPU only the HPET can be one.  A
+ * guest without the HPET's legacy clock event (QEMU's -machine hpet=off,
+ * microVMs) has none, so clockevents_unbind_device() would fail there and
+ * unload would free a device the CPU still ticks on.  Such a guest keeps
+ * the module instead: it takes a reference on itself, once, and rmmod
+ * answers that it is in use.  pvtimer=0 still parks every device (it
+ * then arms the local APIC timer itself, as lapic-deadline does).
+ */
+static unsigned long exitless_pvtimer_pinned;
+
 static void exitless_pvtimer_cpu_on(unsigned int cpu)
 {
 	smp_call_function_single(cpu, exitless_pvtimer_enable_fn, NULL, 1);
+	if (!READ_ONCE(per_cpu_ptr(&exitless_pvtimer_cpu, cpu)->bound) ||
+	    is_hpet_enabled() || test_and_set_bit(0, &exitless_pvtimer_pinned))
+		return;
+	__module_get(THIS_MODULE);
+	pr_notice("no HPET clock event: CPU%u's tick could not be given back, so this module stays loaded (rmmod refused; pvtimer=0 parks the devices)\n",
+		  cpu);
 }
 
 static void exitless_pvtimer_cpu_off(unsigned int cpu)
