@@ -123,17 +123,23 @@ void exitless_vcpu_drop_registration(struct exitless_vcpu *xv)
 	atomic_dec(&exitless_stats.vcpus_registered);
 }
 
+/* @vcpu was reset, however: the guest that registered @xv is gone. */
+static void exitless_vcpu_reset_xv(struct kvm_vcpu *vcpu,
+				   struct exitless_vcpu *xv)
+{
+	trace_exitless_vcpu_reset(vcpu->vcpu_id, xv->registered);
+	if (xv->registered)
+		exitless_count(EXITLESS_CNT_VCPU_RESETS);
+	exitless_vcpu_drop_registration(xv);
+}
+
 /* A vCPU got INIT or was reset: the guest that registered is gone. */
 void exitless_vcpu_reset(struct kvm_vcpu *vcpu)
 {
 	struct exitless_vcpu *xv = exitless_vcpu_find(vcpu);
 
-	if (!xv)
-		return;
-	trace_exitless_vcpu_reset(vcpu->vcpu_id, xv->registered);
-	if (xv->registered)
-		exitless_count(EXITLESS_CNT_VCPU_RESETS);
-	exitless_vcpu_drop_registration(xv);
+	if (xv)
+		exitless_vcpu_reset_xv(vcpu, xv);
 }
 
 /*
@@ -157,11 +163,8 @@ void exitless_vcpu_entry_check(struct kvm_vcpu *vcpu)
 	    !atomic_read(&exitless_stats.vcpus_registered))
 		return;
 	xv = exitless_vcpu_find(vcpu);
-	if (!xv || !xv->registered)
-		return;
-	trace_exitless_vcpu_reset(vcpu->vcpu_id, true);
-	exitless_count(EXITLESS_CNT_VCPU_RESETS);
-	exitless_vcpu_drop_registration(xv);
+	if (xv && xv->registered)
+		exitless_vcpu_reset_xv(vcpu, xv);
 }
 
 /*
