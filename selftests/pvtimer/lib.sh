@@ -1,9 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=sh
-# Helpers shared by the pvtimer stage scripts (run.sh, migrate.sh; busybox
-# sh in the L2 guest), sourced after selftests/lib/tap.sh and after the
-# script has set SYS (/sys/kernel/exitless), CED (the clockevents sysfs
-# folder), TIMEOUT and SYNC_WAIT.
+# Helpers shared by the pvtimer stage scripts (run.sh, migrate.sh,
+# nohpet.sh; busybox sh in the L2 guest), sourced after
+# selftests/lib/tap.sh and after the script has set SYS
+# (/sys/kernel/exitless), CED (the clockevents sysfs folder), TIMEOUT,
+# SYNC_WAIT, PVT (exitless-pvtimer's name) and TL (timerloop's path);
+# parked also reads cpus, the CPU count, which the script sets before
+# calling it.
 
 # not_ok_why <name> <reason>: a failed check with its reason on the line
 not_ok_why() {
@@ -43,6 +46,24 @@ all_on() {
 pv() {
 	v=$(awk -v k="$1" '$1 == k { print $2; exit }' "$SYS/pvtimer" 2>/dev/null)
 	echo "${v:-?}"
+}
+
+# served: every CPU on exitless-pvtimer, none parked (the host arms them)
+served() {
+	all_on "$PVT" && [ "$(pv cpus_direct)" = 0 ]
+}
+
+# parked: every CPU still on exitless-pvtimer, each arming its local APIC
+# itself (the host gone)
+parked() {
+	# shellcheck disable=SC2154 # cpus: set by the sourcing script
+	all_on "$PVT" && [ "$(pv cpus_direct)" = "$cpus" ]
+}
+
+# tl <timerloop arguments>: a short loop, its result as a comment
+tl() {
+	out=$("$TL" "$@" 2>&1) || { echo "# $out"; return 1; }
+	echo "# $out"
 }
 
 uptime_s() {

@@ -82,6 +82,9 @@ TAP_NAME=pvtimer-migrate
 # shellcheck source=selftests/pvtimer/lib.sh
 . "$(dirname "$0")/lib.sh"
 
+# served and parked replace lib.sh's for this stage: served also wants
+# pvtimer on after a host change, parked only that every CPU arms its
+# APIC timer itself.
 # served: every CPU's device is exitless-pvtimer and none is parked
 served() {
 	all_on "$PVT" && [ "$(pv on)" = 1 ] && [ "$(pv cpus_direct)" = 0 ]

@@ -41,21 +41,8 @@ dump() {
 	dmesg | grep -i -E 'exitless|hpet|clockevent' | tail -n 20 | sed 's/^/# dmesg: /'
 }
 
-served() {
-	all_on "$PVT" && [ "$(pv cpus_direct)" = 0 ]
-}
-
-parked() {
-	all_on "$PVT" && [ "$(pv cpus_direct)" = "$cpus" ]
-}
-
 no_hpet() {
 	! grep -q 'Clock Event Device: hpet' /proc/timer_list
-}
-
-tl() {
-	out=$("$TL" "$@" 2>&1) || { echo "# $out"; return 1; }
-	echo "# $out"
 }
 
 check no_hpet_clock_event no_hpet

@@ -81,20 +81,9 @@ TAP_NAME=pvtimer
 # shellcheck source=selftests/pvtimer/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-# served: every CPU on exitless-pvtimer, none parked (the host arms them)
-served() {
-	all_on "$PVT" && [ "$(pv cpus_direct)" = 0 ]
-}
-
 # served_lazily: served, and without the host's poller
 served_lazily() {
 	served && [ "$(pv cpus_host_poller)" = 0 ]
-}
-
-# parked: every CPU still on exitless-pvtimer, each arming its local APIC
-# itself (the host gone)
-parked() {
-	all_on "$PVT" && [ "$(pv cpus_direct)" = "$cpus" ]
 }
 
 # native_but_cpu0: CPUs 1..N on lapic-deadline (CPU 0 may keep hpet)
@@ -154,12 +143,6 @@ if [ ! -x "$TL" ]; then
 	not_ok_why timerloop_present "no $TL in the L2 initramfs"
 	exit 1
 fi
-
-# tl <timerloop arguments>: a short loop, its result as a comment
-tl() {
-	out=$("$TL" "$@" 2>&1) || { echo "# $out"; return 1; }
-	echo "# $out"
-}
 
 # live_loop <name>: the 1 ms nanosleep loop for LIVE_S s (timerloop -S,
 # steal read at each wake-up) across rmmod-host, which L1 answers while
