@@ -12,9 +12,12 @@ kdir=/usr/src/linux-headers-$rel
 [ -d "$kdir" ] || { echo "error: no build tree for $rel (install linux-headers-$rel)" >&2; exit 1; }
 out=$top/.build/$rel
 mkdir -p "$out"
+# ipibench/ and haltpoll/ are the test modules' own build directories
+# (below, and selftests/dynidle/haltpoll/build.sh), not copies of $top
 rsync -a --delete --exclude=.git --exclude=.build --exclude='*.o' --exclude='*.ko' \
 	--exclude='*.mod*' --exclude='.*.cmd' --exclude=Module.symvers \
 	--exclude=modules.order --exclude=selftests --exclude=Documentation \
+	--exclude=/ipibench --exclude=/haltpoll \
 	"$top/" "$out/"
 rm -f "$out"/*.ko
 make -s -C "$kdir" M="$out" W=1 modules 2>&1 | tee "$out/build.log"
