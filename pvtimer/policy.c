@@ -123,6 +123,14 @@ exitless_pvtimer_arm_action(u64 deadline, u64 host_armed, bool exit_follows)
 	return EXITLESS_PVTIMER_ARM_SYNC;
 }
 
+bool exitless_pvtimer_uncovered(u64 deadline, bool read_known,
+				u64 read_deadline)
+{
+	if (!deadline)
+		return false;
+	return !read_known || !read_deadline || deadline < read_deadline;
+}
+
 bool exitless_pvtimer_exit_follows(bool idle_task, bool halting_idle,
 				   bool in_irq, bool task_running)
 {

@@ -178,6 +178,27 @@ enum exitless_pvtimer_arm
 exitless_pvtimer_arm_action(u64 deadline, u64 host_armed, bool exit_follows);
 
 /**
+ * exitless_pvtimer_uncovered - with the host's backstop, would a lazy arm
+ *	of @deadline have no APIC timer behind it?
+ * @deadline: the new deadline (0 = none)
+ * @read_known: the guest knows which deadline the host read last
+ * @read_deadline: ... that deadline (0 = none)
+ *
+ * The host arms the vCPU's APIC backstop from the deadline it reads,
+ * between that deadline + 1/8 of the window and the deadline + the window,
+ * and disarms it when it reads none (exitless_pvtimer_host_backstop()).
+ * Until it reads again, a deadline armed lazily is covered by that
+ * backstop only: if the host is gone (rmmod, migration), it fires within
+ * the window of the new deadline only if the deadline the host read is
+ * not later than the new one.  An earlier deadline (or any, after none)
+ * needs PVTIMER_SYNC, which either serves it or fails and falls back.
+ * A backstop that fired before the new deadline was checked with a
+ * PVTIMER_SYNC of its own (exitless_pvtimer_irq_suspect()).
+ */
+bool exitless_pvtimer_uncovered(u64 deadline, bool read_known,
+				u64 read_deadline);
+
+/**
  * exitless_pvtimer_exit_follows - will the CPU stop running guest work?
  * @idle_task: the CPU runs its idle task (in task or interrupt context)
  * @halting_idle: this CPU's idle loop halts rather than polls without a

@@ -449,6 +449,28 @@ static void arm_against_host_timer(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, arm(U64_MAX, U64_MAX, false), LAZY);
 }
 
+static void arm_cover_by_host_read(struct kunit *test)
+{
+	u64 d = NOW + MS;
+
+	/* the host read this deadline or an earlier one: its backstop covers */
+	KUNIT_EXPECT_FALSE(test, exitless_pvtimer_uncovered(d, true, d));
+	KUNIT_EXPECT_FALSE(test, exitless_pvtimer_uncovered(d, true, d - 1));
+	KUNIT_EXPECT_FALSE(test, exitless_pvtimer_uncovered(d, true, 1));
+	/* a later one (a stopped tick's far timer): its backstop is too late */
+	KUNIT_EXPECT_TRUE(test, exitless_pvtimer_uncovered(d, true, d + 1));
+	KUNIT_EXPECT_TRUE(test, exitless_pvtimer_uncovered(d, true, U64_MAX));
+	/* none: the host disarmed it */
+	KUNIT_EXPECT_TRUE(test, exitless_pvtimer_uncovered(d, true, 0));
+	KUNIT_EXPECT_TRUE(test, exitless_pvtimer_uncovered(1, true, 0));
+	/* a read older than the guest remembers */
+	KUNIT_EXPECT_TRUE(test, exitless_pvtimer_uncovered(d, false, d - 1));
+	/* none again needs no cover */
+	KUNIT_EXPECT_FALSE(test, exitless_pvtimer_uncovered(0, true, 0));
+	KUNIT_EXPECT_FALSE(test, exitless_pvtimer_uncovered(0, false, 0));
+	KUNIT_EXPECT_FALSE(test, exitless_pvtimer_uncovered(0, true, d));
+}
+
 static void looks_by_poller(struct kunit *test)
 {
 	u64 p = MS / 2;
@@ -1240,6 +1262,7 @@ static struct kunit_case exitless_pvtimer_cases[] = {
 	KUNIT_CASE(arm_disarm_is_lazy),
 	KUNIT_CASE(arm_exit_follows_is_lazy),
 	KUNIT_CASE(arm_against_host_timer),
+	KUNIT_CASE(arm_cover_by_host_read),
 	KUNIT_CASE(looks_by_poller),
 	KUNIT_CASE(arm_with_poller),
 	KUNIT_CASE(exit_follows_cases),
