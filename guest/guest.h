@@ -55,6 +55,8 @@ extern struct exitless_guest exitless_guest;
 
 /* Queue a re-probe of the host now; any context. */
 void exitless_guest_kick_probe(void);
+/* The periodic re-probe runs (probe_interval_ms is not 0). */
+bool exitless_guest_reprobes(void);
 /* A feature's runtime switch changed: apply it (process context). */
 void exitless_guest_features_changed(void);
 /* A bool module parameter that is a feature's runtime switch. */

@@ -161,6 +161,11 @@ void exitless_guest_kick_probe(void)
 	exitless_kick_probe();
 }
 
+bool exitless_guest_reprobes(void)
+{
+	return READ_ONCE(probe_interval_ms);
+}
+
 /* Queue the next periodic re-probe; caller holds exitless_guest.lock. */
 static void exitless_schedule_probe(void)
 {

@@ -38,7 +38,12 @@
  * while the host serves it.  The guest then cannot tell the backstop's
  * expiry from the host's injection, so an expiry that is early, late by
  * 1/8 of the window, or for a deadline the host never read is checked
- * with a PVTIMER_SYNC, whose failure is the fallback above.
+ * with a PVTIMER_SYNC, whose failure is the fallback above.  That
+ * backstop follows the deadline the host read last: a deadline armed
+ * lazily and earlier than it (or after none) has nothing behind it until
+ * the host reads again.  The periodic re-probe bounds that case; with
+ * the re-probe off (probe_interval_ms 0), such an arm makes a PVTIMER_SYNC
+ * (cover_syncs), for which each CPU remembers its last writes.
  *
  * The device has no .owner: the tick code would hold a reference on this
  * module for as long as it is the tick device, and rmmod could never
@@ -78,11 +83,21 @@
 #define EXITLESS_PVTIMER_TSC_DIV	8
 #define EXITLESS_PVTIMER_RATING		200	/* lapic-deadline: 100, 150 with ARAT */
 
+/* How many of its last writes a CPU remembers, to know what the host read. */
+#define EXITLESS_PVTIMER_WRITTEN	8
+
+struct exitless_pvtimer_written {
+	u64 seq;
+	u64 deadline;
+};
+
 /**
  * struct exitless_pvtimer_cpu - one CPU's device and protocol state
  * @ced: the clock event device
  * @sec: this CPU's pvtimer section (NULL: not registered with layout 3)
  * @seq: the last seq written
+ * @written: the last EXITLESS_PVTIMER_WRITTEN deadlines written, at
+ *	[seq % EXITLESS_PVTIMER_WRITTEN]: which one the host read last
  * @deadline: the last deadline armed (TSC), 0 = none
  * @backstop: the APIC TSC deadline armed, 0 = none
  * @bound: @ced is registered with the clockevents core
@@ -100,6 +115,8 @@
  * @poll_syncs: ... of them for a lazy deadline found due in dynidle's poll
  * @backstops: APIC backstop (re)arms
  * @checks: PVTIMER_SYNC made to check an expiry (host_backstop)
+ * @cover_syncs: PVTIMER_SYNC made for a deadline that would have been lazy
+ *	but that the host's backstop does not cover (exitless_pvtimer_uncovered())
  * @irqs: expiry interrupts handled
  * @fallbacks: times the host was found not serving (direct mode)
  * @direct_arms: deadlines armed in direct mode
@@ -112,6 +129,7 @@ struct exitless_pvtimer_cpu {
 	struct clock_event_device ced;
 	struct exitless_pvtimer_section *sec;
 	u64 seq;
+	struct exitless_pvtimer_written written[EXITLESS_PVTIMER_WRITTEN];
 	u64 deadline;
 	u64 backstop;
 	bool bound;
@@ -126,6 +144,7 @@ struct exitless_pvtimer_cpu {
 	u64 poll_syncs;
 	u64 backstops;
 	u64 checks;
+	u64 cover_syncs;
 	u64 irqs;
 	u64 fallbacks;
 	u64 direct_arms;
@@ -236,6 +255,29 @@ static void exitless_pvtimer_write(struct exitless_pvtimer_cpu *pc,
 	/* the host's poller may read both while this vCPU runs */
 	smp_wmb();
 	WRITE_ONCE(sec->seq, ++pc->seq);
+	pc->written[pc->seq % EXITLESS_PVTIMER_WRITTEN] =
+		(struct exitless_pvtimer_written){ pc->seq, deadline };
+}
+
+/*
+ * With the host's backstop and no periodic re-probe: would a lazy arm of
+ * @deadline have no APIC timer behind it, should the host be gone?  (The
+ * re-probe bounds that case otherwise: see "Liveness" in pvtimer.rst.)
+ * The host read the write whose seq it published (0: the fresh section,
+ * no deadline); one older than this CPU remembers counts as unknown.
+ */
+static bool exitless_pvtimer_host_uncovers(struct exitless_pvtimer_cpu *pc,
+					   u64 deadline)
+{
+	u64 hs = READ_ONCE(pc->sec->host_seq);
+	const struct exitless_pvtimer_written *w =
+		&pc->written[hs % EXITLESS_PVTIMER_WRITTEN];
+
+	if (!pc->host_backstop || exitless_guest_reprobes())
+		return false;
+	if (!hs)
+		return exitless_pvtimer_uncovered(deadline, true, 0);
+	return exitless_pvtimer_uncovered(deadline, w->seq == hs, w->deadline);
 }
 
 /* When the host reads the section again without a call, 0 = at an exit. */
@@ -265,9 +307,13 @@ static void exitless_pvtimer_arm(struct exitless_pvtimer_cpu *pc, u64 deadline)
 						task_is_running(current));
 	if (exitless_pvtimer_arm_action(deadline, exitless_pvtimer_looks_by(pc),
 					follows) == EXITLESS_PVTIMER_ARM_LAZY) {
-		pc->lazy_arms++;
-		pc->lazy = follows && deadline;
-		return;
+		if (!exitless_pvtimer_host_uncovers(pc, deadline)) {
+			pc->lazy_arms++;
+			pc->lazy = follows && deadline;
+			return;
+		}
+		/* nothing would fire for it if the host were gone */
+		pc->cover_syncs++;
 	}
 	pc->lazy = false;
 	exitless_pvtimer_sync(pc);
@@ -817,6 +863,7 @@ ssize_t exitless_pvtimer_show(char *buf)
 		polled += READ_ONCE(pc->bound) && !READ_ONCE(pc->direct) &&
 			  READ_ONCE(pc->host_poll);
 		t.checks += READ_ONCE(pc->checks);
+		t.cover_syncs += READ_ONCE(pc->cover_syncs);
 		t.arms += READ_ONCE(pc->arms);
 		t.lazy_arms += READ_ONCE(pc->lazy_arms);
 		t.syncs += READ_ONCE(pc->syncs);
@@ -840,5 +887,6 @@ ssize_t exitless_pvtimer_show(char *buf)
 	len += sysfs_emit_at(buf, len, "cpus_host_poller %u\n", polled);
 	len += sysfs_emit_at(buf, len, "tick_arms %llu\npoll_syncs %llu\n",
 			     t.tick_arms, t.poll_syncs);
+	len += sysfs_emit_at(buf, len, "cover_syncs %llu\n", t.cover_syncs);
 	return len;
 }
