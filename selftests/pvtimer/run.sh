@@ -9,6 +9,8 @@
 # "lapic-deadline" (loaded with pvtimer=0, before pvtimer=1 was ever
 # written) and then "exitless-pvtimer" served by the host (pvtimer=1,
 # cpus_direct 0), side by side in one boot, their exits counted in L1;
+# then one 1 ms loop with probe_interval_ms 0 (cover_syncs: lazy arms the
+# host's backstop does not cover make PVTIMER_SYNC without a re-probe);
 # then the same loads with the host's housekeeping poller (L1 loads
 # exitless_host with pvtimer_poll_us; the guest asks for it with
 # pvtimer_poll=1, off until then);
@@ -126,7 +128,7 @@ load() {
 	sync_l1 "pvtimer-mark-$1-$2-end $(echo "$res" | tail -n 1)"
 	echo "# $1 $2: $res"
 	printf '%s\n%s\n' "$c0" "$(pvt_counters)" | awk -v l="$1 $2" '
-		/^(arms|lazy_arms|syncs|settles|backstop_checks|backstop_arms|irqs|fallbacks|tick_arms) / {
+		/^(arms|lazy_arms|syncs|settles|backstop_checks|cover_syncs|backstop_arms|irqs|fallbacks|tick_arms) / {
 			if ($1 in a) d = d sprintf(" %s +%d", $1, $2 - a[$1]); else a[$1] = $2 }
 		END { print "# " l " guest counters:" d }'
 	if [ "$rc" = 0 ]; then
@@ -229,6 +231,7 @@ else
 fi
 dump
 ta0=$(pv tick_arms)
+cs0=$(pv cover_syncs)
 for l in $LOADS; do
 	load on "$l"
 done
@@ -239,6 +242,34 @@ if [ "$ta0" != "?" ] && [ "$ta1" != "?" ] && [ "$ta1" -gt "$ta0" ]; then
 	ok on_tick_hint_hits "$((ta1 - ta0)) deadlines armed at the hinted jiffy"
 else
 	not_ok_why on_tick_hint_hits "tick_arms $ta0 -> $ta1"
+fi
+
+# The backstop's cover (Documentation/pvtimer.rst, Liveness): a lazy arm
+# earlier than the deadline the host read last has no APIC backstop
+# behind it.  With the periodic re-probe on (probe_interval_ms, default),
+# the re-probe bounds that case and such arms stay lazy: cover_syncs did
+# not move in the loads above.  With it off (0), each such arm makes
+# PVTIMER_SYNC: a 1 ms loop then counts some (8 and 117 in 1000 wake-ups
+# on 6.12 and 6.1, 2026-12-07).
+cs1=$(pv cover_syncs)
+if [ "$cs0" != "?" ] && [ "$cs1" = "$cs0" ]; then
+	ok on_no_cover_syncs_with_reprobe
+else
+	not_ok_why on_no_cover_syncs_with_reprobe "cover_syncs $cs0 -> $cs1 with probe_interval_ms $(cat "$PAR/probe_interval_ms" 2>/dev/null)"
+fi
+if [ "$bench" = no ]; then
+	pi=$(cat "$PAR/probe_interval_ms")
+	echo 0 > "$PAR/probe_interval_ms"
+	rc=0
+	res=$("$TL" -m nanosleep -i 1000 -n "$N1000" 2>&1) || rc=$?
+	cs2=$(pv cover_syncs)
+	echo "$pi" > "$PAR/probe_interval_ms"
+	echo "# probe_interval_ms 0, ns1000: $(echo "$res" | tail -n 1)"
+	if [ "$rc" = 0 ] && [ "$cs2" != "?" ] && [ "$cs2" -gt "$cs1" ]; then
+		ok cover_syncs_without_reprobe "$((cs2 - cs1)) in $N1000 wake-ups"
+	else
+		not_ok_why cover_syncs_without_reprobe "timerloop exit $rc, cover_syncs $cs1 -> $cs2"
+	fi
 fi
 
 # --- pvtimer=1 with the host's poller (L1 runs exitless_host with
