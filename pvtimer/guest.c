@@ -83,21 +83,13 @@
 #define EXITLESS_PVTIMER_TSC_DIV	8
 #define EXITLESS_PVTIMER_RATING		200	/* lapic-deadline: 100, 150 with ARAT */
 
-/* How many of its last writes a CPU remembers, to know what the host read. */
-#define EXITLESS_PVTIMER_WRITTEN	8
-
-struct exitless_pvtimer_written {
-	u64 seq;
-	u64 deadline;
-};
-
 /**
  * struct exitless_pvtimer_cpu - one CPU's device and protocol state
  * @ced: the clock event device
  * @sec: this CPU's pvtimer section (NULL: not registered with layout 3)
  * @seq: the last seq written
  * @written: the last EXITLESS_PVTIMER_WRITTEN deadlines written, at
- *	[seq % EXITLESS_PVTIMER_WRITTEN]: which one the host read last
+ *	[seq % EXITLESS_PVTIMER_WRITTEN]: which ones the host may have read
  * @deadline: the last deadline armed (TSC), 0 = none
  * @backstop: the APIC TSC deadline armed, 0 = none
  * @bound: @ced is registered with the clockevents core
@@ -263,21 +255,14 @@ static void exitless_pvtimer_write(struct exitless_pvtimer_cpu *pc,
  * With the host's backstop and no periodic re-probe: would a lazy arm of
  * @deadline have no APIC timer behind it, should the host be gone?  (The
  * re-probe bounds that case otherwise: see "Liveness" in pvtimer.rst.)
- * The host read the write whose seq it published (0: the fresh section,
- * no deadline); one older than this CPU remembers counts as unknown.
  */
 static bool exitless_pvtimer_host_uncovers(struct exitless_pvtimer_cpu *pc,
 					   u64 deadline)
 {
-	u64 hs = READ_ONCE(pc->sec->host_seq);
-	const struct exitless_pvtimer_written *w =
-		&pc->written[hs % EXITLESS_PVTIMER_WRITTEN];
-
 	if (!pc->host_backstop || exitless_guest_reprobes())
 		return false;
-	if (!hs)
-		return exitless_pvtimer_uncovered(deadline, true, 0);
-	return exitless_pvtimer_uncovered(deadline, w->seq == hs, w->deadline);
+	return exitless_pvtimer_uncovered(deadline, pc->written, pc->seq,
+					  READ_ONCE(pc->sec->host_seq));
 }
 
 /* When the host reads the section again without a call, 0 = at an exit. */

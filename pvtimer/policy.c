@@ -123,12 +123,25 @@ exitless_pvtimer_arm_action(u64 deadline, u64 host_armed, bool exit_follows)
 	return EXITLESS_PVTIMER_ARM_SYNC;
 }
 
-bool exitless_pvtimer_uncovered(u64 deadline, bool read_known,
-				u64 read_deadline)
+bool exitless_pvtimer_uncovered(u64 deadline,
+				const struct exitless_pvtimer_written *written,
+				u64 seq, u64 host_seq)
 {
-	if (!deadline)
+	u64 s;
+
+	if (!deadline || host_seq >= seq)
 		return false;
-	return !read_known || !read_deadline || deadline < read_deadline;
+	/* the fresh section, or reads older than the guest remembers */
+	if (!host_seq || seq - host_seq >= EXITLESS_PVTIMER_WRITTEN)
+		return true;
+	for (s = host_seq; s < seq; s++) {
+		const struct exitless_pvtimer_written *w =
+			&written[s % EXITLESS_PVTIMER_WRITTEN];
+
+		if (w->seq != s || !w->deadline || deadline < w->deadline)
+			return true;
+	}
+	return false;
 }
 
 bool exitless_pvtimer_exit_follows(bool idle_task, bool halting_idle,

@@ -177,12 +177,23 @@ u64 exitless_pvtimer_host_looks_by(u64 host_armed, u64 poll, u64 now);
 enum exitless_pvtimer_arm
 exitless_pvtimer_arm_action(u64 deadline, u64 host_armed, bool exit_follows);
 
+/* How many of its last writes a guest CPU remembers (a power of 2). */
+#define EXITLESS_PVTIMER_WRITTEN	8
+
+/* One write of the section: its seq and deadline (0 = none). */
+struct exitless_pvtimer_written {
+	u64 seq;
+	u64 deadline;
+};
+
 /**
  * exitless_pvtimer_uncovered - with the host's backstop, would a lazy arm
  *	of @deadline have no APIC timer behind it?
- * @deadline: the new deadline (0 = none)
- * @read_known: the guest knows which deadline the host read last
- * @read_deadline: ... that deadline (0 = none)
+ * @deadline: the new deadline, just written as @seq (0 = none)
+ * @written: the guest's last writes, write s at
+ *	[s % EXITLESS_PVTIMER_WRITTEN], @seq's included
+ * @seq: the seq of this write
+ * @host_seq: the section's host_seq
  *
  * The host arms the vCPU's APIC backstop from the deadline it reads,
  * between that deadline + 1/8 of the window and the deadline + the window,
@@ -190,13 +201,23 @@ exitless_pvtimer_arm_action(u64 deadline, u64 host_armed, bool exit_follows);
  * Until it reads again, a deadline armed lazily is covered by that
  * backstop only: if the host is gone (rmmod, migration), it fires within
  * the window of the new deadline only if the deadline the host read is
- * not later than the new one.  An earlier deadline (or any, after none)
- * needs PVTIMER_SYNC, which either serves it or fails and falls back.
- * A backstop that fired before the new deadline was checked with a
- * PVTIMER_SYNC of its own (exitless_pvtimer_irq_suspect()).
+ * not later than the new one.  Which one the host read is not known
+ * exactly: host_seq names a read, but is published at VM entry, while
+ * the read (and the backstop) happen at the exit before, after which the
+ * host may leave; and a read between a deadline's store and its seq's
+ * sees the newer deadline.  So any write from @host_seq on may be the
+ * one: the arm is covered only if they are all remembered, none is none,
+ * and @deadline is no earlier than any of them.  Otherwise it needs
+ * PVTIMER_SYNC, which either serves it or fails and falls back.  (A
+ * backstop that fired while a deadline was pending was checked with a
+ * PVTIMER_SYNC of its own, exitless_pvtimer_irq_suspect(); one that fired
+ * with none pending leaves that none among the writes from @host_seq on.)
+ * host_seq 0 is the fresh section's: none.  A @host_seq of @seq or later
+ * means the host read this very write.
  */
-bool exitless_pvtimer_uncovered(u64 deadline, bool read_known,
-				u64 read_deadline);
+bool exitless_pvtimer_uncovered(u64 deadline,
+				const struct exitless_pvtimer_written *written,
+				u64 seq, u64 host_seq);
 
 /**
  * exitless_pvtimer_exit_follows - will the CPU stop running guest work?

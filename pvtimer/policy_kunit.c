@@ -449,26 +449,71 @@ static void arm_against_host_timer(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, arm(U64_MAX, U64_MAX, false), LAZY);
 }
 
+/* cover(): write @n deadlines from seq 1 into a ring, then ask about the last */
+static bool cover(const u64 *deadlines, unsigned int n, u64 host_seq)
+{
+	struct exitless_pvtimer_written w[EXITLESS_PVTIMER_WRITTEN] = {};
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		w[(i + 1) % EXITLESS_PVTIMER_WRITTEN] =
+			(struct exitless_pvtimer_written){ i + 1, deadlines[i] };
+	return !exitless_pvtimer_uncovered(deadlines[n - 1], w, n, host_seq);
+}
+
 static void arm_cover_by_host_read(struct kunit *test)
 {
 	u64 d = NOW + MS;
+	const u64 same[] = { d, d }, earlier[] = { d - 1, d },
+		  later[] = { d + 1, d }, none[] = { 0, d }, off[] = { d, 0 };
 
-	/* the host read this deadline or an earlier one: its backstop covers */
-	KUNIT_EXPECT_FALSE(test, exitless_pvtimer_uncovered(d, true, d));
-	KUNIT_EXPECT_FALSE(test, exitless_pvtimer_uncovered(d, true, d - 1));
-	KUNIT_EXPECT_FALSE(test, exitless_pvtimer_uncovered(d, true, 1));
+	/* the host read (seq 1) this deadline or an earlier one: covered */
+	KUNIT_EXPECT_TRUE(test, cover(same, 2, 1));
+	KUNIT_EXPECT_TRUE(test, cover(earlier, 2, 1));
 	/* a later one (a stopped tick's far timer): its backstop is too late */
-	KUNIT_EXPECT_TRUE(test, exitless_pvtimer_uncovered(d, true, d + 1));
-	KUNIT_EXPECT_TRUE(test, exitless_pvtimer_uncovered(d, true, U64_MAX));
+	KUNIT_EXPECT_FALSE(test, cover(later, 2, 1));
 	/* none: the host disarmed it */
-	KUNIT_EXPECT_TRUE(test, exitless_pvtimer_uncovered(d, true, 0));
-	KUNIT_EXPECT_TRUE(test, exitless_pvtimer_uncovered(1, true, 0));
-	/* a read older than the guest remembers */
-	KUNIT_EXPECT_TRUE(test, exitless_pvtimer_uncovered(d, false, d - 1));
+	KUNIT_EXPECT_FALSE(test, cover(none, 2, 1));
+	/* the fresh section (host_seq 0) is none */
+	KUNIT_EXPECT_FALSE(test, cover(same, 2, 0));
+	/* the host read this very write */
+	KUNIT_EXPECT_TRUE(test, cover(later, 2, 2));
+	KUNIT_EXPECT_TRUE(test, cover(none, 2, 3));
 	/* none again needs no cover */
-	KUNIT_EXPECT_FALSE(test, exitless_pvtimer_uncovered(0, true, 0));
-	KUNIT_EXPECT_FALSE(test, exitless_pvtimer_uncovered(0, false, 0));
-	KUNIT_EXPECT_FALSE(test, exitless_pvtimer_uncovered(0, true, d));
+	KUNIT_EXPECT_TRUE(test, cover(off, 2, 1));
+}
+
+static void arm_cover_read_not_yet_published(struct kunit *test)
+{
+	u64 d1 = NOW + MS, d2 = NOW + 4000 * MS, d3 = NOW + 2 * MS;
+	const u64 lag[] = { d1, d2, d3 }, lag_none[] = { d1, 0, d3 },
+		  lag_ok[] = { d1, d3 - 1, d3 };
+
+	/*
+	 * host_seq names d1 (published at the last entry), but the exit
+	 * since read d2 (the CPU halted with its tick stopped) and armed the
+	 * backstop at d2 + window / 8 or later, and the host may be gone:
+	 * d3, earlier than d2, is not covered although it is later than d1
+	 */
+	KUNIT_EXPECT_FALSE(test, cover(lag, 3, 1));
+	/* a none in between: disarmed, whichever was read */
+	KUNIT_EXPECT_FALSE(test, cover(lag_none, 3, 1));
+	/* every write the host may have read is no later: covered */
+	KUNIT_EXPECT_TRUE(test, cover(lag_ok, 3, 1));
+}
+
+static void arm_cover_beyond_memory(struct kunit *test)
+{
+	u64 d[EXITLESS_PVTIMER_WRITTEN + 1];
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(d); i++)
+		d[i] = NOW + i * MS;	/* ever later: covered if known */
+	/* the host read one of the last 7 writes before this one */
+	KUNIT_EXPECT_TRUE(test, cover(d, ARRAY_SIZE(d), 2));
+	KUNIT_EXPECT_TRUE(test, cover(d, ARRAY_SIZE(d), ARRAY_SIZE(d) - 1));
+	/* one written before those: its slot holds another write */
+	KUNIT_EXPECT_FALSE(test, cover(d, ARRAY_SIZE(d), 1));
 }
 
 static void looks_by_poller(struct kunit *test)
@@ -1263,6 +1308,8 @@ static struct kunit_case exitless_pvtimer_cases[] = {
 	KUNIT_CASE(arm_exit_follows_is_lazy),
 	KUNIT_CASE(arm_against_host_timer),
 	KUNIT_CASE(arm_cover_by_host_read),
+	KUNIT_CASE(arm_cover_read_not_yet_published),
+	KUNIT_CASE(arm_cover_beyond_memory),
 	KUNIT_CASE(looks_by_poller),
 	KUNIT_CASE(arm_with_poller),
 	KUNIT_CASE(exit_follows_cases),
