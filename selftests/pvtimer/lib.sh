@@ -2,11 +2,19 @@
 # shellcheck shell=sh
 # Helpers shared by the pvtimer stage scripts (run.sh, migrate.sh,
 # nohpet.sh; busybox sh in the L2 guest), sourced after
-# selftests/lib/tap.sh and after the script has set SYS
-# (/sys/kernel/exitless), CED (the clockevents sysfs folder), TIMEOUT,
-# SYNC_WAIT, PVT (exitless-pvtimer's name) and TL (timerloop's path);
-# parked also reads cpus, the CPU count, which the script sets before
-# calling it.
+# selftests/lib/tap.sh and after the script has set TIMEOUT and
+# SYNC_WAIT; parked also reads cpus, the CPU count, which the script sets
+# before calling it.  The paths and names below are the scripts' too.
+
+# shellcheck disable=SC2034 # KO and PAR: read by the sourcing scripts
+KO=${EXITLESS_GUEST_KO:-/exitless_guest.ko}
+TL=${EXITLESS_TIMERLOOP:-/selftests/pvtimer/timerloop}
+# the sysfs paths are overridable only to dry-run a script against a mock
+SYS=${EXITLESS_SYSFS:-/sys/kernel/exitless}
+# shellcheck disable=SC2034
+PAR=${EXITLESS_MODSYS:-/sys/module/exitless_guest}/parameters
+CED=${EXITLESS_CEDSYS:-/sys/devices/system/clockevents}
+PVT=exitless-pvtimer
 
 # not_ok_why <name> <reason>: a failed check with its reason on the line
 not_ok_why() {

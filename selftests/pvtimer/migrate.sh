@@ -45,11 +45,6 @@
 # shellcheck disable=SC2317 # predicates are called through check and wait_until
 set -eu
 
-KO=${EXITLESS_GUEST_KO:-/exitless_guest.ko}
-TL=${EXITLESS_TIMERLOOP:-/selftests/pvtimer/timerloop}
-SYS=/sys/kernel/exitless
-PAR=/sys/module/exitless_guest/parameters
-CED=/sys/devices/system/clockevents
 ANSWER_TTY=/dev/ttyS1
 TIMEOUT=20
 SYNC_WAIT=3
@@ -74,7 +69,6 @@ for a in "$@"; do
 	*) echo "# unknown argument $a" ;;
 	esac
 done
-PVT=exitless-pvtimer
 
 TAP_NAME=pvtimer-migrate
 # shellcheck source=selftests/lib/tap.sh

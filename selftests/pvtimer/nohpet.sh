@@ -16,15 +16,9 @@
 # shellcheck disable=SC2317 # predicates are called through check and wait_until
 set -eu
 
-KO=${EXITLESS_GUEST_KO:-/exitless_guest.ko}
-TL=${EXITLESS_TIMERLOOP:-/selftests/pvtimer/timerloop}
-SYS=/sys/kernel/exitless
-PAR=/sys/module/exitless_guest/parameters
-CED=/sys/devices/system/clockevents
 TIMEOUT=${EXITLESS_TIMEOUT:-20}
 # shellcheck disable=SC2034 # read by lib.sh's sync_l1, unused here
 SYNC_WAIT=1
-PVT=exitless-pvtimer
 
 TAP_NAME=pvtimer-nohpet
 # shellcheck source=selftests/lib/tap.sh

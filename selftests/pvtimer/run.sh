@@ -54,12 +54,6 @@
 # shellcheck disable=SC2317 # predicates are called through check and wait_until
 set -eu
 
-KO=${EXITLESS_GUEST_KO:-/exitless_guest.ko}
-TL=${EXITLESS_TIMERLOOP:-/selftests/pvtimer/timerloop}
-# the paths are overridable only to dry-run this script against a mock
-SYS=${EXITLESS_SYSFS:-/sys/kernel/exitless}
-PAR=${EXITLESS_MODSYS:-/sys/module/exitless_guest}/parameters
-CED=${EXITLESS_CEDSYS:-/sys/devices/system/clockevents}
 TIMEOUT=${EXITLESS_TIMEOUT:-20}
 SYNC_WAIT=${EXITLESS_SYNC_WAIT:-3}
 N100=${EXITLESS_PVT_N100:-2000}
@@ -74,7 +68,6 @@ LOADS="ns100 ns1000 tfd1000 idle"
 # timerloop frames each load with writes to this I/O port (L1 counts the
 # exits between them: l1-main.sh's PVT_PORT)
 PORT=0x80
-PVT=exitless-pvtimer
 LAPIC=lapic-deadline
 
 TAP_NAME=pvtimer
