@@ -54,6 +54,7 @@ enum exitless_count {
 	EXITLESS_CNT_PVTIMER_READ_FAULTS,	/* section not readable at an exit */
 	EXITLESS_CNT_PVTIMER_WRITE_FAULTS,	/* host_seq/host_armed not written */
 	EXITLESS_CNT_PVTIMER_BACKSTOPS,		/* APIC backstops written for guests */
+	EXITLESS_CNT_PVTIMER_BACKSTOP_REWRITES,	/* ... again at entry: KVM dropped one */
 	EXITLESS_CNT_PVTIMER_POLL_SCANS,	/* poller rounds over every vCPU */
 	EXITLESS_CNT_PVTIMER_POLL_ARMS,		/* host timers armed by the poller */
 	EXITLESS_CNT_PVTIMER_PIN_FAULTS,	/* poller: section page not pinned */
@@ -136,5 +137,6 @@ void exitless_detach(void);
 void exitless_detach_destroy(void);
 /* the vCPU's MSR_IA32_TSC_DEADLINE, as a guest WRMSR; vCPU thread only */
 int exitless_kvm_set_tsc_deadline(struct kvm_vcpu *vcpu, u64 tsc);
+int exitless_kvm_get_tsc_deadline(struct kvm_vcpu *vcpu, u64 *tsc);
 
 #endif

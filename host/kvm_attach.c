@@ -44,10 +44,22 @@
  *	called, not hooked: pvtimer's host backstop writes the vCPU's
  *	MSR_IA32_TSC_DEADLINE as the guest's own WRMSR would (KVM re-arms
  *	the local APIC timer), from the vCPU thread only: at a VM exit
- *	(the kvm_exit probe above) or in PVTIMER_ENABLE / PVTIMER_SYNC.
+ *	(the kvm_exit probe above) or in PVTIMER_ENABLE / PVTIMER_SYNC,
+ *	and again from the kvm_entry probe when KVM dropped that write.
  *	Only for a vCPU whose guest asked for it (pvtimer/host.c).
  *	Prototype (vcpu, index, data) in both kernels.  Verified: same
  *	kernels.
+ * kvm_get_msr() (exported)
+ *	called: at the first entry after such a write, pvtimer reads the
+ *	TSC deadline back.  On VMX a write made at the exit that the VMX
+ *	preemption timer forced is lost: vmx_vcpu_run() fires kvm_exit
+ *	before that exit's fastpath, which takes the timer then in use,
+ *	the one just written, as expired (kvm_lapic_expired_hv_timer()),
+ *	delivers its vector and zeroes the deadline.  (SVM keeps it: the
+ *	write clears the expiry still pending, __start_apic_timer().)  At
+ *	the entry, with interrupts off and the expiry delivered, a write
+ *	is armed.  Prototype (vcpu, index, &data) in both kernels, checked
+ *	in linux-source-6.1 and the 6.12 headers.
  *
  * How a call in our range is served: the wrapper first runs KVM's own
  * kvm_emulate_hypercall().  KVM refuses callers outside CPL 0 with
@@ -112,6 +124,12 @@ static unsigned long exitless_arg1(struct ftrace_regs *fregs)
 int exitless_kvm_set_tsc_deadline(struct kvm_vcpu *vcpu, u64 tsc)
 {
 	return kvm_set_msr(vcpu, MSR_IA32_TSC_DEADLINE, tsc);
+}
+
+/* See kvm_get_msr() in the comment on top. */
+int exitless_kvm_get_tsc_deadline(struct kvm_vcpu *vcpu, u64 *tsc)
+{
+	return kvm_get_msr(vcpu, MSR_IA32_TSC_DEADLINE, tsc);
 }
 
 /* The replacement for kvm_emulate_hypercall(); see the comment on top. */

@@ -53,6 +53,7 @@ static const char * const exitless_count_names[] = {
 	[EXITLESS_CNT_PVTIMER_READ_FAULTS] = "pvtimer_read_faults",
 	[EXITLESS_CNT_PVTIMER_WRITE_FAULTS] = "pvtimer_write_faults",
 	[EXITLESS_CNT_PVTIMER_BACKSTOPS] = "pvtimer_backstops",
+	[EXITLESS_CNT_PVTIMER_BACKSTOP_REWRITES] = "pvtimer_backstop_rewrites",
 	[EXITLESS_CNT_PVTIMER_POLL_SCANS] = "pvtimer_poll_scans",
 	[EXITLESS_CNT_PVTIMER_POLL_ARMS] = "pvtimer_poll_arms",
 	[EXITLESS_CNT_PVTIMER_PIN_FAULTS] = "pvtimer_pin_faults",

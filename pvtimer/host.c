@@ -242,7 +242,30 @@ static void exitless_pvtimer_backstop_write(struct exitless_pvtimer_vcpu *pt,
 	exitless_count(EXITLESS_CNT_PVTIMER_BACKSTOPS);
 	raw_spin_lock_irqsave(&pt->lock, flags);
 	pt->backstop = want;
+	pt->backstop_check = true;
 	raw_spin_unlock_irqrestore(&pt->lock, flags);
+}
+
+/*
+ * At the first VM entry after a backstop write (vCPU thread, interrupts
+ * off): on VMX, KVM drops a TSC deadline written at the exit the APIC
+ * timer's own expiry forced (it takes the new one as expired, delivers
+ * the vector and zeroes it; see kvm_attach.c).  That is done by this
+ * entry: write @want again if it is gone and still to come.  A backstop
+ * that has come meanwhile (it fired while the vCPU halted) is not
+ * written again.
+ */
+static void exitless_pvtimer_backstop_verify(struct exitless_pvtimer_vcpu *pt,
+					     u64 want)
+{
+	struct kvm_vcpu *vcpu = pt->vcpu;
+	u64 cur;
+
+	if (exitless_kvm_get_tsc_deadline(vcpu, &cur) || cur == want ||
+	    want <= kvm_read_l1_tsc(vcpu, rdtsc()))
+		return;
+	if (!exitless_kvm_set_tsc_deadline(vcpu, want))
+		exitless_count(EXITLESS_CNT_PVTIMER_BACKSTOP_REWRITES);
 }
 
 /*
@@ -760,8 +783,8 @@ void exitless_pvtimer_vcpu_entry(struct kvm_vcpu *vcpu)
 	struct exitless_pvtimer_vcpu *pt;
 	int cpu = smp_processor_id();
 	unsigned long flags;
-	bool fired, publish;
-	u64 pub[2];
+	bool fired, publish, check;
+	u64 pub[2], backstop;
 	int idx, r;
 
 	if (!xv)
@@ -771,6 +794,9 @@ void exitless_pvtimer_vcpu_entry(struct kvm_vcpu *vcpu)
 	raw_spin_lock_irqsave(&pt->lock, flags);
 	pt->in_guest = true;
 	fired = pt->fired;
+	check = pt->backstop_check && pt->window && pt->backstop;
+	pt->backstop_check = false;
+	backstop = pt->backstop;
 	/* follow the vCPU: its timer fires where it runs */
 	if (pt->armed && pt->cpu != cpu && hrtimer_is_queued(&pt->timer)) {
 		hrtimer_start(&pt->timer, hrtimer_get_expires(&pt->timer),
@@ -783,6 +809,9 @@ void exitless_pvtimer_vcpu_entry(struct kvm_vcpu *vcpu)
 	publish = pt->enabled && (!pt->pub_valid || pub[0] != pt->pub_seq ||
 				  pub[1] != pt->pub_armed);
 	raw_spin_unlock_irqrestore(&pt->lock, flags);
+
+	if (check)
+		exitless_pvtimer_backstop_verify(pt, backstop);
 
 	/*
 	 * The timer expired after the last exit and this entry comes without

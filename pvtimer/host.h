@@ -43,6 +43,8 @@ struct exitless_hc;
  * @backstop: the APIC TSC deadline the host last wrote, 0 = none
  * @backstop_want: the one to write next (vCPU thread, outside @lock)
  * @backstop_dirty: @backstop_want is planned and not taken yet
+ * @backstop_check: @backstop was written since the last VM entry: that
+ *	entry checks that KVM kept it (exitless_pvtimer_backstop_verify())
  * @poll_node: on the poller's list while @poll_page is pinned
  * @poll_page: the page of the section, pinned for the poller (poller mode)
  * @poll_sec: the section's deadline and seq in @poll_page
@@ -71,6 +73,7 @@ struct exitless_pvtimer_vcpu {
 	u64 backstop;
 	u64 backstop_want;
 	bool backstop_dirty;
+	bool backstop_check;
 	struct list_head poll_node;
 	struct page *poll_page;
 	const u64 *poll_sec;

@@ -33,7 +33,8 @@
  *  4. the host's backstop: ENABLE with EXITLESS_PVTIMER_ENABLE_BACKSTOP
  *     (hostile windows refused); the vCPU's TSC deadline (KVM_GET_MSRS)
  *     follows the deadlines the host reads, and without the flag the
- *     host never writes it.
+ *     host never writes it.  A backstop written at an exit that the
+ *     APIC timer itself forced (VMX drops that write) is armed after.
  *  5. the host's poller, when exitless_host runs one (pvtimer_poll_us;
  *     selftests/host/run.sh runs this test a second time with it): ENABLE
  *     returns 0 in RBX without EXITLESS_PVTIMER_ENABLE_POLL, twice the
@@ -88,7 +89,7 @@
 #define ENOENT_RET	EXL_RET(EXITLESS_ENOENT)
 #define ENOSYS_RET	EXL_RET(EXITLESS_ENOSYS)
 
-enum op { OP_HC = 1, OP_WAIT, OP_ARM, OP_DONE, OP_UNREAD };
+enum op { OP_HC = 1, OP_WAIT, OP_ARM, OP_DONE, OP_UNREAD, OP_DROP };
 
 /* OP_ARM flags */
 #define F_SYNC		0x1	/* PVTIMER_SYNC after writing the section */
@@ -278,6 +279,50 @@ static void guest_unread(void)
 	mbox.lost = READ_ONCE(pt_count) - c0;	/* here: vectors after it */
 }
 
+/*
+ * OP_DROP: make the host read a new deadline at the exit that the APIC
+ * timer's own expiry forces.  Each try arms the guest's own APIC TSC
+ * deadline a[0] cycles ahead (that WRMSR exits), then writes a deadline
+ * the host's backstop does not cover yet (a[1] + try * a[2]) with no
+ * call, and waits (IF 0) until either the timer's vector is pending in
+ * the IRR or an exit read the section (host_seq): both at once is the
+ * case; host_seq alone, another exit read it first: try again (up to
+ * a[3] tries).  out.rax: the try that made it (0: none), out.rbx: that
+ * deadline.  The pending vector is taken here, IF on for a moment.
+ */
+static bool wd_pending(void)
+{
+	return x2apic_read_reg(APIC_IRR + (WD_VECTOR / 32) * 0x10) &
+	       (1U << (WD_VECTOR % 32));
+}
+
+static void guest_drop(void)
+{
+	struct exitless_pvtimer_section *s = (void *)mbox.section;
+	u64 k, t0, seq, dl = 0;
+	bool wd, read;
+
+	mbox.out.rax = 0;
+	for (k = 1; k <= mbox.a[3] && !mbox.out.rax; k++) {
+		wrmsr(MSR_IA32_TSC_DEADLINE, rdtsc() + mbox.a[0]);
+		dl = mbox.a[1] + k * mbox.a[2];
+		seq = s->seq + 1;
+		WRITE_ONCE(s->deadline, dl);
+		barrier();
+		WRITE_ONCE(s->seq, seq);
+		t0 = rdtsc();
+		do {
+			wd = wd_pending();
+			read = READ_ONCE(s->host_seq) == seq;
+		} while (!wd && !read && rdtsc() - t0 < 100 * mbox.a[0]);
+		if (wd && read)
+			mbox.out.rax = k;
+		if (wd)
+			asm volatile("sti; nop; cli" ::: "memory");
+	}
+	mbox.out.rbx = dl;
+}
+
 static void pt_guest(void)
 {
 	x2apic_enable();
@@ -297,6 +342,9 @@ static void pt_guest(void)
 			break;
 		case OP_UNREAD:
 			guest_unread();
+			break;
+		case OP_DROP:
+			guest_drop();
 			break;
 		case OP_DONE:
 			GUEST_DONE();
@@ -924,7 +972,7 @@ static void test_pin_fault(void)
 			 rbx, period);
 }
 
-#define NR_BACKSTOP_TESTS	9
+#define NR_BACKSTOP_TESTS	10
 
 /*
  * The host's backstop (ENABLE with EXITLESS_PVTIMER_ENABLE_BACKSTOP): the
@@ -940,6 +988,43 @@ static u64 backstop_after(u64 deadline)
 	set_section(deadline, ++backstop_seq);
 	sync_(0);
 	return vcpu_get_msr(vcpu, MSR_IA32_TSC_DEADLINE);
+}
+
+/*
+ * The host writes its backstop at the exit the APIC timer's own expiry
+ * forced, having read a new deadline there (OP_DROP).  The backstop must
+ * be armed after.  VMX loses that write (the exit's fastpath takes the
+ * new timer as expired and zeroes it), and the next entry writes it
+ * again (pvtimer_backstop_rewrites); SVM, all this machine has, keeps it
+ * (the write clears the pending expiry).
+ */
+static void test_backstop_drop(u64 w, u64 far)
+{
+	struct pt_mbox *mb = host_mbox();
+	u64 rewrites0, msr, dl, k;
+
+	backstop_after(far);	/* the backstop: far + w/2 */
+	rewrites0 = exl_stat("pvtimer_backstop_rewrites");
+	mb->section = area_gva + EXITLESS_AREA_OFF_PVTIMER;
+	/* short: fewer other exits before the timer's */
+	mb->a[0] = us_to_cycles(300);
+	mb->a[1] = far;
+	mb->a[2] = w;		/* each try's deadline beyond the last backstop */
+	mb->a[3] = 50;
+	run_op(OP_DROP);
+	k = mb->out.rax;
+	dl = mb->out.rbx;
+	backstop_seq = READ_ONCE(sec->seq);
+	msr = vcpu_get_msr(vcpu, MSR_IA32_TSC_DEADLINE);
+	if (!k)
+		ksft_test_result_skip("backstop: %lu tries, each read by another exit first\n",
+				      (unsigned long)mb->a[3]);
+	else
+		ksft_test_result(msr == dl + w / 2,
+				 "backstop: written at the exit the APIC timer's expiry forced, it stays armed (%#lx, want %#lx; try %lu; written again at entry: %ld)\n",
+				 msr, dl + w / 2, k,
+				 exl_stat("pvtimer_backstop_rewrites") - rewrites0);
+	backstop_after(0);
 }
 
 static void test_host_backstop(void)
@@ -974,6 +1059,7 @@ static void test_host_backstop(void)
 	ksft_test_result(msr == 0,
 			 "backstop: no deadline disarms it (%#lx; %ld written)\n",
 			 msr, exl_stat("pvtimer_backstops") - backstops0);
+	test_backstop_drop(w, far);
 
 	/* without the flag the host leaves the APIC timer to the guest */
 	check_rax("ENABLE without the backstop: 0", enable(PT_VECTOR, 0), 0);
@@ -1394,9 +1480,9 @@ static void test_rmmod_under_load(struct counts base)
 			 c.vms, c.regs, c.pt, secs);
 }
 
-static void create_vm(void)
+/* The rest of a VM's setup, once vm and vcpu (running pt_guest) exist. */
+static void setup_vm(void)
 {
-	vm = vm_create_with_one_vcpu(&vcpu, pt_guest);
 	exl_vm_sync(vm);
 	vm_init_descriptor_tables(vm);
 	vcpu_init_descriptor_tables(vcpu);
@@ -1409,6 +1495,12 @@ static void create_vm(void)
 	tsc_khz = __vcpu_ioctl(vcpu, KVM_GET_TSC_KHZ, NULL);
 	TEST_ASSERT((s64)tsc_khz > 0, "KVM_GET_TSC_KHZ: %ld", (long)tsc_khz);
 	run_op(0);	/* to the first wait: x2APIC on, watchdog LVT set */
+}
+
+static void create_vm(void)
+{
+	vm = vm_create_with_one_vcpu(&vcpu, pt_guest);
+	setup_vm();
 }
 
 /* exitless_host's pvtimer_poll_us; 0 for a module without it */
