@@ -138,5 +138,7 @@ void exitless_detach_destroy(void);
 /* the vCPU's MSR_IA32_TSC_DEADLINE, as a guest WRMSR; vCPU thread only */
 int exitless_kvm_set_tsc_deadline(struct kvm_vcpu *vcpu, u64 tsc);
 int exitless_kvm_get_tsc_deadline(struct kvm_vcpu *vcpu, u64 *tsc);
+/* the VM's HLT or MWAIT runs without a VM exit (KVM_CAP_X86_DISABLE_EXITS) */
+bool exitless_kvm_halts_in_guest(struct kvm *kvm);
 
 #endif

@@ -60,6 +60,12 @@
  *	the entry, with interrupts off and the expiry delivered, a write
  *	is armed.  Prototype (vcpu, index, &data) in both kernels, checked
  *	in linux-source-6.1 and the 6.12 headers.
+ * kvm->arch.hlt_in_guest, kvm->arch.mwait_in_guest (struct kvm_arch,
+ *	asm/kvm_host.h)
+ *	read: a VM whose HLT or MWAIT does not exit
+ *	(KVM_CAP_X86_DISABLE_EXITS, set before any vCPU exists) gets no
+ *	pvtimer, whose guest counts on the halt's exit.  Both fields in
+ *	both kernels' headers.
  *
  * How a call in our range is served: the wrapper first runs KVM's own
  * kvm_emulate_hypercall().  KVM refuses callers outside CPL 0 with
@@ -130,6 +136,13 @@ int exitless_kvm_set_tsc_deadline(struct kvm_vcpu *vcpu, u64 tsc)
 int exitless_kvm_get_tsc_deadline(struct kvm_vcpu *vcpu, u64 *tsc)
 {
 	return kvm_get_msr(vcpu, MSR_IA32_TSC_DEADLINE, tsc);
+}
+
+/* See kvm->arch.hlt_in_guest in the comment on top. */
+bool exitless_kvm_halts_in_guest(struct kvm *kvm)
+{
+	return READ_ONCE(kvm->arch.hlt_in_guest) ||
+	       READ_ONCE(kvm->arch.mwait_in_guest);
 }
 
 /* The replacement for kvm_emulate_hypercall(); see the comment on top. */

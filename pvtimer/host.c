@@ -626,8 +626,12 @@ static long exitless_pvtimer_enable(struct kvm_vcpu *vcpu,
 	bool was, inject;
 	long r;
 
-	/* a local APIC in the kernel to deliver to, a TSC rate to count in */
-	if (!vcpu->arch.apic || !vcpu->arch.virtual_tsc_khz)
+	/*
+	 * A local APIC in the kernel to deliver to, a TSC rate to count in,
+	 * and a halt that exits: the guest arms lazily before it halts.
+	 */
+	if (!vcpu->arch.apic || !vcpu->arch.virtual_tsc_khz ||
+	    exitless_kvm_halts_in_guest(vcpu->kvm))
 		return -EXITLESS_EOPNOTSUPP;
 	/* the arguments first, then the registration they apply to */
 	r = exitless_pvtimer_check_enable(hc->a0, hc->a1, hc->a2,

@@ -35,6 +35,8 @@
  *     follows the deadlines the host reads, and without the flag the
  *     host never writes it.  A backstop written at an exit that the
  *     APIC timer itself forced (VMX drops that write) is armed after.
+ *  4b. a VM whose HLT does not exit (KVM_CAP_X86_DISABLE_EXITS) is refused
+ *     ENABLE with -EOPNOTSUPP.
  *  5. the host's poller, when exitless_host runs one (pvtimer_poll_us;
  *     selftests/host/run.sh runs this test a second time with it): ENABLE
  *     returns 0 in RBX without EXITLESS_PVTIMER_ENABLE_POLL, twice the
@@ -88,6 +90,7 @@
 #define EINVAL_RET	EXL_RET(EXITLESS_EINVAL)
 #define ENOENT_RET	EXL_RET(EXITLESS_ENOENT)
 #define ENOSYS_RET	EXL_RET(EXITLESS_ENOSYS)
+#define EOPNOTSUPP_RET	EXL_RET(EXITLESS_EOPNOTSUPP)
 
 enum op { OP_HC = 1, OP_WAIT, OP_ARM, OP_DONE, OP_UNREAD, OP_DROP };
 
@@ -1503,6 +1506,38 @@ static void create_vm(void)
 	setup_vm();
 }
 
+#define NR_HLT_TESTS	2
+
+/*
+ * A VM whose HLT does not exit (KVM_CAP_X86_DISABLE_EXITS, as QEMU's
+ * -overcommit cpu-pm=on sets it) gets no pvtimer: its guest arms lazily
+ * before a halt, counting on the halt's exit.  A VM of its own, then the
+ * test's VM again.
+ */
+static void test_hlt_in_guest(void)
+{
+	struct kvm_vm *vm0 = vm;
+	struct kvm_vcpu *vcpu0 = vcpu;
+	u64 gpa0 = area_gpa;
+	vm_vaddr_t gva0 = area_gva;
+	struct exitless_pvtimer_section *sec0 = sec;
+
+	vm = vm_create(1);
+	vm_enable_cap(vm, KVM_CAP_X86_DISABLE_EXITS, KVM_X86_DISABLE_EXITS_HLT);
+	vcpu = vm_vcpu_add(vm, 0, pt_guest);
+	setup_vm();
+	hc(EXITLESS_HC_PROBE, EXITLESS_ABI_VERSION, 0, 0, 0);
+	check_rax("HLT exits disabled: REGISTER layout 3", reg(AREA_SIZE, 3), 0);
+	check_rax("HLT exits disabled: ENABLE is -EOPNOTSUPP",
+		  enable(PT_VECTOR, 0), EOPNOTSUPP_RET);
+	kvm_vm_free(vm);
+	vm = vm0;
+	vcpu = vcpu0;
+	area_gpa = gpa0;
+	area_gva = gva0;
+	sec = sec0;
+}
+
 /* exitless_host's pvtimer_poll_us; 0 for a module without it */
 static unsigned int read_poll_us(void)
 {
@@ -1556,7 +1591,7 @@ int main(int argc, char *argv[])
 	base = read_counts();
 	ksft_set_plan(1 + NR_HOSTILE_TESTS + NR_DELIVERY_TESTS +
 		      (poll_us ? NR_POLLER_TESTS + NR_PIN_TESTS : 0) +
-		      NR_UNREAD_TESTS + NR_BACKSTOP_TESTS + 2 + 2 +
+		      NR_UNREAD_TESTS + NR_BACKSTOP_TESTS + NR_HLT_TESTS + 2 + 2 +
 		      (do_rmmod ? 3 : 0));
 
 	create_vm();
@@ -1576,6 +1611,7 @@ int main(int argc, char *argv[])
 		test_pin_fault();
 	}
 	test_host_backstop();
+	test_hlt_in_guest();
 	test_destroy_armed(base);
 	test_kill_under_load(base);
 	if (do_rmmod)
