@@ -181,7 +181,8 @@ static void exitless_pvtimer_backstop(struct exitless_pvtimer_cpu *pc,
 	u64 window = exitless_pvtimer_window();
 	bool early_ok = !is_idle_task(current) || need_resched();
 
-	if (pc->host_backstop)
+	/* the host keeps it; a parked device's APIC timer is the deadline */
+	if (pc->host_backstop || pc->direct)
 		return;
 	if (exitless_pvtimer_backstop_covers(deadline, pc->backstop,
 					     window / 8, window, early_ok))
