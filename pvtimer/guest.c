@@ -96,6 +96,8 @@
  * @direct: the host does not serve this CPU: arm the APIC timer directly
  * @host_backstop: the host keeps the APIC backstop armed (ENABLE with
  *	EXITLESS_PVTIMER_ENABLE_BACKSTOP): this CPU writes none
+ * @host_window: the backstop window given to the host at that ENABLE (TSC
+ *	cycles): the host's, whatever pvtimer_backstop_ms says since
  * @lazy: @deadline went to memory only, counting on an exit that has not
  *	come yet (settled at the next switch to another task)
  * @host_poll: the host's poller reads the section within this many TSC
@@ -128,6 +130,7 @@ struct exitless_pvtimer_cpu {
 	bool direct;
 	bool host_backstop;
 	bool lazy;
+	u64 host_window;
 	u64 host_poll;
 	u64 arms;
 	u64 lazy_arms;
@@ -406,7 +409,7 @@ static void exitless_pvtimer_irq(void *data, int vector)
 							 host_knows))
 				exitless_pvtimer_fallback(pc);
 		} else if (exitless_pvtimer_irq_suspect(now, pc->deadline,
-							exitless_pvtimer_window() / 8,
+							pc->host_window / 8,
 							host_knows)) {
 			/* the host's injection, or the backstop of a host gone? */
 			pc->checks++;
@@ -561,10 +564,11 @@ static void exitless_pvtimer_enable_fn(void *unused)
 		u64 poll = v2 && READ_ONCE(pvtimer_poll) ?
 			   EXITLESS_PVTIMER_ENABLE_POLL : 0;
 
+		pc->host_window = exitless_pvtimer_window();
 		ret = exitless_hypercall(EXITLESS_HC_PVTIMER_ENABLE,
 					 EXITLESS_PVTIMER_VECTOR,
 					 EXITLESS_PVTIMER_ENABLE_BACKSTOP | poll,
-					 exitless_pvtimer_window(), 0, &out);
+					 pc->host_window, 0, &out);
 		pc->host_backstop = !ret;
 		if (ret == -EXITLESS_EINVAL)
 			ret = exitless_hypercall(EXITLESS_HC_PVTIMER_ENABLE,
@@ -771,9 +775,27 @@ module_param_cb(pvtimer_poll, &exitless_guest_switch_ops, &pvtimer_poll,
 		0644);
 MODULE_PARM_DESC(pvtimer_poll,
 		 "pvtimer: have the host's poller read this guest's deadlines, if the host runs one (its pvtimer_poll_us): fewer hypercalls, at the cost of a host CPU (default: 1)");
-module_param(pvtimer_backstop_ms, uint, 0644);
+/* A new window goes to the host: every CPU enables again. */
+static int exitless_pvtimer_backstop_set(const char *val,
+					 const struct kernel_param *kp)
+{
+	int ret = param_set_uint(val, kp);
+
+	if (ret)
+		return ret;
+	exitless_guest_features_changed();
+	return 0;
+}
+
+static const struct kernel_param_ops exitless_pvtimer_backstop_ops = {
+	.set = exitless_pvtimer_backstop_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(pvtimer_backstop_ms, &exitless_pvtimer_backstop_ops,
+		&pvtimer_backstop_ms, 0644);
 MODULE_PARM_DESC(pvtimer_backstop_ms,
-		 "pvtimer: a deadline the host has not delivered this many ms late is taken back by the local APIC timer, 1..10000 (default: 100)");
+		 "pvtimer: a deadline the host has not delivered this many ms late is taken back by the local APIC timer, 1..10000 (default: 100; a change enables every CPU again, giving the host the new window)");
 
 static void exitless_pvtimer_find_tp(struct tracepoint *tp, void *priv)
 {
@@ -836,6 +858,7 @@ ssize_t exitless_pvtimer_show(char *buf)
 {
 	struct exitless_pvtimer_cpu t = {};
 	unsigned int cpu, bound = 0, direct = 0, host_backstop = 0, polled = 0;
+	u64 hw_min = U64_MAX, hw_max = 0;
 	int len;
 
 	for_each_online_cpu(cpu) {
@@ -846,6 +869,12 @@ ssize_t exitless_pvtimer_show(char *buf)
 		direct += READ_ONCE(pc->bound) && READ_ONCE(pc->direct);
 		host_backstop += READ_ONCE(pc->bound) &&
 				 READ_ONCE(pc->host_backstop);
+		if (READ_ONCE(pc->bound) && READ_ONCE(pc->host_backstop)) {
+			u64 hw = READ_ONCE(pc->host_window);
+
+			hw_min = min(hw_min, hw);
+			hw_max = max(hw_max, hw);
+		}
 		polled += READ_ONCE(pc->bound) && !READ_ONCE(pc->direct) &&
 			  READ_ONCE(pc->host_poll);
 		t.checks += READ_ONCE(pc->checks);
@@ -874,5 +903,16 @@ ssize_t exitless_pvtimer_show(char *buf)
 	len += sysfs_emit_at(buf, len, "tick_arms %llu\npoll_syncs %llu\n",
 			     t.tick_arms, t.poll_syncs);
 	len += sysfs_emit_at(buf, len, "cover_syncs %llu\n", t.cover_syncs);
+	/* the window the host keeps the backstop by, in ms (0: none) */
+	if (!hw_max || !tsc_khz) {
+		hw_min = 0;
+		hw_max = 0;
+	} else {
+		hw_min = div_u64(hw_min, tsc_khz);
+		hw_max = div_u64(hw_max, tsc_khz);
+	}
+	len += sysfs_emit_at(buf, len,
+			     "host_backstop_ms_min %llu\nhost_backstop_ms_max %llu\n",
+			     hw_min, hw_max);
 	return len;
 }

@@ -11,6 +11,8 @@
 # cpus_direct 0), side by side in one boot, their exits counted in L1;
 # then one 1 ms loop with probe_interval_ms 0 (cover_syncs: lazy arms the
 # host's backstop does not cover make PVTIMER_SYNC without a re-probe);
+# pvtimer_backstop_ms written at run time (every CPU gives the host the
+# new window: host_backstop_ms_min/max);
 # then the same loads with the host's housekeeping poller (L1 loads
 # exitless_host with pvtimer_poll_us; the guest asks for it with
 # pvtimer_poll=1, off until then);
@@ -262,6 +264,28 @@ if [ "$bench" = no ]; then
 		ok cover_syncs_without_reprobe "$((cs2 - cs1)) in $N1000 wake-ups"
 	else
 		not_ok_why cover_syncs_without_reprobe "timerloop exit $rc, cover_syncs $cs1 -> $cs2"
+	fi
+fi
+
+# pvtimer_backstop_ms at run time: every CPU enables again and gives the
+# host the new window (the window the host's backstop keeps, and the
+# guest's margin for an expiry on time, must be the same), and stays
+# served; then back.
+host_window_is() {
+	[ "$(pv host_backstop_ms_min)" = "$1" ] &&
+		[ "$(pv host_backstop_ms_max)" = "$1" ]
+}
+if [ "$bench" = no ]; then
+	bm=$(cat "$PAR/pvtimer_backstop_ms")
+	if ! echo 200 > "$PAR/pvtimer_backstop_ms"; then
+		not_ok_why backstop_ms_reaches_host "writing 200 to $PAR/pvtimer_backstop_ms failed"
+	elif ! wait_within 5 host_window_is 200 || ! served; then
+		not_ok_why backstop_ms_reaches_host "host_backstop_ms_min/max $(pv host_backstop_ms_min)/$(pv host_backstop_ms_max) after pvtimer_backstop_ms 200: $(devices) cpus_direct=$(pv cpus_direct)"
+	elif ! echo "$bm" > "$PAR/pvtimer_backstop_ms" ||
+		! wait_within 5 host_window_is "$bm" || ! served; then
+		not_ok_why backstop_ms_reaches_host "host_backstop_ms_min/max $(pv host_backstop_ms_min)/$(pv host_backstop_ms_max) after pvtimer_backstop_ms $bm again"
+	else
+		ok backstop_ms_reaches_host "200 ms on every CPU, then $bm again"
 	fi
 fi
 
