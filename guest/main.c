@@ -726,6 +726,12 @@ static void exitless_guest_uninit(void)
 	exitless_guest_sysfs_exit();
 	exitless_dynidle_exit();
 	exitless_pvtimer_exit();
+	/*
+	 * pvtimer's re-probe kick (irq_work, synced by its exit) may have
+	 * read stopping just before it was set and queued the work after
+	 * the cancel above.
+	 */
+	cancel_delayed_work_sync(&exitless_probe_work);
 	exitless_free_areas();
 	exitless_pvipi_exit();
 }
