@@ -155,6 +155,12 @@ static struct tracepoint *exitless_pvtimer_switch_tp;
 static bool exitless_pvtimer_probes;
 static bool exitless_pvtimer_capable;
 static bool exitless_pvtimer_on;	/* set(true) ran; under the guest lock */
+/*
+ * PVTIMER_ENABLE answered EOPNOTSUPP: the host serves no pvtimer to this
+ * VM (its HLT or MWAIT does not exit, or it has no in-kernel local APIC
+ * or TSC rate), so the re-probe does not ask again; set(true) does.
+ */
+static bool exitless_pvtimer_refused;
 
 static bool pvtimer = true;
 static bool pvtimer_poll = true;
@@ -586,6 +592,8 @@ static void exitless_pvtimer_enable_fn(void *unused)
 		if (ret == -KVM_ENOSYS)
 			/* the host left after the PROBE: the re-probe sees it */
 			irq_work_queue(&exitless_pvtimer_kick);
+		else if (ret == -EXITLESS_EOPNOTSUPP)
+			WRITE_ONCE(exitless_pvtimer_refused, true);
 		else if (ret != -EXITLESS_ENOENT || pc->sec)
 			pr_warn_ratelimited("CPU%u: PVTIMER_ENABLE failed: %ld\n",
 					    smp_processor_id(), ret);
@@ -716,6 +724,8 @@ void exitless_pvtimer_set(bool on)
 	on = on && READ_ONCE(pvtimer) && exitless_pvtimer_usable();
 	if (!on && !exitless_pvtimer_on)
 		return;
+	if (on)
+		WRITE_ONCE(exitless_pvtimer_refused, false);
 	for_each_online_cpu(cpu) {
 		if (on)
 			exitless_pvtimer_cpu_on(cpu);
@@ -724,6 +734,8 @@ void exitless_pvtimer_set(bool on)
 						 NULL, 1);
 	}
 	exitless_pvtimer_on = on;
+	if (on && READ_ONCE(exitless_pvtimer_refused))
+		pr_info("pvtimer: the host does not serve it to this VM (PVTIMER_ENABLE: EOPNOTSUPP; its HLT or MWAIT does not exit?): lapic-deadline stays\n");
 }
 
 void exitless_pvtimer_unbind_all(void)
@@ -741,7 +753,7 @@ void exitless_pvtimer_refresh(void)
 	unsigned int cpu;
 
 	lockdep_assert_held(&exitless_guest.lock);
-	if (!exitless_pvtimer_on)
+	if (!exitless_pvtimer_on || READ_ONCE(exitless_pvtimer_refused))
 		return;
 	for_each_online_cpu(cpu) {
 		struct exitless_pvtimer_cpu *pc =
@@ -914,5 +926,7 @@ ssize_t exitless_pvtimer_show(char *buf)
 	len += sysfs_emit_at(buf, len,
 			     "host_backstop_ms_min %llu\nhost_backstop_ms_max %llu\n",
 			     hw_min, hw_max);
+	len += sysfs_emit_at(buf, len, "refused %d\n",
+			     READ_ONCE(exitless_pvtimer_refused));
 	return len;
 }
