@@ -671,9 +671,11 @@ if [ "${stages#*,pvtimer,}" != "$stages" ]; then
 		L2_QEMU_ARGS="-machine hpet=off" run_l2 pvtimer-nohpet 2 \
 			"exitless.stage=pvtimer exitless.script=nohpet.sh"
 		# a guest whose HLT does not exit gets no pvtimer, and says
-		# so once (selftests/pvtimer/cpupm.sh)
+		# so once (selftests/pvtimer/cpupm.sh); one vCPU: with two,
+		# 6.1's KVM here stopped the L2 in SeaBIOS's AP hlt loop
+		# ("KVM internal error", emulation failure, 2026-12-07)
 		host_up "for pvtimer-cpupm"
-		L2_QEMU_ARGS="-overcommit cpu-pm=on" run_l2 pvtimer-cpupm 2 \
+		L2_QEMU_ARGS="-overcommit cpu-pm=on" run_l2 pvtimer-cpupm 1 \
 			"exitless.stage=pvtimer exitless.script=cpupm.sh"
 	fi
 	host_args=""
