@@ -61,6 +61,8 @@ bool exitless_guest_reprobes(void);
 void exitless_guest_features_changed(void);
 /* A bool module parameter that is a feature's runtime switch. */
 extern const struct kernel_param_ops exitless_guest_switch_ops;
+/* A uint module parameter that features take at enable: applied again. */
+extern const struct kernel_param_ops exitless_guest_uint_ops;
 
 int exitless_guest_sysfs_init(void);
 void exitless_guest_sysfs_exit(void);

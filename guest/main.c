@@ -475,10 +475,12 @@ void exitless_guest_features_changed(void)
 	cpus_read_unlock();
 }
 
-static int exitless_guest_switch_set(const char *val,
-				     const struct kernel_param *kp)
+/* Set the parameter with @set, then apply the features again. */
+static int exitless_guest_reapply(const char *val,
+				  const struct kernel_param *kp,
+				  int (*set)(const char *, const struct kernel_param *))
 {
-	int ret = param_set_bool(val, kp);
+	int ret = set(val, kp);
 
 	if (ret)
 		return ret;
@@ -486,9 +488,26 @@ static int exitless_guest_switch_set(const char *val,
 	return 0;
 }
 
+static int exitless_guest_switch_set(const char *val,
+				     const struct kernel_param *kp)
+{
+	return exitless_guest_reapply(val, kp, param_set_bool);
+}
+
 const struct kernel_param_ops exitless_guest_switch_ops = {
 	.set = exitless_guest_switch_set,
 	.get = param_get_bool,
+};
+
+static int exitless_guest_uint_set(const char *val,
+				   const struct kernel_param *kp)
+{
+	return exitless_guest_reapply(val, kp, param_set_uint);
+}
+
+const struct kernel_param_ops exitless_guest_uint_ops = {
+	.set = exitless_guest_uint_set,
+	.get = param_get_uint,
 };
 
 static void exitless_probe_work_fn(struct work_struct *work)

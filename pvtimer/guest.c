@@ -788,23 +788,7 @@ module_param_cb(pvtimer_poll, &exitless_guest_switch_ops, &pvtimer_poll,
 MODULE_PARM_DESC(pvtimer_poll,
 		 "pvtimer: have the host's poller read this guest's deadlines, if the host runs one (its pvtimer_poll_us): fewer hypercalls, at the cost of a host CPU (default: 1)");
 /* A new window goes to the host: every CPU enables again. */
-static int exitless_pvtimer_backstop_set(const char *val,
-					 const struct kernel_param *kp)
-{
-	int ret = param_set_uint(val, kp);
-
-	if (ret)
-		return ret;
-	exitless_guest_features_changed();
-	return 0;
-}
-
-static const struct kernel_param_ops exitless_pvtimer_backstop_ops = {
-	.set = exitless_pvtimer_backstop_set,
-	.get = param_get_uint,
-};
-
-module_param_cb(pvtimer_backstop_ms, &exitless_pvtimer_backstop_ops,
+module_param_cb(pvtimer_backstop_ms, &exitless_guest_uint_ops,
 		&pvtimer_backstop_ms, 0644);
 MODULE_PARM_DESC(pvtimer_backstop_ms,
 		 "pvtimer: a deadline the host has not delivered this many ms late is taken back by the local APIC timer, 1..10000 (default: 100; a change enables every CPU again, giving the host the new window)");
